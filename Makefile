@@ -1,0 +1,50 @@
+# okrplan: `make run` and `make test` do all set-up themselves on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export PORT
+
+.PHONY: run test lint sysdeps bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+run: $(VENV)/.installed
+	mkdir -p var
+	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} $(PY) manage.py load_demo --url http://127.0.0.1:$(PORT)/
+	@echo "Database: $${DATABASE_URL:-SQLite var/okrplan.sqlite3}; broker: $${REDIS_URL:-embedded (var/broker)}. Ctrl-C stops everything."
+	DEBUG=$${DEBUG:-1} exec $(VENV)/bin/honcho start -f Procfile
+
+# Debian's chromium for the browser tests, docker-compose to validate docker-compose.yml.
+sysdeps:
+	@if ! command -v chromium >/dev/null || ! command -v docker-compose >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium docker-compose >/dev/null; \
+	fi
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DEBUG=1 $(PY) manage.py check
+	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+
+# The whole suite on SQLite; then, when DATABASE_URL is set (CI sets it), again on
+# PostgreSQL and Redis for everything but the browser tests.
+test: $(VENV)/.installed sysdeps lint
+	env -u DATABASE_URL -u REDIS_URL $(VENV)/bin/pytest
+	@if [ -n "$$DATABASE_URL" ]; then \
+		echo "== again on PostgreSQL ($$DATABASE_URL) and Redis ($${REDIS_URL:-embedded broker})"; \
+		$(VENV)/bin/pytest -m "not browser and not once"; \
+	fi
+
+bench: $(VENV)/.installed
+	$(PY) bench/run.py
+
+clean:
+	rm -rf var staticfiles test-artifacts

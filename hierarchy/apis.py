@@ -1,0 +1,262 @@
+"""The Accounts part of the API: register, token, organizations, members,
+departments and organization settings."""
+
+from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from hierarchy import services
+from hierarchy.fields import MemberField, OrgRelatedField
+from hierarchy.models import Department, Membership, Organization, Role
+from hierarchy.scope import OrgApi
+from okrplan.lib.api import Pagination
+
+User = get_user_model()
+
+
+def paginated(api: APIView, queryset, serializer_class, context=None) -> Response:
+    paginator = Pagination()
+    page = paginator.paginate_queryset(queryset, api.request, view=api)
+    return paginator.get_paginated_response(
+        serializer_class(page, many=True, context=context or {}).data
+    )
+
+
+# --- Accounts ---------------------------------------------------------------
+
+
+class RegisterApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        email = serializers.EmailField()
+        password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+        def validate_username(self, value):
+            User.username_validator(value)
+            return value
+
+    class OutputSerializer(serializers.Serializer):
+        username = serializers.CharField()
+        token = serializers.CharField()
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer}, auth=[])
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user, token = services.user_register(**data.validated_data)
+        return Response({"username": user.username, "token": token}, status=201)
+
+
+class TokenApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField()
+
+    @extend_schema(request=AuthTokenSerializer, responses={200: OutputSerializer}, auth=[])
+    def post(self, request):
+        data = AuthTokenSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        token, _ = Token.objects.get_or_create(user=data.validated_data["user"])
+        return Response({"token": token.key})
+
+
+# --- Organizations ----------------------------------------------------------
+
+
+class OrganizationOutputSerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Organization
+        fields = ["id", "name", "slug", "role", "created_at"]
+
+    def get_role(self, org) -> str:
+        return self.context["roles"].get(org.pk, "")
+
+
+class OrganizationListCreateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200)
+        slug = serializers.SlugField(max_length=50)
+
+    @extend_schema(responses={200: OrganizationOutputSerializer(many=True)})
+    def get(self, request):
+        memberships = Membership.objects.filter(user=request.user)
+        roles = dict(memberships.values_list("organization_id", "role"))
+        orgs = Organization.objects.filter(pk__in=roles.keys()).order_by("name", "id")
+        return paginated(self, orgs, OrganizationOutputSerializer, {"roles": roles})
+
+    @extend_schema(request=InputSerializer, responses={201: OrganizationOutputSerializer})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        org = services.organization_create(**data.validated_data, actor=request.user)
+        body = OrganizationOutputSerializer(org, context={"roles": {org.pk: Role.ADMIN}}).data
+        return Response(body, status=201)
+
+
+class OrganizationDetailApi(OrgApi):
+    @extend_schema(responses={200: OrganizationOutputSerializer})
+    def get(self, request, org):
+        roles = {self.scope.org.pk: self.scope.membership.role}
+        return Response(OrganizationOutputSerializer(self.scope.org, context={"roles": roles}).data)
+
+
+class SettingsSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organization
+        fields = [
+            "gap_tolerance_pct",
+            "funnel_tolerance_pct",
+            "timing_tolerance",
+            "overlap_factor",
+            "notify_hours",
+            "assess_hours",
+            "close_hours",
+        ]
+
+
+class SettingsApi(OrgApi):
+    @extend_schema(responses={200: SettingsSerializer})
+    def get(self, request, org):
+        return Response(SettingsSerializer(self.scope.org).data)
+
+    @extend_schema(request=SettingsSerializer, responses={200: SettingsSerializer})
+    def patch(self, request, org):
+        self.scope.require_admin()
+        data = SettingsSerializer(self.scope.org, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        updated = services.organization_settings_update(org=self.scope.org, **data.validated_data)
+        return Response(SettingsSerializer(updated).data)
+
+
+# --- Members ----------------------------------------------------------------
+
+
+class MembershipOutputSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username")
+    email = serializers.EmailField(source="user.email")
+    name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Membership
+        fields = ["id", "username", "email", "name", "role", "created_at"]
+
+    def get_name(self, membership) -> str:
+        return membership.user.get_full_name()
+
+
+class MemberListCreateApi(OrgApi):
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        role = serializers.ChoiceField(choices=Role.choices)
+
+    @extend_schema(responses={200: MembershipOutputSerializer(many=True)})
+    def get(self, request, org):
+        members = self.scope.queryset(Membership).select_related("user").order_by("user__username")
+        return paginated(self, members, MembershipOutputSerializer)
+
+    @extend_schema(request=InputSerializer, responses={201: MembershipOutputSerializer})
+    def post(self, request, org):
+        self.scope.require_admin()
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = services.membership_create(org=self.scope.org, **data.validated_data)
+        return Response(MembershipOutputSerializer(membership).data, status=201)
+
+
+class MemberDetailApi(OrgApi):
+    class InputSerializer(serializers.Serializer):
+        role = serializers.ChoiceField(choices=Role.choices)
+
+    def _membership(self, member_id) -> Membership:
+        return self.scope.get(Membership.objects.select_related("user"), member_id)
+
+    @extend_schema(responses={200: MembershipOutputSerializer})
+    def get(self, request, org, member_id):
+        return Response(MembershipOutputSerializer(self._membership(member_id)).data)
+
+    @extend_schema(request=InputSerializer, responses={200: MembershipOutputSerializer})
+    def patch(self, request, org, member_id):
+        membership = self._membership(member_id)
+        self.scope.require_admin()
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = services.membership_update(membership=membership, **data.validated_data)
+        return Response(MembershipOutputSerializer(membership).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, org, member_id):
+        membership = self._membership(member_id)
+        self.scope.require_admin()
+        services.membership_delete(membership=membership)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Departments ------------------------------------------------------------
+
+
+class DepartmentOutputSerializer(serializers.ModelSerializer):
+    lead = serializers.CharField(source="lead.username")
+
+    class Meta:
+        model = Department
+        fields = ["id", "name", "lead", "parent"]
+
+
+class DepartmentInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    lead = MemberField()
+    parent = OrgRelatedField(Department, allow_null=True, required=False)
+
+
+class DepartmentListCreateApi(OrgApi):
+    @extend_schema(responses={200: DepartmentOutputSerializer(many=True)})
+    def get(self, request, org):
+        departments = self.scope.queryset(Department).select_related("lead").order_by("name")
+        return paginated(self, departments, DepartmentOutputSerializer)
+
+    @extend_schema(request=DepartmentInputSerializer, responses={201: DepartmentOutputSerializer})
+    def post(self, request, org):
+        self.scope.require_admin()
+        data = DepartmentInputSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        department = services.department_create(org=self.scope.org, **data.validated_data)
+        return Response(DepartmentOutputSerializer(department).data, status=201)
+
+
+class DepartmentDetailApi(OrgApi):
+    def _department(self, department_id) -> Department:
+        return self.scope.get(Department.objects.select_related("lead"), department_id)
+
+    @extend_schema(responses={200: DepartmentOutputSerializer})
+    def get(self, request, org, department_id):
+        return Response(DepartmentOutputSerializer(self._department(department_id)).data)
+
+    @extend_schema(request=DepartmentInputSerializer, responses={200: DepartmentOutputSerializer})
+    def patch(self, request, org, department_id):
+        department = self._department(department_id)
+        self.scope.require_admin()
+        data = DepartmentInputSerializer(
+            data=request.data, partial=True, context=self.get_serializer_context()
+        )
+        data.is_valid(raise_exception=True)
+        department = services.department_update(department=department, **data.validated_data)
+        return Response(DepartmentOutputSerializer(department).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, org, department_id):
+        department = self._department(department_id)
+        self.scope.require_admin()
+        services.department_delete(department=department)
+        return Response(status=status.HTTP_204_NO_CONTENT)

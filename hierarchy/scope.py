@@ -1,0 +1,101 @@
+"""The organization scope: the one place that turns `{org}` into a tenant.
+
+Every API and page of an organization resolves its scope here first. A caller
+who is not a member gets the same 404 as for an organization that does not
+exist, so nothing of another tenant can be seen, counted or guessed. Objects
+are then loaded through the scope (`scope.get(Model, id)`), never bare.
+"""
+
+from dataclasses import dataclass
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.http import Http404
+from rest_framework.views import APIView
+
+from hierarchy.models import Membership, Organization, TenantModel
+
+
+@dataclass(frozen=True)
+class Scope:
+    org: Organization
+    membership: Membership
+
+    @property
+    def user(self):
+        return self.membership.user
+
+    @property
+    def is_admin(self) -> bool:
+        return self.membership.is_admin
+
+    @property
+    def can_write(self) -> bool:
+        return self.membership.can_write
+
+    def require_admin(self) -> None:
+        if not self.is_admin:
+            raise PermissionDenied("Only an admin of this organization may do this.")
+
+    def require_writer(self) -> None:
+        if not self.can_write:
+            raise PermissionDenied("Viewers may read but not change anything.")
+
+    def queryset(self, model: type[TenantModel]) -> models.QuerySet:
+        return model.objects.filter(organization=self.org)
+
+    def get(self, model_or_queryset, pk) -> models.Model:
+        """Load one object of this organization, or 404 (the same for foreign and missing)."""
+        qs = (
+            model_or_queryset
+            if isinstance(model_or_queryset, models.QuerySet)
+            else model_or_queryset.objects.all()
+        )
+        try:
+            return qs.get(organization=self.org, pk=pk)
+        except (qs.model.DoesNotExist, ValueError, TypeError):
+            raise Http404 from None
+
+
+def scope_resolve(*, user: AbstractBaseUser, slug: str) -> Scope:
+    if not user.is_authenticated:
+        raise Http404
+    membership = (
+        Membership.objects.select_related("organization", "user")
+        .filter(user=user, organization__slug=slug)
+        .first()
+    )
+    if membership is None:
+        raise Http404
+    return Scope(org=membership.organization, membership=membership)
+
+
+class OrgApi(APIView):
+    """Base of every API under /api/v1/orgs/{org}/: resolves `self.scope` first."""
+
+    scope: Scope
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.scope = scope_resolve(user=request.user, slug=kwargs["org"])
+
+    def get_serializer_context(self) -> dict:
+        return {"request": self.request, "scope": self.scope, "org": self.scope.org}
+
+
+def org_view(view):
+    """Decorator for browser views of an organization: login, then the scope.
+
+    The view is called as `view(request, scope, **kwargs)`; a non-member gets 404.
+    """
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, org: str, *args, **kwargs):
+        scope = scope_resolve(user=request.user, slug=org)
+        return view(request, scope, *args, **kwargs)
+
+    return wrapper

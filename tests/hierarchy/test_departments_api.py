@@ -1,0 +1,87 @@
+import pytest
+
+from hierarchy.models import Department
+
+URL = "/api/v1/orgs/acme/departments/"
+
+
+def test_an_admin_creates_a_department(world, api):
+    response = api(world.admin).post(
+        URL, {"name": "Field Marketing", "lead": "maya", "parent": world.marketing.pk}
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert body["lead"] == "maya"
+    assert body["parent"] == world.marketing.pk
+    assert Department.objects.get(pk=body["id"]).organization == world.org
+
+
+@pytest.mark.parametrize("who", ["member", "viewer", "owner"])
+def test_only_admins_create_departments(world, api, who):
+    response = api(getattr(world, who)).post(URL, {"name": "Ops", "lead": "maya"})
+    assert response.status_code == 403
+    assert not Department.objects.filter(name="Ops").exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"lead": "maya"}, "name"),
+        ({"name": "Ops"}, "lead"),
+        ({"name": "Ops", "lead": "outsider"}, "lead"),
+        ({"name": "Ops", "lead": "ghost"}, "lead"),
+        ({"name": "Ops", "lead": 7}, "lead"),
+        ({"name": "Ops", "lead": "maya", "parent": "other"}, "parent"),
+        ({"name": "Ops", "lead": "maya", "parent": 10**30}, "parent"),
+        ({"name": "marketing", "lead": "maya"}, "name"),
+    ],
+)
+def test_it_rejects_bad_input_and_writes_nothing(world, api, body, field):
+    before = Department.objects.count()
+    response = api(world.admin).post(URL, body, format="json")
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+    assert Department.objects.count() == before
+
+
+def test_a_foreign_parent_answers_like_a_missing_one(world, api):
+    foreign = api(world.admin).post(
+        URL, {"name": "Ops", "lead": "maya", "parent": world.other_department.pk}
+    )
+    missing = api(world.admin).post(URL, {"name": "Ops", "lead": "maya", "parent": 999999})
+    assert foreign.status_code == missing.status_code == 400
+    assert foreign.json()["parent"][0].replace(str(world.other_department.pk), "N") == (
+        missing.json()["parent"][0].replace("999999", "N")
+    )
+    assert not Department.objects.filter(name="Ops").exists()
+
+
+def test_a_department_cannot_be_put_under_its_own_sub_department(world, api):
+    child = Department.objects.create(
+        organization=world.org, name="Field", lead=world.marketing_lead, parent=world.marketing
+    )
+    response = api(world.admin).patch(
+        f"{URL}{world.marketing.pk}/", {"parent": child.pk}, format="json"
+    )
+    assert response.status_code == 400
+    assert "parent" in response.json()
+    world.marketing.refresh_from_db()
+    assert world.marketing.parent is None
+
+
+def test_an_admin_renames_and_relinks_a_department(world, api):
+    response = api(world.admin).patch(
+        f"{URL}{world.sales.pk}/", {"name": "Revenue", "lead": "owner"}, format="json"
+    )
+    assert response.status_code == 200
+    world.sales.refresh_from_db()
+    assert (world.sales.name, world.sales.lead) == ("Revenue", world.owner)
+
+
+def test_a_department_with_sub_departments_is_not_deleted(world, api):
+    Department.objects.create(
+        organization=world.org, name="Field", lead=world.marketing_lead, parent=world.marketing
+    )
+    response = api(world.admin).delete(f"{URL}{world.marketing.pk}/")
+    assert response.status_code == 400
+    assert Department.objects.filter(pk=world.marketing.pk).exists()

@@ -1,0 +1,22 @@
+def test_a_member_sees_departments_members_and_settings(world, client, django_assert_num_queries):
+    client.force_login(world.viewer)
+    with django_assert_num_queries(5):
+        response = client.get("/o/acme/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Marketing" in page
+    assert "maya" in page
+    assert "outsider" not in page
+
+
+def test_home_lists_my_organizations(world, client):
+    client.force_login(world.outsider)
+    page = client.get("/").content.decode()
+    assert "Globex" in page
+    assert "Acme" not in page
+
+
+def test_anonymous_visitors_are_sent_to_log_in(db, client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")

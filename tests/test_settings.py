@@ -1,0 +1,71 @@
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from okrplan.lib.env import env_bool, env_decimal, env_int, env_list
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _manage(*args, **env):
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_settings_pass_the_deploy_check_without_warnings(tmp_path):
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="0",
+        SECRET_KEY="x7-" + "q" * 60 + "-production-like-secret-9f2",
+        ALLOWED_HOSTS="okrplan.example.com",
+        OKRPLAN_VAR_DIR=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    result = _manage("check", DEBUG="0", OKRPLAN_VAR_DIR=str(tmp_path))
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_a_bad_setting_fails_loudly_naming_the_variable(monkeypatch):
+    monkeypatch.setenv("DEBUG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="DEBUG='maybe'"):
+        env_bool("DEBUG")
+    monkeypatch.setenv("CONN_MAX_AGE", "a minute")
+    with pytest.raises(ImproperlyConfigured, match="CONN_MAX_AGE"):
+        env_int("CONN_MAX_AGE", 60)
+    monkeypatch.setenv("DEADLINE_SCAN_SECONDS", "nan")
+    with pytest.raises(ImproperlyConfigured, match="DEADLINE_SCAN_SECONDS"):
+        env_decimal("DEADLINE_SCAN_SECONDS", Decimal(60))
+
+
+def test_settings_helpers_read_good_values(monkeypatch):
+    monkeypatch.setenv("FLAG", "yes")
+    monkeypatch.setenv("HOSTS", "a.example, b.example,")
+    monkeypatch.setenv("SECONDS", "0.5")
+    assert env_bool("FLAG") is True
+    assert env_list("HOSTS", []) == ["a.example", "b.example"]
+    assert env_decimal("SECONDS", Decimal(60)) == Decimal("0.5")
+    assert env_int("UNSET_VARIABLE_FOR_TEST", 7) == 7
