@@ -25,4 +25,6 @@ urlpatterns = [
         apis.DepartmentDetailApi.as_view(),
         name="api-department",
     ),
+    path("orgs/<slug:org>/cycles/", apis.CycleListCreateApi.as_view(), name="api-cycles"),
+    path("orgs/<slug:org>/cycles/<int:cycle_id>/", apis.CycleDetailApi.as_view(), name="api-cycle"),
 ]

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from hierarchy import services
 from hierarchy.fields import MemberField, OrgRelatedField
-from hierarchy.models import Department, Membership, Organization, Role
+from hierarchy.models import Cycle, Department, Granularity, Membership, Organization, Role
 from hierarchy.scope import OrgApi
 from okrplan.lib.api import Pagination
 
@@ -260,3 +260,76 @@ class DepartmentDetailApi(OrgApi):
         self.scope.require_admin()
         services.department_delete(department=department)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Cycles -----------------------------------------------------------------
+
+
+class PeriodSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    label = serializers.CharField()
+
+
+class CycleOutputSerializer(serializers.ModelSerializer):
+    periods = PeriodSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Cycle
+        fields = [
+            "id",
+            "name",
+            "start",
+            "end",
+            "granularity",
+            "refine_start",
+            "refine_end",
+            "alignment_meeting",
+            "midcycle_check",
+            "periods",
+        ]
+
+
+class CycleInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    start = serializers.DateField()
+    end = serializers.DateField()
+    granularity = serializers.ChoiceField(choices=Granularity.choices)
+    refine_start = serializers.DateField(required=False, allow_null=True)
+    refine_end = serializers.DateField(required=False, allow_null=True)
+    alignment_meeting = serializers.DateField(required=False, allow_null=True)
+    midcycle_check = serializers.DateField(required=False, allow_null=True)
+
+
+class CycleListCreateApi(OrgApi):
+    @extend_schema(responses={200: CycleOutputSerializer(many=True)})
+    def get(self, request, org):
+        return paginated(self, self.scope.queryset(Cycle).order_by("-start"), CycleOutputSerializer)
+
+    @extend_schema(request=CycleInputSerializer, responses={201: CycleOutputSerializer})
+    def post(self, request, org):
+        self.scope.require_admin()
+        data = CycleInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        cycle = services.cycle_create(org=self.scope.org, **data.validated_data)
+        return Response(CycleOutputSerializer(cycle).data, status=201)
+
+
+class CycleDetailApi(OrgApi):
+    @extend_schema(responses={200: CycleOutputSerializer})
+    def get(self, request, org, cycle_id):
+        return Response(CycleOutputSerializer(self.scope.get(Cycle, cycle_id)).data)
+
+    @extend_schema(request=CycleInputSerializer, responses={200: CycleOutputSerializer})
+    def patch(self, request, org, cycle_id):
+        cycle = self.scope.get(Cycle, cycle_id)
+        self.scope.require_admin()
+        data = CycleInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        for field in ("alignment_meeting", "midcycle_check"):
+            if field in fields and fields[field] is None:
+                fields.pop(field)
+        cycle = services.cycle_update(cycle=cycle, **fields)
+        return Response(CycleOutputSerializer(cycle).data)

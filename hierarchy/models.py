@@ -143,3 +143,172 @@ class Department(TenantModel):
 
     def __str__(self):
         return self.name
+
+
+class Granularity(models.TextChoices):
+    MONTH = "month", "Monthly"
+    WEEK = "week", "Weekly"
+
+
+class Cycle(TenantModel):
+    """A planning period, usually a quarter. Its periods are derived, not stored."""
+
+    name = models.CharField(max_length=100)
+    start = models.DateField()
+    end = models.DateField()
+    granularity = models.CharField(
+        max_length=5, choices=Granularity.choices, default=Granularity.MONTH
+    )
+    refine_start = models.DateField(null=True, blank=True)
+    refine_end = models.DateField(null=True, blank=True)
+    alignment_meeting = models.DateField()
+    midcycle_check = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-start", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="cycle_unique_name"),
+            models.CheckConstraint(
+                condition=models.Q(end__gte=models.F("start")), name="cycle_end_after_start"
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "start"], name="cycle_org_start")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def periods(self):
+        from hierarchy.periods import periods_derive
+
+        cached = getattr(self, "_periods", None)
+        key = (self.start, self.end, self.granularity)
+        if cached is None or cached[0] != key:
+            cached = (key, periods_derive(self.start, self.end, self.granularity))
+            self._periods = cached
+        return cached[1]
+
+
+class Objective(TenantModel):
+    cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="objectives")
+    title = models.CharField(max_length=300)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="objectives"
+    )
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="objectives"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["organization", "cycle"], name="objective_org_cycle")]
+
+    def __str__(self):
+        return self.title
+
+
+class MetricKind(models.TextChoices):
+    CUMULATIVE = "cumulative", "Cumulative (a flow counted over the cycle)"
+    LEVEL = "level", "Level (measured at a moment)"
+
+
+class Aggregation(models.TextChoices):
+    ADDITIVE = "additive", "Additive"
+    SEQUENTIAL = "sequential", "Sequential (funnel)"
+    PARALLEL = "parallel", "Parallel (shared impact)"
+
+
+class KeyResult(TenantModel):
+    objective = models.ForeignKey(Objective, on_delete=models.PROTECT, related_name="key_results")
+    cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="key_results")
+    title = models.CharField(max_length=300)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="key_results"
+    )
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="key_results")
+    unit = models.CharField(max_length=40)
+    decimals = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(6)],
+        help_text="The unit's precision: plan values are kept to this many decimal places.",
+    )
+    metric_kind = models.CharField(max_length=10, choices=MetricKind.choices)
+    start_value = models.DecimalField(max_digits=24, decimal_places=6, default=Decimal(0))
+    target = models.DecimalField(max_digits=24, decimal_places=6)
+    weight = models.DecimalField(max_digits=8, decimal_places=4, default=Decimal(1))
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    # Ids of the ancestors, root first, as "12/45/" (empty for a root): the rollup
+    # loads and locks a chain in one query, root first.
+    path = models.CharField(max_length=400, blank=True, default="", editable=False)
+    aggregation = models.CharField(
+        max_length=10, choices=Aggregation.choices, default=Aggregation.ADDITIVE
+    )
+    stage = models.PositiveSmallIntegerField(null=True, blank=True)
+    historical_ratio = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    claimed_impact = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    # Children in two or more departments: kept by the services that add, move or remove children.
+    cross_functional = models.BooleanField(default=False, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "parent", "stage"],
+                condition=models.Q(stage__isnull=False),
+                name="kr_unique_stage_in_funnel",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(historical_ratio__isnull=True)
+                | (models.Q(historical_ratio__gt=0) & models.Q(historical_ratio__lte=1)),
+                name="kr_historical_ratio_range",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "cycle"], name="kr_org_cycle"),
+            models.Index(fields=["organization", "parent"], name="kr_org_parent"),
+            models.Index(fields=["organization", "department"], name="kr_org_department"),
+            models.Index(fields=["organization", "owner"], name="kr_org_owner"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def ancestor_ids(self) -> list[int]:
+        return [int(part) for part in self.path.split("/") if part]
+
+
+class Dependency(TenantModel):
+    """Upstream KR → downstream KR, with the assumption the downstream plan rests on."""
+
+    upstream = models.ForeignKey(KeyResult, on_delete=models.CASCADE, related_name="dependents")
+    downstream = models.ForeignKey(KeyResult, on_delete=models.CASCADE, related_name="dependencies")
+    assumption = models.TextField(max_length=2000)
+    expected_value = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    expected_by = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "upstream", "downstream"], name="dependency_unique_pair"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(upstream=models.F("downstream")), name="dependency_not_self"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "downstream"], name="dependency_org_downstream")
+        ]
+
+    def __str__(self):
+        return f"{self.upstream_id} → {self.downstream_id}"

@@ -1,12 +1,31 @@
 """Writes of the hierarchy app. Keyword-only, atomic, the only place rows change."""
 
+from datetime import date
+from decimal import Decimal
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError, Value
+from django.db.models.functions import Concat, Substr
 from rest_framework.authtoken.models import Token
 
-from hierarchy.models import Department, Membership, Organization, Role
+from hierarchy.events import KeyResultCreated, KeyResultDeleted, KeyResultMoved
+from hierarchy.models import (
+    Aggregation,
+    Cycle,
+    Department,
+    Dependency,
+    KeyResult,
+    Membership,
+    MetricKind,
+    Objective,
+    Organization,
+    Role,
+)
+from hierarchy.periods import alignment_meeting_default, midcycle_check_default
+from okrplan.lib.events import publish
 
 User = get_user_model()
 
@@ -142,3 +161,381 @@ def department_delete(*, department: Department) -> None:
     if department.children.exists():
         raise ValidationError({"detail": ["Move or delete its sub-departments first."]})
     department.delete()
+
+
+# --- Cycles -----------------------------------------------------------------
+
+MAX_CYCLE_DAYS = 371  # a year and a week: 53 weekly periods at most
+
+
+def _validate_cycle_dates(cycle: Cycle) -> None:
+    errors: dict[str, list[str]] = {}
+    if cycle.end < cycle.start:
+        errors["end"] = ["The cycle must end on or after its start."]
+    elif (cycle.end - cycle.start).days + 1 > MAX_CYCLE_DAYS:
+        errors["end"] = [f"A cycle lasts at most {MAX_CYCLE_DAYS} days."]
+    if (cycle.refine_start is None) != (cycle.refine_end is None):
+        field = "refine_end" if cycle.refine_end is None else "refine_start"
+        errors[field] = ["Give both ends of the refine window, or neither."]
+    elif cycle.refine_start and cycle.refine_end < cycle.refine_start:
+        errors["refine_end"] = ["The refine window must end on or after its start."]
+    if not errors:
+        for field in ("alignment_meeting", "midcycle_check"):
+            day = getattr(cycle, field)
+            if not cycle.start <= day <= cycle.end:
+                errors[field] = [f"Must fall inside the cycle ({cycle.start} to {cycle.end})."]
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def cycle_create(
+    *,
+    org: Organization,
+    name: str,
+    start: date,
+    end: date,
+    granularity: str,
+    refine_start: date | None = None,
+    refine_end: date | None = None,
+    alignment_meeting: date | None = None,
+    midcycle_check: date | None = None,
+) -> Cycle:
+    if Cycle.objects.filter(organization=org, name__iexact=name).exists():
+        raise ValidationError({"name": [f"A cycle named {name!r} exists already."]})
+    cycle = Cycle(
+        organization=org,
+        name=name,
+        start=start,
+        end=end,
+        granularity=granularity,
+        refine_start=refine_start,
+        refine_end=refine_end,
+        alignment_meeting=alignment_meeting or min(alignment_meeting_default(start), end),
+        midcycle_check=midcycle_check or min(midcycle_check_default(start), end),
+    )
+    _validate_cycle_dates(cycle)
+    cycle.save()
+    return cycle
+
+
+@transaction.atomic
+def cycle_update(*, cycle: Cycle, **fields) -> Cycle:
+    period_fields = {"start", "end", "granularity"} & set(fields)
+    if any(fields[f] != getattr(cycle, f) for f in period_fields) and (
+        KeyResult.objects.filter(organization_id=cycle.organization_id, cycle=cycle).exists()
+    ):
+        field = sorted(period_fields)[0]
+        raise ValidationError(
+            {
+                field: [
+                    "The periods are fixed once the cycle has key results (their plans use them)."
+                ]
+            }
+        )
+    name = fields.get("name")
+    if (
+        name
+        and Cycle.objects.filter(organization_id=cycle.organization_id, name__iexact=name)
+        .exclude(pk=cycle.pk)
+        .exists()
+    ):
+        raise ValidationError({"name": [f"A cycle named {name!r} exists already."]})
+    for key, value in fields.items():
+        setattr(cycle, key, value)
+    _validate_cycle_dates(cycle)
+    cycle.save()
+    return cycle
+
+
+# --- Objectives -------------------------------------------------------------
+
+
+@transaction.atomic
+def objective_create(
+    *,
+    org: Organization,
+    cycle: Cycle,
+    title: str,
+    owner: User,
+    department: Department | None = None,
+) -> Objective:
+    return Objective.objects.create(
+        organization=org, cycle=cycle, title=title, owner=owner, department=department
+    )
+
+
+@transaction.atomic
+def objective_update(*, objective: Objective, **fields) -> Objective:
+    for key, value in fields.items():
+        setattr(objective, key, value)
+    objective.save()
+    return objective
+
+
+@transaction.atomic
+def objective_delete(*, objective: Objective) -> None:
+    if objective.key_results.exists():
+        raise ValidationError({"detail": ["Delete or move its key results first."]})
+    objective.delete()
+
+
+# --- Key results ------------------------------------------------------------
+
+MAX_DEPTH = 8
+MAX_ABS_VALUE = Decimal("1e15")
+_CURRENCIES = {"USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "SEK", "NOK", "DKK", "INR", "BRL"}
+
+
+def decimals_for_unit(unit: str) -> int:
+    """The default precision of a unit: money and percentages 2, points 1, counts 0."""
+    cleaned = unit.strip()
+    if cleaned.upper() in _CURRENCIES or cleaned in {"%", "percent", "$", "€", "£"}:
+        return 2
+    if cleaned.lower() in {"points", "point", "pts", "score"}:
+        return 1
+    return 0
+
+
+def _places(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def validate_number(field: str, value: Decimal, decimals: int, unit: str = "") -> None:
+    """Finite, not huge, and at the unit's precision."""
+    if not isinstance(value, Decimal):
+        value = Decimal(str(value))
+    if not value.is_finite():
+        raise ValidationError({field: ["Must be a finite number."]})
+    if abs(value) >= MAX_ABS_VALUE:
+        raise ValidationError({field: [f"Must be smaller than {MAX_ABS_VALUE:,.0f} in size."]})
+    if _places(value) > decimals:
+        where = f" for {unit}" if unit else ""
+        raise ValidationError(
+            {field: [f"Use at most {decimals} decimal places{where} (got {value})."]}
+        )
+
+
+def _validate_kr(kr: KeyResult) -> None:
+    """The structural rules of SPEC.md §2, each error naming its field."""
+    parent = kr.parent
+    for field in ("target", "start_value"):
+        validate_number(field, getattr(kr, field), kr.decimals, kr.unit)
+    if kr.metric_kind == MetricKind.CUMULATIVE and kr.target < 0:
+        raise ValidationError(
+            {"target": ["A cumulative key result counts a flow: its target cannot be negative."]}
+        )
+    if kr.weight <= 0:
+        raise ValidationError({"weight": ["Must be greater than 0."]})
+    if kr.objective.cycle_id != kr.cycle_id:
+        raise ValidationError({"objective": ["The objective belongs to another cycle."]})
+    if parent is not None:
+        if parent.cycle_id != kr.cycle_id:
+            raise ValidationError(
+                {"parent": [f"The parent belongs to another cycle ({parent.cycle})."]}
+            )
+        if kr.pk is not None and (parent.pk == kr.pk or kr.pk in parent.ancestor_ids):
+            raise ValidationError(
+                {"parent": ["A key result cannot be its own ancestor (that would make a loop)."]}
+            )
+        if len(parent.ancestor_ids) + 1 >= MAX_DEPTH:
+            raise ValidationError({"parent": [f"Key results nest at most {MAX_DEPTH} deep."]})
+        if parent.aggregation == Aggregation.ADDITIVE and kr.unit != parent.unit:
+            raise ValidationError(
+                {"unit": [f"Children of an additive key result count in its unit ({parent.unit})."]}
+            )
+    sequential = parent is not None and parent.aggregation == Aggregation.SEQUENTIAL
+    if sequential and kr.stage is None:
+        raise ValidationError(
+            {"stage": ["A stage of a sequential key result needs its stage number (1, 2, 3 …)."]}
+        )
+    if not sequential and kr.stage is not None:
+        raise ValidationError({"stage": ["Only children of a sequential key result have a stage."]})
+    if sequential and (
+        KeyResult.objects.filter(organization_id=kr.organization_id, parent=parent, stage=kr.stage)
+        .exclude(pk=kr.pk)
+        .exists()
+    ):
+        raise ValidationError({"stage": [f"Stage {kr.stage} of this funnel exists already."]})
+    if kr.historical_ratio is not None:
+        if not sequential:
+            raise ValidationError(
+                {"historical_ratio": ["Only stages of a sequential key result have a ratio."]}
+            )
+        if not (0 < kr.historical_ratio <= 1):
+            raise ValidationError({"historical_ratio": ["Must be greater than 0 and at most 1."]})
+    if kr.claimed_impact is not None:
+        if parent is None or parent.aggregation != Aggregation.PARALLEL:
+            raise ValidationError(
+                {"claimed_impact": ["Only children of a parallel key result claim an impact."]}
+            )
+        validate_number("claimed_impact", kr.claimed_impact, 6)
+
+
+def kr_refresh_cross_functional(*, parent_ids) -> None:
+    """A KR whose children belong to two or more departments is cross-functional."""
+    for parent_id in {pid for pid in parent_ids if pid is not None}:
+        departments = (
+            KeyResult.objects.filter(parent_id=parent_id).values("department_id").distinct().count()
+        )
+        KeyResult.objects.filter(pk=parent_id).update(cross_functional=departments >= 2)
+
+
+@transaction.atomic
+def kr_create(
+    *,
+    org: Organization,
+    objective: Objective,
+    title: str,
+    owner: User,
+    department: Department,
+    unit: str,
+    metric_kind: str,
+    target: Decimal,
+    start_value: Decimal = Decimal(0),
+    decimals: int | None = None,
+    parent: KeyResult | None = None,
+    aggregation: str = Aggregation.ADDITIVE,
+    stage: int | None = None,
+    historical_ratio: Decimal | None = None,
+    claimed_impact: Decimal | None = None,
+    weight: Decimal = Decimal(1),
+) -> KeyResult:
+    kr = KeyResult(
+        organization=org,
+        objective=objective,
+        cycle_id=objective.cycle_id,
+        title=title,
+        owner=owner,
+        department=department,
+        unit=unit,
+        decimals=decimals_for_unit(unit) if decimals is None else decimals,
+        metric_kind=metric_kind,
+        target=target,
+        start_value=start_value,
+        parent=parent,
+        aggregation=aggregation,
+        stage=stage,
+        historical_ratio=historical_ratio,
+        claimed_impact=claimed_impact,
+        weight=weight,
+        path=f"{parent.path}{parent.pk}/" if parent else "",
+    )
+    _validate_kr(kr)
+    kr.save()
+    kr_refresh_cross_functional(parent_ids=[kr.parent_id])
+    publish(KeyResultCreated(kr_id=kr.pk))
+    return kr
+
+
+KR_STRUCTURE_FIELDS = {
+    "title",
+    "owner",
+    "department",
+    "unit",
+    "weight",
+    "parent",
+    "aggregation",
+    "stage",
+    "historical_ratio",
+    "claimed_impact",
+    "objective",
+}
+
+
+@transaction.atomic
+def kr_update(*, kr: KeyResult, **fields) -> KeyResult:
+    """Change what a KR is (not its numbers: the target moves with its plan)."""
+    unknown = set(fields) - KR_STRUCTURE_FIELDS
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: ["This field cannot be changed here."]})
+    old_parent_id, old_department_id = kr.parent_id, kr.department_id
+    old_shape = (kr.parent_id, kr.aggregation, kr.stage, kr.claimed_impact)
+    for key, value in fields.items():
+        setattr(kr, key, value)
+    if "objective" in fields:
+        kr.cycle_id = kr.objective.cycle_id
+    if "aggregation" in fields and fields["aggregation"] != old_shape[1]:
+        children = KeyResult.objects.filter(organization_id=kr.organization_id, parent=kr)
+        if children.exists():
+            raise ValidationError(
+                {"aggregation": ["Remove or move the children before changing how they combine."]}
+            )
+    _validate_kr(kr)
+    if kr.parent_id != old_parent_id:
+        old_prefix = f"{kr.path}{kr.pk}/"
+        kr.path = f"{kr.parent.path}{kr.parent.pk}/" if kr.parent else ""
+        new_prefix = f"{kr.path}{kr.pk}/"
+        KeyResult.objects.filter(
+            organization_id=kr.organization_id, path__startswith=old_prefix
+        ).update(path=Concat(Value(new_prefix), Substr("path", len(old_prefix) + 1)))
+    kr.save()
+    if kr.parent_id != old_parent_id or kr.department_id != old_department_id:
+        kr_refresh_cross_functional(parent_ids=[old_parent_id, kr.parent_id])
+    if (kr.parent_id, kr.aggregation, kr.stage, kr.claimed_impact) != old_shape:
+        publish(KeyResultMoved(kr_id=kr.pk, old_parent_id=old_parent_id))
+    return kr
+
+
+@transaction.atomic
+def kr_delete(*, kr: KeyResult) -> None:
+    if KeyResult.objects.filter(organization_id=kr.organization_id, parent=kr).exists():
+        raise ValidationError({"detail": ["Delete or move its children first."]})
+    parent_id, kr_id = kr.parent_id, kr.pk
+    try:
+        kr.delete()
+    except ProtectedError:
+        raise ValidationError(
+            {"detail": ["This key result has a plan history or check-ins, which are kept."]}
+        ) from None
+    kr_refresh_cross_functional(parent_ids=[parent_id])
+    publish(KeyResultDeleted(kr_id=kr_id, parent_id=parent_id))
+
+
+# --- Dependencies -----------------------------------------------------------
+
+
+@transaction.atomic
+def dependency_create(
+    *,
+    org: Organization,
+    upstream: KeyResult,
+    downstream: KeyResult,
+    assumption: str,
+    actor: User,
+    expected_value: Decimal | None = None,
+    expected_by: date | None = None,
+) -> Dependency:
+    if upstream.pk == downstream.pk:
+        raise ValidationError({"downstream": ["A key result cannot depend on itself."]})
+    if (expected_value is None) != (expected_by is None):
+        field = "expected_by" if expected_by is None else "expected_value"
+        raise ValidationError(
+            {field: ["A quantified expectation needs both a value and a date, or neither."]}
+        )
+    if expected_value is not None:
+        validate_number("expected_value", expected_value, 6)
+        cycle = upstream.cycle
+        if not cycle.start <= expected_by <= cycle.end:
+            raise ValidationError(
+                {"expected_by": [f"Must fall inside {cycle.name} ({cycle.start} to {cycle.end})."]}
+            )
+    if Dependency.objects.filter(
+        organization=org, upstream=upstream, downstream=downstream
+    ).exists():
+        raise ValidationError({"downstream": ["This dependency is registered already."]})
+    return Dependency.objects.create(
+        organization=org,
+        upstream=upstream,
+        downstream=downstream,
+        assumption=assumption,
+        expected_value=expected_value,
+        expected_by=expected_by,
+        created_by=actor,
+    )
+
+
+@transaction.atomic
+def dependency_delete(*, dependency: Dependency) -> None:
+    dependency.delete()

@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class PlansConfig(AppConfig):
     name = "plans"
     verbose_name = "Plans"
+
+    def ready(self):
+        """The plans app's subscriptions to the hierarchy's events, all in one place."""
+        from hierarchy.events import KeyResultCreated, KeyResultDeleted, KeyResultMoved
+        from okrplan.lib.events import subscribe
+        from plans import services
+
+        subscribe(KeyResultCreated, services.on_kr_created)
+        subscribe(KeyResultMoved, services.on_kr_moved)
+        subscribe(KeyResultDeleted, services.on_kr_deleted)

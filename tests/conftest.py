@@ -1,5 +1,7 @@
 """Shared fixtures: two organizations with every kind of person.
 
+Planning fixtures (SPEC.md §8's shared KRs) are in tests/planning.py.
+
 `world` is organization `acme` (admin, parent owner, Marketing and Sales leads,
 a plain member, a viewer) and organization `globex` with its own admin, who is
 an outsider to acme.
@@ -13,6 +15,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from hierarchy.models import Department, Membership, Organization, Role
+
+pytest_plugins = ["tests.planning"]
 
 User = get_user_model()
 PASSWORD = "correct-horse-battery"

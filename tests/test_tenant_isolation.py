@@ -3,29 +3,60 @@ that nothing of another organization can be reached.
 
 Routes are discovered from the URLconf, so a route added later is covered
 without editing this file; a route whose path names an object this file does
-not know yet fails loudly until `FOREIGN_IDS` learns how to make one.
+not know yet fails loudly until `_objects` learns how to make one.
 """
 
 import re
+from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from hierarchy import services as hs
 from hierarchy.models import Membership
 
 ORG_PREFIXES = ("api/v1/orgs/<slug:org>/", "o/<slug:org>/")
 METHODS = ["get", "post", "put", "patch", "delete"]
 
-# How to find an object for each path parameter: in the foreign organization
-# (what must answer 404), and in the caller's own (the control: not 404).
-FOREIGN_IDS = {
-    "member_id": lambda world: Membership.objects.get(user=world.outsider).pk,
-    "department_id": lambda world: world.other_department.pk,
-}
-OWN_IDS = {
-    "member_id": lambda world: Membership.objects.get(user=world.member).pk,
-    "department_id": lambda world: world.marketing.pk,
-}
+
+def _objects(org, owner, department) -> dict:
+    """One of each planning object in an organization, for the path parameters."""
+    cycle = hs.cycle_create(
+        org=org, name="Q1", start=date(2026, 1, 1), end=date(2026, 3, 31), granularity="month"
+    )
+    objective = hs.objective_create(org=org, cycle=cycle, title="Grow", owner=owner)
+    common = {
+        "org": org,
+        "objective": objective,
+        "owner": owner,
+        "department": department,
+        "unit": "USD",
+        "metric_kind": "cumulative",
+        "target": Decimal(0),
+    }
+    parent = hs.kr_create(title="Parent", **common)
+    child = hs.kr_create(title="Child", parent=parent, **common)
+    dependency = hs.dependency_create(
+        org=org, upstream=parent, downstream=child, assumption="x", actor=owner
+    )
+    return {
+        "cycle_id": cycle.pk,
+        "objective_id": objective.pk,
+        "kr_id": child.pk,
+        "dependency_id": dependency.pk,
+        "member_id": Membership.objects.filter(organization=org, user=owner).get().pk,
+        "department_id": department.pk,
+    }
+
+
+@pytest.fixture
+def ids(world):
+    """Path parameters: `foreign` (globex's, must answer 404) and `own` (acme's, the control)."""
+    return {
+        "foreign": _objects(world.other_org, world.outsider, world.other_department),
+        "own": _objects(world.org, world.marketing_lead, world.marketing),
+    }
 
 
 def _walk(patterns, prefix=""):
@@ -59,7 +90,7 @@ def _url(route: str, slug: str, ids: dict) -> str:
         name = match.group(2)
         if name == "org":
             return slug
-        assert name in ids, f"FOREIGN_IDS does not know the path parameter {name!r} of {route}"
+        assert name in ids, f"`_objects` does not make the path parameter {name!r} of {route}"
         return str(ids[name])
 
     return "/" + re.sub(r"<(?:(\w+):)?(\w+)>", fill, route)
@@ -70,9 +101,10 @@ ID_ROUTES = [(r, c) for r, c in ROUTES if set(re.findall(r"<(?:\w+:)?(\w+)>", r)
 
 
 @pytest.mark.parametrize(("route", "callback"), ROUTES, ids=[r for r, _ in ROUTES])
-def test_it_answers_404_to_a_member_of_another_organization(world, api, client, route, callback):
-    ids = {name: make(world) for name, make in FOREIGN_IDS.items()}
-    url = _url(route, "acme", ids)
+def test_it_answers_404_to_a_member_of_another_organization(
+    world, ids, api, client, route, callback
+):
+    url = _url(route, "acme", ids["own"])
     caller = api(world.outsider)
     client.force_login(world.outsider)
     for method in _methods(callback):
@@ -87,19 +119,19 @@ def test_it_answers_404_to_a_member_of_another_organization(world, api, client, 
 
 @pytest.mark.parametrize(("route", "callback"), ID_ROUTES, ids=[r for r, _ in ID_ROUTES])
 def test_it_answers_404_for_foreign_ids_under_the_callers_own_organization(
-    world, api, client, route, callback
+    world, ids, api, client, route, callback
 ):
     """An admin of acme, in acme's URLs, with globex's ids: 404 as if missing.
 
     The control first: the same route with acme's own ids is found.
     """
     client.force_login(world.admin)
-    own = _url(route, "acme", {name: make(world) for name, make in OWN_IDS.items()})
+    own = _url(route, "acme", ids["own"])
     if "get" in _methods(callback):
         http = api(world.admin) if route.startswith("api/") else client
         assert http.get(own).status_code == 200, f"control: GET {own}"
 
-    url = _url(route, "acme", {name: make(world) for name, make in FOREIGN_IDS.items()})
+    url = _url(route, "acme", ids["foreign"])
     for method in _methods(callback):
         if route.startswith("api/"):
             response = getattr(api(world.admin), method)(url, {}, format="json")
@@ -109,9 +141,8 @@ def test_it_answers_404_for_foreign_ids_under_the_callers_own_organization(
 
 
 @pytest.mark.parametrize(("route", "callback"), ROUTES, ids=[r for r, _ in ROUTES])
-def test_it_wants_credentials(world, api, client, route, callback):
-    ids = {name: make(world) for name, make in FOREIGN_IDS.items()}
-    url = _url(route, "acme", ids)
+def test_it_wants_credentials(world, ids, api, client, route, callback):
+    url = _url(route, "acme", ids["own"])
     for method in _methods(callback):
         if route.startswith("api/"):
             response = getattr(api(), method)(url, {}, format="json")

@@ -2,31 +2,17 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError, RestrictedError
-from rest_framework import exceptions, pagination, status
+from rest_framework import pagination, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from okrplan.lib.errors import StaleVersion
 
 
 class Pagination(pagination.PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
-
-
-class VersionConflict(exceptions.APIException):
-    """The `version` sent is not the current one; the body carries the current version."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "version_conflict"
-
-    def __init__(self, current_version: int):
-        super().__init__(
-            {
-                "detail": f"This was changed since you loaded it: current version is "
-                f"{current_version}. Reload and apply your change again.",
-                "version": current_version,
-            }
-        )
 
 
 def validation_error_data(error: DjangoValidationError) -> dict:
@@ -41,6 +27,15 @@ def validation_error_data(error: DjangoValidationError) -> dict:
 
 def exception_handler(exc, context):
     """DRF's handler, plus domain validation errors from services as 400s."""
+    if isinstance(exc, StaleVersion):
+        return Response(
+            {
+                "detail": "This was changed since you loaded it: the current version is "
+                f"{exc.current_version}. Reload and apply your change again.",
+                "version": exc.current_version,
+            },
+            status=status.HTTP_409_CONFLICT,
+        )
     if isinstance(exc, DjangoValidationError):
         return Response(validation_error_data(exc), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, ProtectedError | RestrictedError):

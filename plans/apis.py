@@ -1,0 +1,581 @@
+"""The Planning part of the API: objectives, key results, plans, check-ins,
+dependencies and history. Each API parses input, calls one service, renders."""
+
+from decimal import Decimal
+
+import django_filters
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from hierarchy import services as hierarchy_services
+from hierarchy.apis import paginated
+from hierarchy.fields import MemberField, OrgRelatedField
+from hierarchy.models import (
+    Aggregation,
+    Cycle,
+    Department,
+    Dependency,
+    KeyResult,
+    MetricKind,
+    Objective,
+)
+from hierarchy.permissions import kr_require_create, kr_require_edit, kr_require_parent_owner
+from hierarchy.scope import OrgApi
+from okrplan.lib.fields import NumberField, NumberListField
+from plans import selectors, services
+from plans.models import CheckIn, Plan, Shape
+from plans.shapes import centroid
+
+# --- Key results ------------------------------------------------------------
+
+
+class KrOutputSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username")
+    target = NumberField()
+    start_value = NumberField()
+    weight = NumberField()
+    historical_ratio = NumberField(allow_null=True)
+    claimed_impact = NumberField(allow_null=True)
+    status = serializers.SerializerMethodField()
+    progress_pct = serializers.SerializerMethodField()
+    plan_status = serializers.CharField(source="plan.status")
+    plan_version = serializers.IntegerField(source="plan.version")
+
+    class Meta:
+        model = KeyResult
+        fields = [
+            "id",
+            "objective",
+            "cycle",
+            "title",
+            "owner",
+            "department",
+            "unit",
+            "decimals",
+            "metric_kind",
+            "start_value",
+            "target",
+            "weight",
+            "parent",
+            "aggregation",
+            "stage",
+            "historical_ratio",
+            "claimed_impact",
+            "cross_functional",
+            "status",
+            "progress_pct",
+            "plan_status",
+            "plan_version",
+            "created_at",
+        ]
+
+    def _progress(self, kr):
+        cache = self.context.setdefault("_progress", {})
+        if kr.pk not in cache:
+            cache[kr.pk] = selectors.kr_progress(kr)
+        return cache[kr.pk]
+
+    def get_status(self, kr) -> str:
+        return self._progress(kr).status
+
+    def get_progress_pct(self, kr) -> Decimal | None:
+        value = self._progress(kr).progress_pct
+        return None if value is None else format(value, "f")
+
+
+class KrInputSerializer(serializers.Serializer):
+    objective = OrgRelatedField(Objective)
+    title = serializers.CharField(max_length=300)
+    owner = MemberField()
+    department = OrgRelatedField(Department)
+    unit = serializers.CharField(max_length=40)
+    decimals = serializers.IntegerField(min_value=0, max_value=6, required=False)
+    metric_kind = serializers.ChoiceField(choices=MetricKind.choices)
+    start_value = NumberField(required=False)
+    target = NumberField()
+    weight = NumberField(required=False)
+    parent = OrgRelatedField(KeyResult, required=False, allow_null=True)
+    aggregation = serializers.ChoiceField(choices=Aggregation.choices, required=False)
+    stage = serializers.IntegerField(min_value=1, max_value=50, required=False, allow_null=True)
+    historical_ratio = NumberField(required=False, allow_null=True)
+    claimed_impact = NumberField(required=False, allow_null=True)
+
+
+class KrFilter(django_filters.FilterSet):
+    cycle = django_filters.NumberFilter(field_name="cycle_id")
+    parent = django_filters.NumberFilter(field_name="parent_id")
+    department = django_filters.NumberFilter(field_name="department_id")
+    objective = django_filters.NumberFilter(field_name="objective_id")
+    owner = django_filters.CharFilter(field_name="owner__username")
+    root = django_filters.BooleanFilter(field_name="parent", lookup_expr="isnull")
+
+    class Meta:
+        model = KeyResult
+        fields = ["cycle", "parent", "department", "objective", "owner", "root"]
+
+
+def kr_get(api: OrgApi, kr_id) -> KeyResult:
+    return api.scope.get(selectors.kr_queryset(api.scope.org).select_related("cycle"), kr_id)
+
+
+class KrListCreateApi(OrgApi):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("cycle", int),
+            OpenApiParameter("parent", int),
+            OpenApiParameter("department", int),
+            OpenApiParameter("objective", int),
+            OpenApiParameter("owner", str, description="username"),
+            OpenApiParameter("root", bool, description="only KRs without a parent"),
+        ],
+        responses={200: KrOutputSerializer(many=True)},
+    )
+    def get(self, request, org):
+        filters = KrFilter(request.GET, queryset=selectors.kr_queryset(self.scope.org))
+        if not filters.is_valid():
+            raise ValidationError(filters.errors)
+        return paginated(self, filters.qs.order_by("id"), KrOutputSerializer)
+
+    @extend_schema(request=KrInputSerializer, responses={201: KrOutputSerializer})
+    def post(self, request, org):
+        self.scope.require_writer()
+        data = KrInputSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        fields = {k: v for k, v in data.validated_data.items() if v is not None}
+        kr_require_create(
+            self.scope,
+            department=fields["department"],
+            owner_id=fields["owner"].pk,
+            parent=fields.get("parent"),
+        )
+        kr = hierarchy_services.kr_create(org=self.scope.org, **fields)
+        return Response(KrOutputSerializer(kr_get(self, kr.pk)).data, status=201)
+
+
+class KrDetailApi(OrgApi):
+    class PatchSerializer(serializers.Serializer):
+        objective = OrgRelatedField(Objective, required=False)
+        title = serializers.CharField(max_length=300, required=False)
+        owner = MemberField(required=False)
+        department = OrgRelatedField(Department, required=False)
+        unit = serializers.CharField(max_length=40, required=False)
+        weight = NumberField(required=False)
+        parent = OrgRelatedField(KeyResult, required=False, allow_null=True)
+        aggregation = serializers.ChoiceField(choices=Aggregation.choices, required=False)
+        stage = serializers.IntegerField(min_value=1, max_value=50, required=False, allow_null=True)
+        historical_ratio = NumberField(required=False, allow_null=True)
+        claimed_impact = NumberField(required=False, allow_null=True)
+        target = NumberField(required=False)
+        rationale = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+        version = serializers.IntegerField(required=False, min_value=1)
+
+    @extend_schema(responses={200: KrOutputSerializer})
+    def get(self, request, org, kr_id):
+        return Response(KrOutputSerializer(kr_get(self, kr_id)).data)
+
+    @extend_schema(request=PatchSerializer, responses={200: KrOutputSerializer})
+    def patch(self, request, org, kr_id):
+        kr = kr_get(self, kr_id)
+        kr_require_edit(self.scope, kr)
+        data = self.PatchSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        target = fields.pop("target", None)
+        rationale = fields.pop("rationale", None)
+        version = fields.pop("version", None)
+        services.kr_change(
+            kr=kr,
+            actor=request.user,
+            fields=fields,
+            target=target,
+            rationale=rationale,
+            version=version,
+        )
+        return Response(KrOutputSerializer(kr_get(self, kr_id)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, org, kr_id):
+        kr = kr_get(self, kr_id)
+        kr_require_edit(self.scope, kr)
+        hierarchy_services.kr_delete(kr=kr)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Plans ------------------------------------------------------------------
+
+
+class PlanOutputSerializer(serializers.ModelSerializer):
+    values = NumberListField()
+    effective_values = NumberListField()
+    target = NumberField(source="kr.target")
+    total = serializers.SerializerMethodField()
+    centroid = serializers.SerializerMethodField()
+    periods = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Plan
+        fields = [
+            "kr",
+            "values",
+            "target",
+            "total",
+            "shape",
+            "status",
+            "version",
+            "effective_values",
+            "centroid",
+            "periods",
+            "submitted_at",
+            "locked_at",
+        ]
+
+    def get_total(self, plan) -> str:
+        return format(sum(plan.values, Decimal(0)), "f")
+
+    def get_centroid(self, plan) -> str | None:
+        value = centroid(plan.values)
+        return None if value is None else format(value.quantize(Decimal("0.0001")), "f")
+
+    def get_periods(self, plan) -> list[str]:
+        return [p.label for p in plan.kr.cycle.periods]
+
+
+class PlanInputSerializer(serializers.Serializer):
+    values = NumberListField(required=False)
+    shape = serializers.ChoiceField(
+        choices=[Shape.LINEAR, Shape.FRONT_LOADED, Shape.BACK_LOADED, Shape.HISTORY],
+        required=False,
+    )
+    target = NumberField(required=False)
+    version = serializers.IntegerField(min_value=1)
+    rationale = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+
+    def validate(self, attrs):
+        if "values" in attrs and "shape" in attrs:
+            raise serializers.ValidationError(
+                {"shape": ["Send either values or a shape with a target, not both."]}
+            )
+        if "values" not in attrs and "shape" not in attrs:
+            raise serializers.ValidationError(
+                {"values": ["Send the values (one per period), or a shape with a target."]}
+            )
+        if "shape" in attrs and "target" not in attrs:
+            raise serializers.ValidationError({"target": ["A shape needs the target to reach."]})
+        return attrs
+
+
+def plan_get(api: OrgApi, kr_id) -> tuple[KeyResult, Plan]:
+    kr = api.scope.get(
+        KeyResult.objects.select_related("cycle", "department", "plan", "organization"), kr_id
+    )
+    return kr, kr.plan
+
+
+def plan_save(kr: KeyResult, data: dict, actor) -> Plan:
+    if "values" in data:
+        return services.plan_update(
+            kr=kr,
+            values=data["values"],
+            version=data["version"],
+            actor=actor,
+            rationale=data.get("rationale"),
+        )
+    return services.plan_apply_shape(
+        kr=kr,
+        shape=data["shape"],
+        target=data["target"],
+        version=data["version"],
+        actor=actor,
+        rationale=data.get("rationale"),
+    )
+
+
+class PlanApi(OrgApi):
+    @extend_schema(responses={200: PlanOutputSerializer})
+    def get(self, request, org, kr_id):
+        _, plan = plan_get(self, kr_id)
+        return Response(PlanOutputSerializer(plan).data)
+
+    @extend_schema(request=PlanInputSerializer, responses={200: PlanOutputSerializer})
+    def put(self, request, org, kr_id):
+        kr, _ = plan_get(self, kr_id)
+        kr_require_edit(self.scope, kr)
+        data = PlanInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        plan = plan_save(kr, data.validated_data, request.user)
+        plan.kr.refresh_from_db(fields=["target"])
+        return Response(PlanOutputSerializer(plan).data)
+
+
+class PlanSubmitApi(OrgApi):
+    @extend_schema(request=None, responses={200: PlanOutputSerializer})
+    def post(self, request, org, kr_id):
+        kr, _ = plan_get(self, kr_id)
+        kr_require_edit(self.scope, kr)
+        plan = services.plan_submit(kr=kr, actor=request.user)
+        return Response(PlanOutputSerializer(plan).data)
+
+
+class KrLockApi(OrgApi):
+    @extend_schema(request=None, responses={200: PlanOutputSerializer})
+    def post(self, request, org, kr_id):
+        kr, _ = plan_get(self, kr_id)
+        kr_require_parent_owner(self.scope, kr)
+        plan = services.plan_lock(kr=kr, actor=request.user)
+        return Response(PlanOutputSerializer(plan).data)
+
+
+class HistoryEntrySerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    id = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    actor = serializers.CharField(allow_null=True)
+    version = serializers.IntegerField()
+    cause = serializers.CharField()
+    shape = serializers.CharField()
+    rationale = serializers.CharField()
+    is_modification = serializers.BooleanField()
+    before_values = serializers.ListField(child=serializers.CharField())
+    after_values = serializers.ListField(child=serializers.CharField())
+    before_target = NumberField()
+    after_target = NumberField()
+
+
+class KrHistoryApi(OrgApi):
+    @extend_schema(responses={200: HistoryEntrySerializer(many=True)})
+    def get(self, request, org, kr_id):
+        kr = self.scope.get(KeyResult, kr_id)
+        entries = [
+            {
+                "kind": "revision",
+                "id": r.pk,
+                "at": r.created_at,
+                "actor": r.actor.username if r.actor else None,
+                "version": r.version,
+                "cause": r.cause,
+                "shape": r.shape,
+                "rationale": r.rationale,
+                "is_modification": r.is_modification,
+                "before_values": r.before_values,
+                "after_values": r.after_values,
+                "before_target": r.before_target,
+                "after_target": r.after_target,
+            }
+            for r in selectors.revision_list(org=self.scope.org, kr=kr)
+        ]
+        return paginated(self, entries, HistoryEntrySerializer)
+
+
+# --- Check-ins --------------------------------------------------------------
+
+
+class CheckInOutputSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username")
+    value = NumberField()
+
+    class Meta:
+        model = CheckIn
+        fields = ["id", "kr", "period", "value", "note", "author", "created_at"]
+
+
+class CheckInListCreateApi(OrgApi):
+    class InputSerializer(serializers.Serializer):
+        period = serializers.IntegerField(min_value=0, max_value=1000)
+        value = NumberField()
+        note = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+
+    @extend_schema(responses={200: CheckInOutputSerializer(many=True)})
+    def get(self, request, org, kr_id):
+        kr = self.scope.get(KeyResult, kr_id)
+        checkins = (
+            self.scope.queryset(CheckIn)
+            .filter(kr=kr)
+            .select_related("author")
+            .order_by("period", "created_at", "id")
+        )
+        return paginated(self, checkins, CheckInOutputSerializer)
+
+    @extend_schema(request=InputSerializer, responses={201: CheckInOutputSerializer})
+    def post(self, request, org, kr_id):
+        kr = self.scope.get(KeyResult.objects.select_related("cycle", "department"), kr_id)
+        kr_require_edit(self.scope, kr)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        checkin = services.checkin_create(kr=kr, author=request.user, **data.validated_data)
+        return Response(CheckInOutputSerializer(checkin).data, status=201)
+
+
+# --- Objectives -------------------------------------------------------------
+
+
+class ObjectiveOutputSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username")
+    progress_pct = serializers.SerializerMethodField()
+    key_results = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Objective
+        fields = ["id", "cycle", "title", "owner", "department", "progress_pct", "key_results"]
+
+    def get_progress_pct(self, objective) -> str | None:
+        value = selectors.objective_progress(objective)
+        return None if value is None else format(value, "f")
+
+    def get_key_results(self, objective) -> list[int]:
+        return [kr.pk for kr in objective.key_results.all()]
+
+
+class ObjectiveInputSerializer(serializers.Serializer):
+    cycle = OrgRelatedField(Cycle)
+    title = serializers.CharField(max_length=300)
+    owner = MemberField(required=False)
+    department = OrgRelatedField(Department, required=False, allow_null=True)
+
+
+class ObjectiveListCreateApi(OrgApi):
+    @extend_schema(
+        parameters=[OpenApiParameter("cycle", int)],
+        responses={200: ObjectiveOutputSerializer(many=True)},
+    )
+    def get(self, request, org):
+        objectives = selectors.objective_queryset(self.scope.org).order_by("id")
+        cycle = request.GET.get("cycle")
+        if cycle:
+            if not cycle.isdigit():
+                raise ValidationError({"cycle": ["Give a cycle id."]})
+            objectives = objectives.filter(cycle_id=int(cycle))
+        return paginated(self, objectives, ObjectiveOutputSerializer)
+
+    @extend_schema(request=ObjectiveInputSerializer, responses={201: ObjectiveOutputSerializer})
+    def post(self, request, org):
+        self.scope.require_writer()
+        data = ObjectiveInputSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        fields.setdefault("owner", request.user)
+        objective = hierarchy_services.objective_create(org=self.scope.org, **fields)
+        objective = self.scope.get(selectors.objective_queryset(self.scope.org), objective.pk)
+        return Response(ObjectiveOutputSerializer(objective).data, status=201)
+
+
+class ObjectiveDetailApi(OrgApi):
+    class PatchSerializer(serializers.Serializer):
+        title = serializers.CharField(max_length=300, required=False)
+        owner = MemberField(required=False)
+        department = OrgRelatedField(Department, required=False, allow_null=True)
+
+    def _objective(self, objective_id) -> Objective:
+        return self.scope.get(selectors.objective_queryset(self.scope.org), objective_id)
+
+    def _require_owner(self, objective: Objective) -> None:
+        self.scope.require_writer()
+        if not (self.scope.is_admin or objective.owner_id == request_user_id(self)):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied("Only the objective's owner or an admin may change it.")
+
+    @extend_schema(responses={200: ObjectiveOutputSerializer})
+    def get(self, request, org, objective_id):
+        return Response(ObjectiveOutputSerializer(self._objective(objective_id)).data)
+
+    @extend_schema(request=PatchSerializer, responses={200: ObjectiveOutputSerializer})
+    def patch(self, request, org, objective_id):
+        objective = self._objective(objective_id)
+        self._require_owner(objective)
+        data = self.PatchSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        hierarchy_services.objective_update(objective=objective, **data.validated_data)
+        return Response(ObjectiveOutputSerializer(self._objective(objective_id)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, org, objective_id):
+        objective = self._objective(objective_id)
+        self._require_owner(objective)
+        hierarchy_services.objective_delete(objective=objective)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def request_user_id(api: OrgApi) -> int:
+    return api.scope.membership.user_id
+
+
+# --- Dependencies -----------------------------------------------------------
+
+
+class DependencyOutputSerializer(serializers.ModelSerializer):
+    expected_value = NumberField(allow_null=True)
+    created_by = serializers.CharField(source="created_by.username", allow_null=True)
+    upstream_planned_by = serializers.SerializerMethodField()
+    expectation_holds = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Dependency
+        fields = [
+            "id",
+            "upstream",
+            "downstream",
+            "assumption",
+            "expected_value",
+            "expected_by",
+            "upstream_planned_by",
+            "expectation_holds",
+            "created_by",
+            "created_at",
+        ]
+
+    def get_upstream_planned_by(self, dependency) -> str | None:
+        value = services.dependency_planned_by(dependency)
+        return None if value is None else format(value, "f")
+
+    def get_expectation_holds(self, dependency) -> bool | None:
+        return services.dependency_holds(dependency)
+
+
+class DependencyInputSerializer(serializers.Serializer):
+    upstream = OrgRelatedField(KeyResult)
+    downstream = OrgRelatedField(KeyResult)
+    assumption = serializers.CharField(max_length=2000)
+    expected_value = NumberField(required=False, allow_null=True)
+    expected_by = serializers.DateField(required=False, allow_null=True)
+
+
+def dependency_queryset(api: OrgApi):
+    return api.scope.queryset(Dependency).select_related(
+        "created_by", "upstream__plan", "upstream__cycle"
+    )
+
+
+class DependencyListCreateApi(OrgApi):
+    @extend_schema(responses={200: DependencyOutputSerializer(many=True)})
+    def get(self, request, org):
+        return paginated(self, dependency_queryset(self).order_by("id"), DependencyOutputSerializer)
+
+    @extend_schema(request=DependencyInputSerializer, responses={201: DependencyOutputSerializer})
+    def post(self, request, org):
+        self.scope.require_writer()
+        data = DependencyInputSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        kr_require_edit(self.scope, data.validated_data["downstream"])
+        dependency = hierarchy_services.dependency_create(
+            org=self.scope.org, actor=request.user, **data.validated_data
+        )
+        dependency = self.scope.get(dependency_queryset(self), dependency.pk)
+        return Response(DependencyOutputSerializer(dependency).data, status=201)
+
+
+class DependencyDetailApi(OrgApi):
+    @extend_schema(responses={200: DependencyOutputSerializer})
+    def get(self, request, org, dependency_id):
+        dependency = self.scope.get(dependency_queryset(self), dependency_id)
+        return Response(DependencyOutputSerializer(dependency).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, org, dependency_id):
+        dependency = self.scope.get(
+            dependency_queryset(self).select_related("downstream__department"), dependency_id
+        )
+        kr_require_edit(self.scope, dependency.downstream)
+        hierarchy_services.dependency_delete(dependency=dependency)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,135 @@
+"""The rollup math of SPEC.md §3: plain functions over plain values, no ORM.
+
+A KR's *effective plan* is one value per period:
+- additive: the per-period sum of its children's effective plans;
+- sequential: the last stage's effective plan scaled to the funnel's implied output;
+- parallel, or no children: its own plan.
+"""
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+
+PLACES = Decimal("0.000001")  # stored precision of derived figures
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Child:
+    """What the rollup needs of one child KR."""
+
+    id: int
+    target: Decimal
+    effective_values: list[Decimal]
+    metric_kind: str = "cumulative"
+    stage: int | None = None
+    reference_ratio: Decimal | None = None  # taken at lock; None before
+    claimed_impact: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Stage:
+    id: int
+    stage: int
+    target: Decimal
+    ratio: Decimal | None  # to the previous stage; None for the first
+    implied_target: Decimal
+
+
+def q(value: Decimal) -> Decimal:
+    return value.quantize(PLACES, rounding=ROUND_HALF_EVEN)
+
+
+def plan_total(metric_kind: str, values: list[Decimal]) -> Decimal:
+    """What a plan amounts to: the sum of a flow, or the last value of a level."""
+    if not values:
+        return ZERO
+    return sum(values, ZERO) if metric_kind == "cumulative" else values[-1]
+
+
+def additive_values(children: list[Child], n: int) -> list[Decimal]:
+    totals = [ZERO] * n
+    for child in children:
+        for i, value in enumerate(child.effective_values[:n]):
+            totals[i] += value
+    return totals
+
+
+def funnel(children: list[Child]) -> list[Stage]:
+    """Reference ratios and implied targets, stage by stage (SPEC.md §3, Sequential).
+
+    ratio_j = the reference ratio taken at lock, or before lock target_j / target_(j−1);
+    implied_1 = target_1; implied_j = implied_(j−1) × ratio_j.
+    """
+    stages: list[Stage] = []
+    previous: Child | None = None
+    implied = ZERO
+    for child in sorted(children, key=lambda c: (c.stage or 0, c.id)):
+        if previous is None:
+            ratio = None
+            implied = child.target
+        else:
+            ratio = child.reference_ratio
+            if ratio is None:
+                ratio = child.target / previous.target if previous.target else ZERO
+            implied = q(implied * ratio)
+        stages.append(
+            Stage(
+                id=child.id,
+                stage=child.stage or 0,
+                target=child.target,
+                ratio=q(ratio) if ratio is not None else None,
+                implied_target=implied,
+            )
+        )
+        previous = child
+    return stages
+
+
+def implied_output(children: list[Child]) -> Decimal:
+    stages = funnel(children)
+    return stages[-1].implied_target if stages else ZERO
+
+
+def sequential_values(children: list[Child], n: int) -> list[Decimal]:
+    """The last stage's effective plan scaled to the implied output."""
+    if not children:
+        return [ZERO] * n
+    last = max(children, key=lambda c: (c.stage or 0, c.id))
+    output = implied_output(children)
+    base = plan_total(last.metric_kind, last.effective_values)
+    if base == 0:
+        return [ZERO] * n
+    scale = output / base
+    return [q(value * scale) for value in last.effective_values[:n]]
+
+
+def effective_values(
+    *, aggregation: str, own_values: list[Decimal], children: list[Child]
+) -> list[Decimal]:
+    n = len(own_values)
+    if not children or aggregation == "parallel":
+        return list(own_values)
+    if aggregation == "sequential":
+        return sequential_values(children, n)
+    return additive_values(children, n)
+
+
+def aggregate_total(
+    *,
+    aggregation: str,
+    metric_kind: str,
+    effective: list[Decimal],
+    children: list[Child],
+    overlap_factor: Decimal,
+) -> Decimal:
+    """The figure the upward threshold watches: the additive total, the implied
+    output of a funnel, or the discounted claim of parallel contributions."""
+    if aggregation == "sequential" and children:
+        return implied_output(children)
+    if aggregation == "parallel" and children:
+        return q(raw_claim(children) * overlap_factor)
+    return plan_total(metric_kind, effective)
+
+
+def raw_claim(children: list[Child]) -> Decimal:
+    return sum((c.claimed_impact or ZERO for c in children), ZERO)

@@ -1,0 +1,555 @@
+"""Writes of the plans app: the only place a plan, a check-in or history is saved.
+
+Every service is keyword-only and atomic. A plan save locks the plans of the KR
+and of its ancestors in one query, in one global order (sorted KR ids), then
+recomputes each ancestor's effective plan from its children's stored values
+(deepest first): the cost grows with the depth of the tree, not with the size
+of the organization, and a recompute repairs rather than drifts.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from hierarchy.events import KeyResultCreated, KeyResultDeleted, KeyResultMoved
+from hierarchy.models import KeyResult, MetricKind
+from hierarchy.services import validate_number
+from okrplan.lib.errors import StaleVersion
+from okrplan.lib.events import publish
+from plans import rollup, shapes
+from plans.events import PlanChanged, PlanLocked
+from plans.models import (
+    Cause,
+    CheckIn,
+    HistoryPoint,
+    Plan,
+    PlanRevision,
+    PlanStatus,
+    Shape,
+    decimals_to_json,
+)
+
+User = get_user_model()
+ZERO = Decimal(0)
+
+
+# --- Reading the rollup's inputs ------------------------------------------
+
+
+def rollup_child(plan: Plan) -> rollup.Child:
+    kr = plan.kr
+    return rollup.Child(
+        id=kr.pk,
+        target=kr.target,
+        effective_values=plan.effective_values,
+        metric_kind=kr.metric_kind,
+        stage=kr.stage,
+        reference_ratio=plan.reference_ratio,
+        claimed_impact=kr.claimed_impact,
+    )
+
+
+def children_plans(*, organization_id: int, parent_id: int) -> list[Plan]:
+    """The plans of a KR's children with their KRs, in funnel order: one query."""
+    return list(
+        Plan.objects.filter(organization_id=organization_id, kr__parent_id=parent_id)
+        .select_related("kr")
+        .order_by("kr__stage", "kr_id")
+    )
+
+
+def _lock_chain(kr: KeyResult) -> dict[int, Plan]:
+    """Lock the plans of the KR and its ancestors, in sorted KR-id order, in one query."""
+    ids = [*kr.ancestor_ids, kr.pk]
+    plans = (
+        Plan.objects.select_for_update(of=("self",))
+        .select_related("kr")
+        .filter(organization_id=kr.organization_id, kr_id__in=ids)
+        .order_by("kr_id")
+    )
+    return {plan.kr_id: plan for plan in plans}
+
+
+@dataclass(frozen=True)
+class RollupResult:
+    # {kr_id: (aggregate total before, after)} of every ancestor, root first
+    totals: dict
+
+
+def _recompute_ancestors(kr: KeyResult, chain: dict[int, Plan]) -> RollupResult:
+    """Recompute each ancestor's effective plan from its children, deepest first."""
+    org = kr.organization
+    totals = {}
+    for ancestor_id in reversed(kr.ancestor_ids):
+        plan = chain[ancestor_id]
+        children = [
+            rollup_child(p)
+            for p in children_plans(organization_id=kr.organization_id, parent_id=ancestor_id)
+        ]
+        ancestor = plan.kr
+        before = _aggregate_total(ancestor, plan, children, org.overlap_factor)
+        effective = rollup.effective_values(
+            aggregation=ancestor.aggregation, own_values=plan.values, children=children
+        )
+        if effective != plan.effective_values:
+            plan.effective_values = effective
+            Plan.objects.filter(pk=plan.pk).update(effective_json=plan.effective_json)
+        after = _aggregate_total(ancestor, plan, children, org.overlap_factor)
+        totals[ancestor_id] = (before, after)
+    return RollupResult(totals=dict(reversed(list(totals.items()))))
+
+
+def _aggregate_total(kr: KeyResult, plan: Plan, children, overlap_factor) -> Decimal:
+    return rollup.aggregate_total(
+        aggregation=kr.aggregation,
+        metric_kind=kr.metric_kind,
+        effective=plan.effective_values,
+        children=children,
+        overlap_factor=overlap_factor,
+    )
+
+
+def rollup_ancestors(*, kr: KeyResult) -> RollupResult:
+    """After a change that is not a plan save (a KR added, moved, removed)."""
+    if not kr.ancestor_ids:
+        return RollupResult(totals={})
+    chain = _lock_chain(kr)
+    return _recompute_ancestors(kr, chain)
+
+
+# --- Plans ------------------------------------------------------------------
+
+
+def _period_count(kr: KeyResult) -> int:
+    return len(kr.cycle.periods)
+
+
+def plan_target(kr: KeyResult, values: list[Decimal]) -> Decimal:
+    """A saved plan carries the KR's target: a flow's total, a level's last value."""
+    return rollup.plan_total(kr.metric_kind, values)
+
+
+def validate_plan_values(kr: KeyResult, values: list[Decimal]) -> None:
+    n = _period_count(kr)
+    if len(values) != n:
+        raise ValidationError(
+            {"values": [f"Give exactly one value per period: {n} values, not {len(values)}."]}
+        )
+    for i, value in enumerate(values):
+        label = kr.cycle.periods[i].label
+        try:
+            validate_number("values", value, kr.decimals, kr.unit)
+        except ValidationError as error:
+            message = error.message_dict["values"][0]
+            raise ValidationError({"values": [f"{label} (value {i + 1}): {message}"]}) from None
+        if kr.metric_kind == MetricKind.CUMULATIVE and value < 0:
+            raise ValidationError(
+                {
+                    "values": [
+                        f"{label} (value {i + 1}): a cumulative key result counts a flow, "
+                        f"so its plan values cannot be negative (got {value})."
+                    ]
+                }
+            )
+    total = plan_target(kr, values)
+    validate_number("values", total, kr.decimals, kr.unit)
+
+
+@transaction.atomic
+def plan_create_initial(*, kr: KeyResult) -> Plan:
+    """A KR starts with a draft plan of zeros: not planned yet."""
+    zeros = [ZERO] * _period_count(kr)
+    plan = Plan(organization_id=kr.organization_id, kr=kr)
+    plan.values = zeros
+    plan.effective_values = zeros
+    plan.save()
+    return plan
+
+
+@transaction.atomic
+def plan_update(
+    *,
+    kr: KeyResult,
+    values: list[Decimal],
+    version: int,
+    actor: User | None,
+    rationale: str | None = None,
+    cause: str = Cause.EDIT,
+    shape: str = Shape.CUSTOM,
+) -> Plan:
+    """Save a KR's plan: the only place a plan's values change.
+
+    Checks the version (StaleVersion → 409), the values, and that a change to a
+    locked plan (a modification) carries a rationale. Keeps the KR's target equal
+    to the plan's total (or last value), records a revision, recomputes the
+    ancestors' effective plans and publishes `PlanChanged`.
+    """
+    chain = _lock_chain(kr)
+    plan = chain[kr.pk]
+    kr = plan.kr  # the row as locked, with the current target
+    if version != plan.version:
+        raise StaleVersion(plan.version)
+    rationale = (rationale or "").strip()
+    if plan.is_locked and not rationale:
+        raise ValidationError(
+            {
+                "rationale": [
+                    "This plan is locked: changing it is a modification, so say why "
+                    "(the rationale is shared with the other departments)."
+                ]
+            }
+        )
+    validate_plan_values(kr, values)
+    before_values, before_target = plan.values, kr.target
+    after_target = plan_target(kr, values)
+
+    plan.values = values
+    plan.shape = shape
+    plan.version += 1
+    if kr.aggregation == "parallel" or not kr.children.exists():
+        plan.effective_values = values  # its effective plan is its own plan
+    if plan.status == PlanStatus.SUBMITTED:
+        plan.status = PlanStatus.DRAFT  # a changed plan is submitted again
+        plan.submitted_at = None
+    plan.save()
+    if after_target != before_target:
+        kr.target = after_target
+        KeyResult.objects.filter(pk=kr.pk).update(target=after_target)
+    revision = PlanRevision.objects.create(
+        organization_id=kr.organization_id,
+        plan=plan,
+        kr=kr,
+        version=plan.version,
+        before_values=decimals_to_json(before_values),
+        after_values=plan.values_json,
+        before_target=before_target,
+        after_target=after_target,
+        shape=shape,
+        cause=cause,
+        rationale=rationale,
+        is_modification=plan.is_locked,
+        actor=actor,
+    )
+    result = _recompute_ancestors(kr, chain)
+    publish(
+        PlanChanged(
+            plan_id=plan.pk,
+            kr_id=kr.pk,
+            revision_id=revision.pk,
+            actor_id=actor.pk if actor else None,
+            is_modification=plan.is_locked,
+            ancestor_totals=result.totals,
+        )
+    )
+    return plan
+
+
+def shape_values(kr: KeyResult, *, shape: str, target: Decimal) -> list[Decimal]:
+    """The plan values a shape preset (or the imported history) gives for a target."""
+    n = _period_count(kr)
+    validate_number("target", target, kr.decimals, kr.unit)
+    try:
+        if shape == Shape.HISTORY:
+            points = dict(
+                HistoryPoint.objects.filter(organization_id=kr.organization_id, kr=kr).values_list(
+                    "period", "value"
+                )
+            )
+            if not points:
+                raise ValidationError(
+                    {"shape": ["No history has been imported for this key result yet."]}
+                )
+            history = [points.get(i, ZERO) for i in range(n)]
+            if kr.metric_kind == MetricKind.LEVEL:
+                raise ValidationError(
+                    {"shape": ["A plan from history is for cumulative key results."]}
+                )
+            return shapes.history_shape(history, target, kr.decimals)
+        if kr.metric_kind == MetricKind.LEVEL:
+            return shapes.level_shape(shape, kr.start_value, target, n, kr.decimals)
+        if target < 0:
+            raise ValidationError(
+                {
+                    "target": [
+                        "A cumulative key result counts a flow: its target cannot be negative."
+                    ]
+                }
+            )
+        return shapes.cumulative_shape(shape, target, n, kr.decimals)
+    except ValueError as error:
+        raise ValidationError({"shape": [str(error)]}) from None
+
+
+@transaction.atomic
+def plan_apply_shape(
+    *,
+    kr: KeyResult,
+    shape: str,
+    target: Decimal,
+    version: int,
+    actor: User | None,
+    rationale: str | None = None,
+) -> Plan:
+    values = shape_values(kr, shape=shape, target=target)
+    cause = Cause.IMPORT if shape == Shape.HISTORY else Cause.SHAPE
+    return plan_update(
+        kr=kr,
+        values=values,
+        version=version,
+        actor=actor,
+        rationale=rationale,
+        cause=cause,
+        shape=shape,
+    )
+
+
+@transaction.atomic
+def plan_submit(*, kr: KeyResult, actor: User, today: date | None = None) -> Plan:
+    plan = Plan.objects.select_for_update().get(organization_id=kr.organization_id, kr=kr)
+    if plan.status == PlanStatus.LOCKED:
+        raise ValidationError({"status": ["This plan is locked already."]})
+    if plan.status == PlanStatus.SUBMITTED:
+        return plan
+    cycle = kr.cycle
+    today = today or timezone.localdate()
+    if cycle.refine_start and not (cycle.refine_start <= today <= cycle.refine_end):
+        raise ValidationError(
+            {
+                "detail": [
+                    f"Plans of {cycle.name} are submitted between {cycle.refine_start} and "
+                    f"{cycle.refine_end} (the refine window); ask an admin to move it."
+                ]
+            }
+        )
+    if all(value == 0 for value in plan.values):
+        raise ValidationError({"values": ["Plan something before submitting: all values are 0."]})
+    plan.status = PlanStatus.SUBMITTED
+    plan.submitted_at = timezone.now()
+    plan.save(update_fields=["status", "submitted_at", "updated_at"])
+    return plan
+
+
+@transaction.atomic
+def plan_lock(*, kr: KeyResult, actor: User | None) -> Plan:
+    """Lock the plans of a KR and its children; take the baseline and the ratios.
+
+    The baseline is the aggregate total now (SPEC.md §5); each sequential stage's
+    reference ratio is its target over the previous stage's (SPEC.md §3).
+    """
+    ids = [
+        kr.pk,
+        *KeyResult.objects.filter(organization_id=kr.organization_id, parent=kr).values_list(
+            "pk", flat=True
+        ),
+    ]
+    locked = {
+        p.kr_id: p
+        for p in Plan.objects.select_for_update(of=("self",))
+        .select_related("kr")
+        .filter(organization_id=kr.organization_id, kr_id__in=ids)
+        .order_by("kr_id")
+    }
+    now = timezone.now()
+    plan = locked[kr.pk]
+    kr = plan.kr
+    children = [locked[i] for i in ids[1:]]
+    if kr.aggregation == "sequential":
+        stages = rollup.funnel([rollup_child(p) for p in children])
+        ratios = {stage.id: stage.ratio for stage in stages}
+        for child in children:
+            if child.reference_ratio is None:
+                child.reference_ratio = ratios.get(child.kr_id)
+    for p in [plan, *children]:
+        if p.status != PlanStatus.LOCKED:
+            p.status = PlanStatus.LOCKED
+            p.locked_at = now
+    child_inputs = [rollup_child(p) for p in children]
+    if plan.baseline is None:
+        plan.baseline = _aggregate_total(kr, plan, child_inputs, kr.organization.overlap_factor)
+    Plan.objects.bulk_update(
+        [plan, *children], ["status", "locked_at", "baseline", "reference_ratio"]
+    )
+    publish(PlanLocked(kr_id=kr.pk, actor_id=actor.pk if actor else None))
+    return plan
+
+
+# --- Check-ins --------------------------------------------------------------
+
+
+@transaction.atomic
+def checkin_create(
+    *,
+    kr: KeyResult,
+    period: int,
+    value: Decimal,
+    author: User,
+    note: str = "",
+    today: date | None = None,
+) -> CheckIn:
+    periods = kr.cycle.periods
+    if not 0 <= period < len(periods):
+        raise ValidationError({"period": [f"Give a period index from 0 to {len(periods) - 1}."]})
+    today = today or timezone.localdate()
+    if periods[period].start > today:
+        raise ValidationError(
+            {
+                "period": [
+                    f"{periods[period].label} starts on {periods[period].start}: "
+                    "check in once it has begun."
+                ]
+            }
+        )
+    validate_number("value", value, 6)
+    if kr.metric_kind == MetricKind.CUMULATIVE and value < 0:
+        raise ValidationError({"value": ["A cumulative key result counts a flow: not negative."]})
+    return CheckIn.objects.create(
+        organization_id=kr.organization_id,
+        kr=kr,
+        period=period,
+        value=value,
+        note=note,
+        author=author,
+    )
+
+
+# --- Reactions to the hierarchy's events -------------------------------------
+
+
+def on_kr_created(event: KeyResultCreated) -> None:
+    kr = KeyResult.objects.select_related("cycle", "organization").get(pk=event.kr_id)
+    plan_create_initial(kr=kr)
+    rollup_ancestors(kr=kr)
+
+
+def on_kr_moved(event: KeyResultMoved) -> None:
+    kr = KeyResult.objects.select_related("organization").get(pk=event.kr_id)
+    rollup_ancestors(kr=kr)
+    if event.old_parent_id and event.old_parent_id != kr.parent_id:
+        old_parent = KeyResult.objects.select_related("organization").get(pk=event.old_parent_id)
+        _recompute_self_and_ancestors(old_parent)
+
+
+def on_kr_deleted(event: KeyResultDeleted) -> None:
+    if event.parent_id:
+        parent = KeyResult.objects.select_related("organization").get(pk=event.parent_id)
+        _recompute_self_and_ancestors(parent)
+
+
+def _recompute_self_and_ancestors(kr: KeyResult) -> None:
+    chain = _lock_chain(kr)
+    plan = chain[kr.pk]
+    children = [
+        rollup_child(p) for p in children_plans(organization_id=kr.organization_id, parent_id=kr.pk)
+    ]
+    effective = rollup.effective_values(
+        aggregation=kr.aggregation, own_values=plan.values, children=children
+    )
+    if effective != plan.effective_values:
+        plan.effective_values = effective
+        Plan.objects.filter(pk=plan.pk).update(effective_json=plan.effective_json)
+    _recompute_ancestors(kr, chain)
+
+
+# --- Key result changes that touch the plan ------------------------------------
+
+
+def _values_for_new_target(kr: KeyResult, plan: Plan, target: Decimal) -> list[Decimal]:
+    """Keep the plan's shape and move it to a new target (target and plan never disagree)."""
+    values = plan.values
+    n = len(values)
+    if kr.metric_kind == MetricKind.CUMULATIVE:
+        if target < 0:
+            raise ValidationError(
+                {
+                    "target": [
+                        "A cumulative key result counts a flow: its target cannot be negative."
+                    ]
+                }
+            )
+        if sum(values, ZERO) > 0:
+            return shapes.history_shape(values, target, kr.decimals)
+        return shapes.cumulative_shape("linear", target, n, kr.decimals)
+    old_change = kr.target - kr.start_value
+    if all(v == 0 for v in values) or old_change == 0:
+        return shapes.level_shape("linear", kr.start_value, target, n, kr.decimals)
+    step = shapes.quantum(kr.decimals)
+    scale = (target - kr.start_value) / old_change
+    scaled = [(kr.start_value + (v - kr.start_value) * scale).quantize(step) for v in values]
+    scaled[-1] = target
+    return scaled
+
+
+@transaction.atomic
+def kr_target_set(
+    *,
+    kr: KeyResult,
+    target: Decimal,
+    actor: User | None,
+    rationale: str | None = None,
+    version: int | None = None,
+) -> Plan:
+    """A new target is a plan change: the plan is moved to it, keeping its shape."""
+    validate_number("target", target, kr.decimals, kr.unit)
+    plan = Plan.objects.get(organization_id=kr.organization_id, kr=kr)
+    values = _values_for_new_target(kr, plan, target)
+    return plan_update(
+        kr=kr,
+        values=values,
+        version=plan.version if version is None else version,
+        actor=actor,
+        rationale=rationale,
+        cause=Cause.EDIT,
+        shape=plan.shape if plan.shape != Shape.UNPLANNED else Shape.LINEAR,
+    )
+
+
+@transaction.atomic
+def kr_change(
+    *,
+    kr: KeyResult,
+    actor: User,
+    fields: dict,
+    target: Decimal | None = None,
+    rationale: str | None = None,
+    version: int | None = None,
+) -> KeyResult:
+    """PATCH of a KR: what it is (hierarchy) and, with `target`, its plan, atomically."""
+    from hierarchy.services import kr_update
+
+    if fields:
+        kr = kr_update(kr=kr, **fields)
+    if target is not None and target != kr.target:
+        kr_target_set(kr=kr, target=target, actor=actor, rationale=rationale, version=version)
+        kr.refresh_from_db()
+    return kr
+
+
+# --- Dependencies: does the upstream plan still meet the expectation? ---------
+
+
+def dependency_planned_by(dependency) -> Decimal | None:
+    """What the upstream plan delivers by the expected date (a flow: the sum through the
+    period holding that date; a level: the planned level of that period)."""
+    if dependency.expected_by is None:
+        return None
+    upstream = dependency.upstream
+    periods = upstream.cycle.periods
+    index = next((p.index for p in periods if p.start <= dependency.expected_by <= p.end), None)
+    if index is None:
+        return None
+    values = upstream.plan.values
+    if upstream.metric_kind == MetricKind.CUMULATIVE:
+        return sum(values[: index + 1], ZERO)
+    return values[index]
+
+
+def dependency_holds(dependency) -> bool | None:
+    planned = dependency_planned_by(dependency)
+    if planned is None or dependency.expected_value is None:
+        return None
+    return planned >= dependency.expected_value

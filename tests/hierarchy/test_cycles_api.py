@@ -1,0 +1,95 @@
+from datetime import date
+
+import pytest
+
+from hierarchy.models import Cycle
+
+URL = "/api/v1/orgs/acme/cycles/"
+Q1 = {"name": "Q1 2026", "start": "2026-01-01", "end": "2026-03-31", "granularity": "month"}
+
+
+def test_an_admin_creates_a_monthly_cycle_with_derived_periods_and_dates(world, api):
+    response = api(world.admin).post(URL, Q1)
+    assert response.status_code == 201
+    body = response.json()
+    assert [p["label"] for p in body["periods"]] == ["Jan 2026", "Feb 2026", "Mar 2026"]
+    assert body["periods"][1] == {
+        "index": 1,
+        "start": "2026-02-01",
+        "end": "2026-02-28",
+        "label": "Feb 2026",
+    }
+    assert body["alignment_meeting"] == "2026-01-11"  # day 11
+    assert body["midcycle_check"] == "2026-02-05"  # first day of week 6
+
+
+def test_a_weekly_cycle_has_seven_day_periods_and_a_shorter_last_one(world, api):
+    body = api(world.admin).post(URL, {**Q1, "granularity": "week"}).json()
+    assert len(body["periods"]) == 13
+    assert body["periods"][0] == {
+        "index": 0,
+        "start": "2026-01-01",
+        "end": "2026-01-07",
+        "label": "W1",
+    }
+    assert body["periods"][-1] == {  # 90 days: 12 weeks and 6 days
+        "index": 12,
+        "start": "2026-03-26",
+        "end": "2026-03-31",
+        "label": "W13",
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"end": "2025-12-31"}, "end"),
+        ({"end": "2027-06-30"}, "end"),
+        ({"granularity": "day"}, "granularity"),
+        ({"start": "2026-02-30"}, "start"),
+        ({"refine_start": "2025-12-01"}, "refine_end"),
+        ({"refine_start": "2025-12-20", "refine_end": "2025-12-01"}, "refine_end"),
+        ({"alignment_meeting": "2026-05-01"}, "alignment_meeting"),
+        ({"midcycle_check": "2025-01-01"}, "midcycle_check"),
+        ({"name": ""}, "name"),
+    ],
+)
+def test_it_rejects_bad_input_and_writes_nothing(world, api, change, field):
+    response = api(world.admin).post(URL, {**Q1, **change}, format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not Cycle.objects.exists()
+
+
+def test_a_cycle_name_is_unique_in_the_organization_only(world, api):
+    assert api(world.admin).post(URL, Q1).status_code == 201
+    assert api(world.admin).post(URL, Q1).status_code == 400
+    assert api(world.outsider).post("/api/v1/orgs/globex/cycles/", Q1).status_code == 201
+
+
+@pytest.mark.parametrize("who", ["member", "viewer", "owner"])
+def test_only_admins_create_cycles(world, api, who):
+    assert api(getattr(world, who)).post(URL, Q1).status_code == 403
+    assert not Cycle.objects.exists()
+
+
+def test_an_admin_moves_the_refine_window(world, api):
+    cycle_id = api(world.admin).post(URL, Q1).json()["id"]
+    response = api(world.admin).patch(
+        f"{URL}{cycle_id}/", {"refine_start": "2025-12-15", "refine_end": "2026-01-10"}
+    )
+    assert response.status_code == 200
+    cycle = Cycle.objects.get(pk=cycle_id)
+    assert (cycle.refine_start, cycle.refine_end) == (date(2025, 12, 15), date(2026, 1, 10))
+    response = api(world.member).patch(f"{URL}{cycle_id}/", {"refine_end": None}, format="json")
+    assert response.status_code == 403
+
+
+def test_periods_are_fixed_once_the_cycle_has_key_results(planning, world, api):
+    response = api(world.admin).patch(
+        f"{URL}{planning.cycle.pk}/", {"granularity": "week"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "granularity" in response.json()
+    planning.cycle.refresh_from_db()
+    assert planning.cycle.granularity == "month"
