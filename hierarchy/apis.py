@@ -123,6 +123,7 @@ class SettingsSerializer(serializers.ModelSerializer):
             "notify_hours",
             "assess_hours",
             "close_hours",
+            "checkin_grace_hours",
         ]
 
 

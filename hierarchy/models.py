@@ -23,6 +23,13 @@ class Organization(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    checkin_grace_hours = models.DecimalField(
+        max_digits=12,
+        decimal_places=6,
+        default=Decimal("48"),
+        validators=[MinValueValidator(Decimal("0.000001")), MaxValueValidator(Decimal(8760))],
+        help_text="A period ended without a check-in: reminder at once, escalation after this.",
+    )
     gap_tolerance_pct = models.DecimalField(
         max_digits=7,
         decimal_places=4,

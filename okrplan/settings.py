@@ -5,6 +5,7 @@ the secure cookie and HSTS settings are on, so `manage.py check --deploy` is
 clean. `DEBUG=1` (what `make run` and the tests set) relaxes them for a laptop.
 """
 
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -102,6 +103,14 @@ else:
                 "timeout": 20,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
+            # A file, not memory, so that a real worker process started by a test
+            # (tests/notifications/test_worker_e2e.py) sees the test database.
+            # One file per test run, so that runs side by side do not share it.
+            "TEST": {
+                "NAME": env_str(
+                    "SQLITE_TEST_PATH", str(VAR_DIR / f"test-okrplan-{os.getpid()}.sqlite3")
+                )
+            },
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -158,6 +167,7 @@ EMAIL_BACKEND = env_str(
     if DEBUG
     else "django.core.mail.backends.smtp.EmailBackend",
 )
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))  # filebased backend
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
@@ -179,6 +189,7 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR),
         "data_folder_out": str(BROKER_DIR),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
@@ -186,10 +197,18 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 2  # a save never waits long for a broker that is down
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 DEADLINE_SCAN_SECONDS = env_decimal("DEADLINE_SCAN_SECONDS", Decimal(60))
 if DEADLINE_SCAN_SECONDS <= 0:
     raise ImproperlyConfigured("DEADLINE_SCAN_SECONDS must be > 0")
+CELERY_BEAT_SCHEDULE = {
+    "deadline-scan": {
+        "task": "notifications.tasks.deadline_scan_task",
+        "schedule": float(DEADLINE_SCAN_SECONDS),
+        "options": {"expires": max(float(DEADLINE_SCAN_SECONDS), 5.0)},
+    },
+}
 
 # --- REST framework -------------------------------------------------------
 REST_FRAMEWORK = {

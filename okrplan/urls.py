@@ -11,6 +11,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("hierarchy.api_urls")),
     path("api/v1/orgs/<slug:org>/", include("plans.api_urls")),
+    path("api/v1/orgs/<slug:org>/", include("notifications.api_urls")),
+    path("api/v1/orgs/<slug:org>/", include("notifications.report_urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

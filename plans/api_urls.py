@@ -16,7 +16,6 @@ urlpatterns = [
     path("krs/<int:kr_id>/plan/", apis.PlanApi.as_view(), name="api-plan"),
     path("krs/<int:kr_id>/plan/submit/", apis.PlanSubmitApi.as_view(), name="api-plan-submit"),
     path("krs/<int:kr_id>/lock/", apis.KrLockApi.as_view(), name="api-kr-lock"),
-    path("krs/<int:kr_id>/history/", apis.KrHistoryApi.as_view(), name="api-kr-history"),
     path("krs/<int:kr_id>/checkins/", apis.CheckInListCreateApi.as_view(), name="api-checkins"),
     path("dependencies/", apis.DependencyListCreateApi.as_view(), name="api-dependencies"),
     path(

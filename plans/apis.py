@@ -327,47 +327,6 @@ class KrLockApi(OrgApi):
         return Response(PlanOutputSerializer(plan).data)
 
 
-class HistoryEntrySerializer(serializers.Serializer):
-    kind = serializers.CharField()
-    id = serializers.IntegerField()
-    at = serializers.DateTimeField()
-    actor = serializers.CharField(allow_null=True)
-    version = serializers.IntegerField()
-    cause = serializers.CharField()
-    shape = serializers.CharField()
-    rationale = serializers.CharField()
-    is_modification = serializers.BooleanField()
-    before_values = serializers.ListField(child=serializers.CharField())
-    after_values = serializers.ListField(child=serializers.CharField())
-    before_target = NumberField()
-    after_target = NumberField()
-
-
-class KrHistoryApi(OrgApi):
-    @extend_schema(responses={200: HistoryEntrySerializer(many=True)})
-    def get(self, request, org, kr_id):
-        kr = self.scope.get(KeyResult, kr_id)
-        entries = [
-            {
-                "kind": "revision",
-                "id": r.pk,
-                "at": r.created_at,
-                "actor": r.actor.username if r.actor else None,
-                "version": r.version,
-                "cause": r.cause,
-                "shape": r.shape,
-                "rationale": r.rationale,
-                "is_modification": r.is_modification,
-                "before_values": r.before_values,
-                "after_values": r.after_values,
-                "before_target": r.before_target,
-                "after_target": r.after_target,
-            }
-            for r in selectors.revision_list(org=self.scope.org, kr=kr)
-        ]
-        return paginated(self, entries, HistoryEntrySerializer)
-
-
 # --- Check-ins --------------------------------------------------------------
 
 

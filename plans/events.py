@@ -12,7 +12,7 @@ class PlanChanged:
     revision_id: int
     actor_id: int | None
     is_modification: bool
-    # aggregate totals of the ancestors before and after, root first: {kr_id: (before, after)}
+    # The aggregate totals of the ancestors, deepest first: {kr_id: (before, after)}
     ancestor_totals: dict
 
 
@@ -20,3 +20,9 @@ class PlanChanged:
 class PlanLocked:
     kr_id: int
     actor_id: int | None
+
+
+@dataclass(frozen=True)
+class CheckInRecorded:
+    kr_id: int
+    period: int

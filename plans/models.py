@@ -45,10 +45,11 @@ class Plan(TenantModel):
     shape = models.CharField(max_length=12, choices=Shape.choices, default=Shape.UNPLANNED)
     status = models.CharField(max_length=10, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
     version = models.PositiveIntegerField(default=1)
-    # Taken at lock: the aggregate total the upward threshold is measured from, and
-    # for a sequential stage the reference ratio to the previous stage.
+    # Taken at lock: the aggregate total the upward threshold is measured from, and for
+    # a sequential stage its target then: the reference ratios are ratios of these,
+    # computed unrounded, so a lock never moves a funnel's implied output.
     baseline = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
-    reference_ratio = models.DecimalField(max_digits=18, decimal_places=12, null=True, blank=True)
+    reference_target = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     locked_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

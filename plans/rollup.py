@@ -22,7 +22,7 @@ class Child:
     effective_values: list[Decimal]
     metric_kind: str = "cumulative"
     stage: int | None = None
-    reference_ratio: Decimal | None = None  # taken at lock; None before
+    reference_target: Decimal | None = None  # the stage's target at lock; None before
     claimed_impact: Decimal | None = None
 
 
@@ -57,8 +57,9 @@ def additive_values(children: list[Child], n: int) -> list[Decimal]:
 def funnel(children: list[Child]) -> list[Stage]:
     """Reference ratios and implied targets, stage by stage (SPEC.md §3, Sequential).
 
-    ratio_j = the reference ratio taken at lock, or before lock target_j / target_(j−1);
-    implied_1 = target_1; implied_j = implied_(j−1) × ratio_j.
+    ratio_j = target_j / target_(j−1) as they were at lock (both stages locked), or
+    before lock as they are now; implied_1 = target_1; implied_j = implied_(j−1) × ratio_j.
+    Ratios are not rounded, so locking leaves the implied output as it was.
     """
     stages: list[Stage] = []
     previous: Child | None = None
@@ -68,9 +69,10 @@ def funnel(children: list[Child]) -> list[Stage]:
             ratio = None
             implied = child.target
         else:
-            ratio = child.reference_ratio
-            if ratio is None:
-                ratio = child.target / previous.target if previous.target else ZERO
+            if child.reference_target is not None and previous.reference_target is not None:
+                ratio = _ratio(child.reference_target, previous.reference_target)
+            else:
+                ratio = _ratio(child.target, previous.target)
             implied = q(implied * ratio)
         stages.append(
             Stage(
@@ -83,6 +85,10 @@ def funnel(children: list[Child]) -> list[Stage]:
         )
         previous = child
     return stages
+
+
+def _ratio(target: Decimal, previous: Decimal) -> Decimal:
+    return target / previous if previous else ZERO
 
 
 def implied_output(children: list[Child]) -> Decimal:
@@ -133,3 +139,15 @@ def aggregate_total(
 
 def raw_claim(children: list[Child]) -> Decimal:
     return sum((c.claimed_impact or ZERO for c in children), ZERO)
+
+
+def cascade_proposals(children: list[Child], changed_id: int) -> list[Stage]:
+    """After the stage `changed_id` changed, the later stages whose implied target no
+    longer equals their target: each gets a review with the implied target proposed.
+
+    Before lock the ratios are the current targets' and nothing cascades."""
+    stages = funnel(children)
+    changed = next((s for s in stages if s.id == changed_id), None)
+    if changed is None:
+        return []
+    return [s for s in stages if s.stage > changed.stage and s.implied_target != s.target]

@@ -22,7 +22,7 @@ from hierarchy.services import validate_number
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.events import publish
 from plans import rollup, shapes
-from plans.events import PlanChanged, PlanLocked
+from plans.events import CheckInRecorded, PlanChanged, PlanLocked
 from plans.models import (
     Cause,
     CheckIn,
@@ -49,7 +49,7 @@ def rollup_child(plan: Plan) -> rollup.Child:
         effective_values=plan.effective_values,
         metric_kind=kr.metric_kind,
         stage=kr.stage,
-        reference_ratio=plan.reference_ratio,
+        reference_target=plan.reference_target,
         claimed_impact=kr.claimed_impact,
     )
 
@@ -77,7 +77,7 @@ def _lock_chain(kr: KeyResult) -> dict[int, Plan]:
 
 @dataclass(frozen=True)
 class RollupResult:
-    # {kr_id: (aggregate total before, after)} of every ancestor, root first
+    # {kr_id: (aggregate total before, after)} of every ancestor, deepest first
     totals: dict
 
 
@@ -101,7 +101,7 @@ def _recompute_ancestors(kr: KeyResult, chain: dict[int, Plan]) -> RollupResult:
             Plan.objects.filter(pk=plan.pk).update(effective_json=plan.effective_json)
         after = _aggregate_total(ancestor, plan, children, org.overlap_factor)
         totals[ancestor_id] = (before, after)
-    return RollupResult(totals=dict(reversed(list(totals.items()))))
+    return RollupResult(totals=totals)
 
 
 def _aggregate_total(kr: KeyResult, plan: Plan, children, overlap_factor) -> Decimal:
@@ -338,42 +338,47 @@ def plan_submit(*, kr: KeyResult, actor: User, today: date | None = None) -> Pla
 def plan_lock(*, kr: KeyResult, actor: User | None) -> Plan:
     """Lock the plans of a KR and its children; take the baseline and the ratios.
 
-    The baseline is the aggregate total now (SPEC.md §5); each sequential stage's
-    reference ratio is its target over the previous stage's (SPEC.md §3).
+    Each sequential stage's reference ratio is its target over the previous stage's
+    (SPEC.md §3); the baseline is the aggregate total with those ratios (SPEC.md §5).
+    The chain (ancestors, the KR, its children) is locked in one sorted query, and the
+    effective plans are recomputed, since the ratios now come from the lock.
     """
-    ids = [
-        kr.pk,
-        *KeyResult.objects.filter(organization_id=kr.organization_id, parent=kr).values_list(
+    child_ids = list(
+        KeyResult.objects.filter(organization_id=kr.organization_id, parent=kr).values_list(
             "pk", flat=True
-        ),
-    ]
+        )
+    )
     locked = {
         p.kr_id: p
         for p in Plan.objects.select_for_update(of=("self",))
         .select_related("kr")
-        .filter(organization_id=kr.organization_id, kr_id__in=ids)
+        .filter(organization_id=kr.organization_id, kr_id__in=[*kr.ancestor_ids, kr.pk, *child_ids])
         .order_by("kr_id")
     }
     now = timezone.now()
     plan = locked[kr.pk]
     kr = plan.kr
-    children = [locked[i] for i in ids[1:]]
+    children = [locked[i] for i in child_ids]
     if kr.aggregation == "sequential":
-        stages = rollup.funnel([rollup_child(p) for p in children])
-        ratios = {stage.id: stage.ratio for stage in stages}
         for child in children:
-            if child.reference_ratio is None:
-                child.reference_ratio = ratios.get(child.kr_id)
+            if child.reference_target is None:
+                child.reference_target = child.kr.target
     for p in [plan, *children]:
         if p.status != PlanStatus.LOCKED:
             p.status = PlanStatus.LOCKED
             p.locked_at = now
     child_inputs = [rollup_child(p) for p in children]
+    if child_inputs:
+        plan.effective_values = rollup.effective_values(
+            aggregation=kr.aggregation, own_values=plan.values, children=child_inputs
+        )
     if plan.baseline is None:
         plan.baseline = _aggregate_total(kr, plan, child_inputs, kr.organization.overlap_factor)
     Plan.objects.bulk_update(
-        [plan, *children], ["status", "locked_at", "baseline", "reference_ratio"]
+        [plan, *children],
+        ["status", "locked_at", "baseline", "reference_target", "effective_json"],
     )
+    _recompute_ancestors(kr, locked)
     publish(PlanLocked(kr_id=kr.pk, actor_id=actor.pk if actor else None))
     return plan
 
@@ -407,7 +412,7 @@ def checkin_create(
     validate_number("value", value, 6)
     if kr.metric_kind == MetricKind.CUMULATIVE and value < 0:
         raise ValidationError({"value": ["A cumulative key result counts a flow: not negative."]})
-    return CheckIn.objects.create(
+    checkin = CheckIn.objects.create(
         organization_id=kr.organization_id,
         kr=kr,
         period=period,
@@ -415,6 +420,8 @@ def checkin_create(
         note=note,
         author=author,
     )
+    publish(CheckInRecorded(kr_id=kr.pk, period=period))
+    return checkin
 
 
 # --- Reactions to the hierarchy's events -------------------------------------

@@ -109,3 +109,115 @@ def planning(world) -> Planning:
         sales_kr=sales_kr,
         partnerships_kr=partnerships_kr,
     )
+
+
+def lock(kr: KeyResult, actor=None):
+    kr.refresh_from_db()
+    return ps.plan_lock(kr=kr, actor=actor or kr.owner)
+
+
+@dataclass
+class Funnel:
+    parent: KeyResult
+    visitors: KeyResult
+    trials: KeyResult
+    paid: KeyResult
+
+
+@pytest.fixture
+def funnel(world, planning) -> Funnel:
+    """SPEC.md §8 Sequential: 10,000 visitors → 2,000 trials (0.20) → 500 paid (0.25)."""
+    priya = Department.objects.get(organization=world.org, name="Product").lead
+    parent = make_kr(
+        world,
+        planning.objective,
+        title="Convert 500 trial users to paid",
+        unit="paid",
+        aggregation="sequential",
+    )
+    visitors = make_kr(
+        world,
+        planning.objective,
+        title="Website visitors",
+        unit="visitors",
+        parent=parent,
+        stage=1,
+        department=world.marketing,
+        owner=world.marketing_lead,
+    )
+    trials = make_kr(
+        world,
+        planning.objective,
+        title="Trials started",
+        unit="trials",
+        parent=parent,
+        stage=2,
+        department=planning.product,
+        owner=priya,
+    )
+    paid = make_kr(
+        world,
+        planning.objective,
+        title="Trials converted",
+        unit="paid",
+        parent=parent,
+        stage=3,
+        department=world.sales,
+        owner=world.sales_lead,
+    )
+    set_plan(parent, [100, 150, 250])
+    set_plan(visitors, [3000, 3000, 4000])
+    set_plan(trials, [600, 600, 800])
+    set_plan(paid, [100, 150, 250])
+    for kr in (parent, visitors, trials, paid):
+        kr.refresh_from_db()
+    return Funnel(parent=parent, visitors=visitors, trials=trials, paid=paid)
+
+
+@dataclass
+class Nps:
+    parent: KeyResult
+    success: KeyResult
+    product: KeyResult
+
+
+@pytest.fixture
+def nps(world, planning) -> Nps:
+    """SPEC.md §8 Parallel: NPS from 32 to 45; Customer Success +8, Product +7."""
+    priya = Department.objects.get(organization=world.org, name="Product").lead
+    parent = make_kr(
+        world,
+        planning.objective,
+        title="Raise NPS from 32 to 45",
+        unit="points",
+        metric_kind="level",
+        start_value=D(32),
+        target=D(45),
+        aggregation="parallel",
+    )
+    set_plan(parent, ["36.3", "40.7", "45"])
+    success = make_kr(
+        world,
+        planning.objective,
+        title="Onboarding CSAT",
+        unit="%",
+        parent=parent,
+        claimed_impact=D(8),
+        department=world.marketing,
+        owner=world.marketing_lead,
+    )
+    product = make_kr(
+        world,
+        planning.objective,
+        title="Top features shipped",
+        unit="features",
+        parent=parent,
+        claimed_impact=D(7),
+        department=planning.product,
+        owner=priya,
+    )
+    set_plan(success, [30, 30, 40])
+    set_plan(product, [1, 2, 2])
+    for kr in (parent, success, product):
+        kr.refresh_from_db()
+    return Nps(parent=parent, success=success, product=product)

@@ -12,9 +12,11 @@ from decimal import Decimal
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from hierarchy import services as hs
 from hierarchy.models import Membership
+from notifications.models import Notification, Round, Step
 
 ORG_PREFIXES = ("api/v1/orgs/<slug:org>/", "o/<slug:org>/")
 METHODS = ["get", "post", "put", "patch", "delete"]
@@ -40,7 +42,24 @@ def _objects(org, owner, department) -> dict:
     dependency = hs.dependency_create(
         org=org, upstream=parent, downstream=child, assumption="x", actor=owner
     )
+    step = Step.objects.create(
+        organization=org,
+        kind="cascade_review",
+        kr=child,
+        assignee=owner,
+        due_at=timezone.now(),
+        remind_at=timezone.now(),
+    )
+    round = Round.objects.create(
+        organization=org, parent_kr=parent, modified_kr=child, started_at=timezone.now()
+    )
+    notification = Notification.objects.create(
+        organization=org, user=owner, kind="step", key=f"test:{org.pk}", message="x"
+    )
     return {
+        "step_id": step.pk,
+        "round_id": round.pk,
+        "notification_id": notification.pk,
         "cycle_id": cycle.pk,
         "objective_id": objective.pk,
         "kr_id": child.pk,

@@ -14,6 +14,7 @@ def test_it_shows_the_defaults(world, api):
         "notify_hours": "24.000000",
         "assess_hours": "48.000000",
         "close_hours": "72.000000",
+        "checkin_grace_hours": "48.000000",
     }
 
 

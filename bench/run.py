@@ -1,0 +1,197 @@
+"""okrplan benchmarks: `make bench` (or `.venv/bin/python bench/run.py`).
+
+Measures the rollup (see `bench/rollup.py`): for an organization of 10,000 KRs
+(depth 4) with a shared parent of 100 children over 13 weekly periods, the median
+time to save a child plan through `plan_update` and to build the combined view
+(`alignment_view`), each next to a floor measured in the same run (a single-row
+update; a single indexed read), and a full `recompute_organization` of that
+organization and of one of 20,000 KRs.
+
+It runs on a database of its own, never the development one: a temporary SQLite
+file, or, when DATABASE_URL is set, a fresh PostgreSQL database `okrplan_bench`
+on the same server (dropped and created through the `postgres` maintenance
+database, dropped again at the end). The figures are merged into
+`bench/results.json` under `rollup`, other benchmarks' keys kept.
+
+Settings load with DEBUG=1 unless DEBUG is set (for the development secret key);
+queries are not logged while timing, as in production. `--profile` prints where a
+save, a view and a recompute spend their time (cProfile) instead of timing them.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results.json"
+PG_NAME = "okrplan_bench"
+
+
+def _pg_url(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _pg_recreate(url: str, *, create: bool) -> None:
+    """Drop `okrplan_bench` if it exists, and create it afresh when `create`."""
+    import psycopg
+
+    with psycopg.connect(_pg_url(url, "postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)')
+        if create:
+            conn.execute(f'CREATE DATABASE "{PG_NAME}"')
+
+
+@contextmanager
+def bench_database() -> Iterator[str]:
+    """Point the settings at a database of the benchmark's own; yield its description."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        _pg_recreate(url, create=True)
+        os.environ["DATABASE_URL"] = _pg_url(url, PG_NAME)
+        try:
+            yield f"PostgreSQL database {PG_NAME} (from DATABASE_URL)"
+        finally:
+            _close_connections()
+            _pg_recreate(url, create=False)
+            os.environ["DATABASE_URL"] = url
+        return
+    folder = tempfile.mkdtemp(prefix="okrplan-bench-")
+    os.environ["SQLITE_PATH"] = str(Path(folder) / "bench.sqlite3")
+    try:
+        yield f"SQLite {os.environ['SQLITE_PATH']} (temporary; set DATABASE_URL for PostgreSQL)"
+    finally:
+        _close_connections()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _close_connections() -> None:
+    if "django" in sys.modules:
+        from django.db import connections
+
+        connections.close_all()
+
+
+def setup(*, migrate: bool = True) -> None:
+    import django
+    from django.conf import settings
+    from django.core.management import call_command
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "okrplan.settings")
+    os.environ.setdefault("DEBUG", "1")
+    django.setup()
+    if migrate:
+        call_command("migrate", verbosity=0)
+    settings.DEBUG = False  # no query log while timing, as in production
+
+
+def database() -> dict:
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        version = connection.pg_version
+        return {"database": "postgresql", "database_version": f"{version // 10000}.{version % 100}"}
+    import sqlite3
+
+    return {"database": connection.vendor, "database_version": sqlite3.sqlite_version}
+
+
+def results_merge(key: str, figures: dict) -> None:
+    """Update one top-level key of bench/results.json, keeping the others."""
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results[key] = figures
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def report(figures: dict, where: str) -> str:
+    targets, met = figures["targets"], figures["met"]
+    rows = [
+        ("save a child plan", f"{figures['save_ms']:.2f} ms", f"{figures['save_floor_ms']:.3f} ms",
+         f"{figures['save_ratio']:.1f}×", f"≤ {targets['save_ratio']}×", met["save_ratio"]),
+        ("combined view", f"{figures['view_ms']:.2f} ms", f"{figures['view_floor_ms']:.3f} ms",
+         f"{figures['view_ratio']:.1f}×", f"≤ {targets['view_ratio']}×", met["view_ratio"]),
+        ("recompute 10k KRs", f"{figures['recompute_10k_s']:.3f} s", "", "",
+         f"< {targets['recompute_10k_s']} s", met["recompute_10k_s"]),
+        ("recompute 20k KRs", f"{figures['recompute_20k_s']:.3f} s", "",
+         f"{figures['recompute_growth']:.2f}×", f"≤ {targets['recompute_growth']}×",
+         met["recompute_growth"]),
+    ]  # fmt: skip
+    lines = [
+        f"Rollup benchmark on {figures['database']} {figures['database_version']}: {where}",
+        f"{figures['krs']:,} KRs (depth 4), shared parent of {figures['children']} children, "
+        f"{figures['periods']} weekly periods; medians of {figures['repetitions']} "
+        f"(save {figures['save_queries']} queries, view {figures['view_queries']} queries)",
+        f"{'':20} {'time':>12} {'floor':>10} {'ratio':>7} {'target':>8}  met",
+    ]
+    for name, time, floor, ratio, target, ok in rows:
+        lines.append(
+            f"{name:20} {time:>12} {floor:>10} {ratio:>7} {target:>8}  {'yes' if ok else 'NO'}"
+        )
+    return "\n".join(lines)
+
+
+def profile() -> None:
+    """Where one save, one view and one recompute spend their time (top functions)."""
+    import cProfile
+    import pstats
+
+    from bench import rollup
+    from bench.data import org_build
+
+    bench = org_build(slug="bench-10k", krs=10_000)
+    rollup.analyze()
+    saver, show = rollup.Saver(bench), rollup.view(bench)
+    for name, fn, times in (("save", saver, 30), ("view", show, 30)):
+        for _ in range(rollup.WARMUPS):
+            fn()
+        profiler = cProfile.Profile()
+        profiler.runcall(lambda fn=fn, times=times: [fn() for _ in range(times)])
+        print(f"== {name} × {times}")
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+    profiler = cProfile.Profile()
+    profiler.runcall(lambda: rollup.recompute_organization(org=bench.org, write=False))
+    print("== recompute 10k")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", action="store_true", help="profile instead of timing")
+    parser.add_argument("--recompute", metavar="SLUG", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from bench import CHILD_ENV
+
+    if args.recompute:  # a child of the benchmark, on the benchmark's database
+        if not os.environ.get(CHILD_ENV):
+            parser.error("--recompute is run by the benchmark itself")
+        setup(migrate=False)
+        from bench import rollup
+
+        print(json.dumps(rollup.recompute_times(args.recompute)))
+        return
+    with bench_database() as where:
+        print(f"Database: {where}", flush=True)
+        setup()
+        if args.profile:
+            profile()
+            return
+        from bench import rollup
+
+        figures = {**database(), **rollup.measure()}
+        figures["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    results_merge("rollup", figures)
+    print(report(figures, where))
+    print(f"Written to {RESULTS.relative_to(ROOT)} under 'rollup'.")
+
+
+if __name__ == "__main__":
+    main()

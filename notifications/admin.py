@@ -1,0 +1,49 @@
+from django.contrib import admin
+
+from notifications.models import Notification, PropagationRule, Round, RoundEvent, Step
+from okrplan.lib.admin import ReadOnlyAdmin
+
+
+@admin.register(PropagationRule)
+class PropagationRuleAdmin(ReadOnlyAdmin):
+    list_display = ["organization", "kr", "upward", "threshold_pct", "downward"]
+    list_filter = ["organization", "upward", "downward"]
+
+
+class StepInline(admin.TabularInline):
+    model = Step
+    extra = 0
+    can_delete = False
+    fields = ["kind", "assignee", "due_at", "state", "answer", "done_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Round)
+class RoundAdmin(ReadOnlyAdmin):
+    list_display = ["id", "organization", "parent_kr", "modified_kr", "status", "orphaned"]
+    list_filter = ["organization", "status", "orphaned"]
+    list_select_related = ["organization", "parent_kr", "modified_kr"]
+    inlines = [StepInline]
+
+
+@admin.register(Step)
+class StepAdmin(ReadOnlyAdmin):
+    list_display = ["kind", "kr", "assignee", "due_at", "state"]
+    list_filter = ["organization", "kind", "state"]
+    list_select_related = ["kr", "assignee"]
+
+
+@admin.register(RoundEvent)
+class RoundEventAdmin(ReadOnlyAdmin):
+    list_display = ["round", "kind", "at", "actor"]
+    list_filter = ["organization", "kind"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["user", "kind", "organization", "created_at", "read_at", "emailed_at"]
+    list_filter = ["organization", "kind"]
+    list_select_related = ["user", "organization"]

@@ -1,0 +1,395 @@
+"""The combined view, the plan preview and steps (API.md)."""
+
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from hierarchy.apis import paginated
+from hierarchy.models import KeyResult
+from hierarchy.permissions import kr_require_edit, kr_require_parent_owner
+from hierarchy.scope import OrgApi
+from notifications import selectors, services
+from notifications.models import Answer, Downward, Notification, Round, Step, Upward
+from notifications.rules import Rule
+from okrplan.lib.errors import StaleVersion
+from okrplan.lib.fields import NumberField
+from okrplan.lib.numbers import fmt
+from plans import services as plan_services
+from plans.apis import PlanInputSerializer
+from plans.selectors import kr_queryset
+
+
+class CheckSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    severity = serializers.ChoiceField(choices=["info", "warning", "critical"])
+    message = serializers.CharField()
+    data = serializers.DictField()
+
+
+class RoundStepSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    step = serializers.CharField()
+    assignee = serializers.CharField()
+    department = serializers.CharField(allow_null=True)
+    due_at = serializers.DateTimeField()
+    done_at = serializers.DateTimeField(allow_null=True)
+    state = serializers.CharField()
+
+
+class RoundSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    orphaned = serializers.BooleanField()
+    started_at = serializers.DateTimeField()
+    modified_kr = serializers.IntegerField()
+    steps = RoundStepSerializer(many=True)
+
+
+class AlignmentSerializer(serializers.Serializer):
+    kr = serializers.DictField()
+    periods = serializers.ListField(child=serializers.DictField())
+    children = serializers.ListField(child=serializers.DictField())
+    aggregate = serializers.DictField()
+    baseline = serializers.CharField(allow_null=True)
+    checks = CheckSerializer(many=True)
+    rounds = RoundSerializer(many=True)
+
+
+class NotifiedSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    kind = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class PreviewSerializer(AlignmentSerializer):
+    would_notify = NotifiedSerializer(many=True)
+    before = serializers.DictField()
+    requires_rationale = serializers.BooleanField()
+
+
+def kr_for_view(api: OrgApi, kr_id) -> KeyResult:
+    return api.scope.get(kr_queryset(api.scope.org).select_related("cycle", "parent"), kr_id)
+
+
+class AlignmentApi(OrgApi):
+    @extend_schema(responses={200: AlignmentSerializer})
+    def get(self, request, org, kr_id):
+        kr = kr_for_view(self, kr_id)
+        return Response(selectors.alignment_view(org=self.scope.org, kr=kr))
+
+
+class PlanPreviewApi(OrgApi):
+    """What a plan change would do to the shared KR, before it is saved: nothing written."""
+
+    @extend_schema(request=PlanInputSerializer, responses={200: PreviewSerializer})
+    def post(self, request, org, kr_id):
+        kr = kr_for_view(self, kr_id)
+        kr_require_edit(self.scope, kr)
+        data = PlanInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        data = data.validated_data
+        if data["version"] != kr.plan.version:
+            raise StaleVersion(kr.plan.version)
+        if "values" in data:
+            values = data["values"]
+            plan_services.validate_plan_values(kr, values)
+        else:
+            values = plan_services.shape_values(kr, shape=data["shape"], target=data["target"])
+        parent = None
+        if kr.parent_id:
+            parent = kr_for_view(self, kr.parent_id)
+        kr.parent = parent
+        view = selectors.plan_preview(
+            org=self.scope.org, kr=kr, values=values, target=plan_services.plan_target(kr, values)
+        )
+        return Response(view)
+
+
+class StepOutputSerializer(serializers.ModelSerializer):
+    assignee = serializers.CharField(source="assignee.username")
+    kr_title = serializers.CharField(source="kr.title")
+    proposed_target = NumberField(allow_null=True)
+    proposed_values = serializers.ListField(
+        child=serializers.CharField(), allow_null=True, source="proposed_json"
+    )
+
+    class Meta:
+        model = Step
+        fields = [
+            "id",
+            "round",
+            "kind",
+            "kr",
+            "kr_title",
+            "source_kr",
+            "department",
+            "assignee",
+            "due_at",
+            "state",
+            "answer",
+            "note",
+            "proposed_target",
+            "proposed_values",
+            "period",
+            "created_at",
+            "done_at",
+        ]
+
+
+class StepListApi(OrgApi):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("mine", bool, description="only steps assigned to me"),
+            OpenApiParameter("open", bool, description="only steps still open"),
+        ],
+        responses={200: StepOutputSerializer(many=True)},
+    )
+    def get(self, request, org):
+        truthy = {"1", "true", "yes"}
+        steps = selectors.steps_for(
+            org=self.scope.org,
+            user=request.user if request.GET.get("mine", "").lower() in truthy else None,
+            open_only=request.GET.get("open", "").lower() in truthy,
+        )
+        return paginated(self, steps, StepOutputSerializer)
+
+
+class StepAnswerApi(OrgApi):
+    class InputSerializer(serializers.Serializer):
+        answer = serializers.ChoiceField(choices=Answer.choices)
+        note = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+
+    @extend_schema(request=InputSerializer, responses={200: StepOutputSerializer})
+    def post(self, request, org, step_id):
+        step = self.scope.get(Step.objects.select_related("assignee", "kr"), step_id)
+        self.scope.require_writer()
+        if step.assignee_id != request.user.pk:
+            raise PermissionDenied("Only the person this step is assigned to may answer it.")
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        step = services.step_answer(step=step, actor=request.user, **data.validated_data)
+        step = self.scope.get(Step.objects.select_related("assignee", "kr"), step.pk)
+        return Response(StepOutputSerializer(step).data)
+
+
+# --- Rounds -------------------------------------------------------------------
+
+
+def round_get(api: OrgApi, round_id) -> Round:
+    return api.scope.get(Round.objects.select_related("parent_kr"), round_id)
+
+
+class RoundOutputSerializer(serializers.ModelSerializer):
+    parent_kr = serializers.IntegerField(source="parent_kr_id")
+    modified_kr = serializers.IntegerField(source="modified_kr_id")
+    closed_target = NumberField(allow_null=True)
+
+    class Meta:
+        model = Round
+        fields = [
+            "id",
+            "parent_kr",
+            "modified_kr",
+            "status",
+            "orphaned",
+            "started_at",
+            "noticed_at",
+            "notice_message",
+            "closed_at",
+            "close_note",
+            "closed_target",
+        ]
+
+
+class RoundNoticeApi(OrgApi):
+    class InputSerializer(serializers.Serializer):
+        message = serializers.CharField(max_length=8000)
+
+    @extend_schema(request=InputSerializer, responses={200: RoundOutputSerializer})
+    def post(self, request, org, round_id):
+        round = round_get(self, round_id)
+        kr_require_parent_owner(self.scope, round.parent_kr)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        round = services.round_notice(round=round, actor=request.user, **data.validated_data)
+        return Response(RoundOutputSerializer(round).data)
+
+
+class RoundCloseApi(OrgApi):
+    class InputSerializer(serializers.Serializer):
+        note = serializers.CharField(max_length=8000)
+        target = NumberField(required=False)
+
+    @extend_schema(request=InputSerializer, responses={200: RoundOutputSerializer})
+    def post(self, request, org, round_id):
+        round = round_get(self, round_id)
+        kr_require_parent_owner(self.scope, round.parent_kr)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        round = services.round_close(round=round, actor=request.user, **data.validated_data)
+        return Response(RoundOutputSerializer(round).data)
+
+
+class RoundDetailApi(OrgApi):
+    @extend_schema(responses={200: RoundOutputSerializer})
+    def get(self, request, org, round_id):
+        return Response(RoundOutputSerializer(round_get(self, round_id)).data)
+
+
+# --- Notifications ------------------------------------------------------------
+
+
+class NotificationOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "kr", "round", "step", "message", "created_at", "read_at"]
+
+
+class NotificationListApi(OrgApi):
+    @extend_schema(
+        parameters=[OpenApiParameter("unread", bool, description="only unread notifications")],
+        responses={200: NotificationOutputSerializer(many=True)},
+    )
+    def get(self, request, org):
+        notifications = self.scope.queryset(Notification).filter(user=request.user)
+        if request.GET.get("unread", "").lower() in {"1", "true", "yes"}:
+            notifications = notifications.filter(read_at__isnull=True)
+        return paginated(
+            self, notifications.order_by("-created_at", "-id"), NotificationOutputSerializer
+        )
+
+
+class NotificationCountApi(OrgApi):
+    @extend_schema(
+        responses={200: inline_serializer("UnreadCount", {"unread": serializers.IntegerField()})}
+    )
+    def get(self, request, org):
+        unread = (
+            self.scope.queryset(Notification)
+            .filter(user=request.user, read_at__isnull=True)
+            .count()
+        )
+        return Response({"unread": unread})
+
+
+class NotificationReadApi(OrgApi):
+    @extend_schema(request=None, responses={200: NotificationOutputSerializer})
+    def post(self, request, org, notification_id):
+        notification = self.scope.get(
+            Notification.objects.filter(user=request.user), notification_id
+        )
+        notification = services.notification_mark_read(notification=notification)
+        return Response(NotificationOutputSerializer(notification).data)
+
+
+class NotificationReadAllApi(OrgApi):
+    @extend_schema(
+        request=None,
+        responses={200: inline_serializer("MarkedRead", {"marked": serializers.IntegerField()})},
+    )
+    def post(self, request, org):
+        marked = services.notifications_mark_all_read(
+            organization_id=self.scope.org.pk, user=request.user
+        )
+        return Response({"marked": marked})
+
+
+# --- Propagation rules --------------------------------------------------------
+
+
+class RuleSerializer(serializers.Serializer):
+    upward = serializers.ChoiceField(choices=Upward.choices)
+    threshold_pct = NumberField(required=False)
+    downward = serializers.ChoiceField(choices=Downward.choices)
+    inherited = serializers.BooleanField(read_only=True)
+
+    def validate_threshold_pct(self, value):
+        if not (Decimal("0.001") <= value <= Decimal(1000)):
+            raise serializers.ValidationError("Give a percentage above 0 and at most 1000.")
+        return value
+
+
+def rule_render(rule: Rule, inherited: bool) -> dict:
+    return {
+        "upward": rule.upward,
+        "threshold_pct": fmt(rule.threshold_pct),
+        "downward": rule.downward,
+        "inherited": inherited,
+    }
+
+
+class PropagationRuleApi(OrgApi):
+    """The organization's default rule."""
+
+    @extend_schema(responses={200: RuleSerializer})
+    def get(self, request, org):
+        rule = selectors.rule_default(org=self.scope.org)
+        return Response(rule_render(rule, inherited=False))
+
+    @extend_schema(request=RuleSerializer, responses={200: RuleSerializer})
+    def put(self, request, org):
+        self.scope.require_admin()
+        data = RuleSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rule = services.rule_set(org=self.scope.org, kr=None, **data.validated_data)
+        return Response(rule_render(rule, inherited=False))
+
+
+class KrPropagationRuleApi(OrgApi):
+    """A KR's override; without one, the organization's default (`inherited`)."""
+
+    @extend_schema(responses={200: RuleSerializer})
+    def get(self, request, org, kr_id):
+        kr = self.scope.get(KeyResult, kr_id)
+        rule, inherited = selectors.rule_for_kr(org=self.scope.org, kr=kr)
+        return Response(rule_render(rule, inherited=inherited))
+
+    @extend_schema(request=RuleSerializer, responses={200: RuleSerializer})
+    def put(self, request, org, kr_id):
+        kr = self.scope.get(KeyResult, kr_id)
+        self.scope.require_admin()
+        data = RuleSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rule = services.rule_set(org=self.scope.org, kr=kr, **data.validated_data)
+        return Response(rule_render(rule, inherited=False))
+
+    @extend_schema(responses={200: RuleSerializer})
+    def delete(self, request, org, kr_id):
+        kr = self.scope.get(KeyResult, kr_id)
+        self.scope.require_admin()
+        services.rule_clear(org=self.scope.org, kr=kr)
+        rule, inherited = selectors.rule_for_kr(org=self.scope.org, kr=kr)
+        return Response(rule_render(rule, inherited=inherited))
+
+
+# --- History: plan revisions and round events -----------------------------------
+
+
+class HistoryEntrySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["revision", "round_event"])
+    id = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    actor = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+    round = serializers.IntegerField(allow_null=True)
+    event = serializers.CharField(allow_null=True, help_text="round events: what happened")
+    version = serializers.IntegerField(allow_null=True)
+    cause = serializers.CharField(allow_null=True)
+    shape = serializers.CharField(allow_null=True)
+    rationale = serializers.CharField(allow_null=True)
+    is_modification = serializers.BooleanField(allow_null=True)
+    before_values = serializers.ListField(child=serializers.CharField(), allow_null=True)
+    after_values = serializers.ListField(child=serializers.CharField(), allow_null=True)
+    before_target = NumberField(allow_null=True)
+    after_target = NumberField(allow_null=True)
+
+
+class KrHistoryApi(OrgApi):
+    @extend_schema(responses={200: HistoryEntrySerializer(many=True)})
+    def get(self, request, org, kr_id):
+        kr = self.scope.get(KeyResult, kr_id)
+        entries = selectors.kr_history(org=self.scope.org, kr=kr)
+        return paginated(self, entries, HistoryEntrySerializer)

@@ -1,0 +1,278 @@
+"""The deadline scan: reminders before steps are due, escalations at the deadline,
+orphaned rounds, and the chase of missed check-ins (SPEC.md §5).
+
+The database is the source of truth. Each pass claims due steps in batches
+(`SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite serializes writers),
+records every message under a unique key and marks the step in the same
+transaction: a scan that runs twice, two workers, or a worker killed midway
+never sends twice and never loses one. Queries per batch are bounded.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from hierarchy.models import Cycle, KeyResult, Membership, Role
+from notifications.models import (
+    Notification,
+    NotificationKind,
+    Round,
+    RoundEvent,
+    Step,
+    StepKind,
+    StepState,
+)
+from notifications.services import REMIND_AT, hours, when
+from plans.models import CheckIn
+
+BATCH_SIZE = 500
+
+STEP_WORDS = {
+    StepKind.NOTIFY: "send the impact notice",
+    StepKind.ASSESS: "assess the impact on your plan",
+    StepKind.CLOSE: "close the round",
+    StepKind.CASCADE_REVIEW: "review the cascade from upstream",
+    StepKind.DOWNWARD_REVIEW: "review the change of the parent",
+    StepKind.DEPENDENCY_REVIEW: "review the broken dependency",
+    StepKind.CHECKIN: "check in",
+}
+
+
+@dataclass
+class ScanReport:
+    reminders: int = 0
+    escalations: int = 0
+    orphaned: int = 0
+    batches: int = 0
+    checkin_chases: int = 0
+    queries_per_batch: list[int] = field(default_factory=list)
+
+
+def _claim(filter_q: Q, batch_size: int) -> list[Step]:
+    """Due steps that no other worker holds, in a bounded batch."""
+    return list(
+        Step.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(filter_q)
+        .select_related("kr__department", "kr__cycle", "assignee", "round")
+        .order_by("id")[:batch_size]
+    )
+
+
+def _what(step: Step) -> str:
+    period = ""
+    if step.kind == StepKind.CHECKIN:
+        labels = step.kr.cycle.periods
+        period = f" for {labels[step.period].label}" if step.period is not None else ""
+    return f"{STEP_WORDS.get(step.kind, step.kind)} on “{step.kr.title}”{period}"
+
+
+def _reminders(now: datetime, batch_size: int) -> list[Step]:
+    with transaction.atomic():
+        steps = _claim(
+            Q(state=StepState.OPEN, reminded_at__isnull=True, remind_at__lte=now), batch_size
+        )
+        if not steps:
+            return []
+        Notification.objects.bulk_create(
+            [
+                Notification(
+                    organization_id=s.organization_id,
+                    user_id=s.assignee_id,
+                    kind=NotificationKind.REMINDER,
+                    key=f"step:{s.pk}:reminder",
+                    message=f"Reminder: {_what(s)} by {when(s.due_at)}.",
+                    kr_id=s.kr_id,
+                    round_id=s.round_id,
+                    step_id=s.pk,
+                )
+                for s in steps
+            ],
+            ignore_conflicts=True,
+        )
+        RoundEvent.objects.bulk_create(
+            [
+                RoundEvent(
+                    organization_id=s.organization_id,
+                    round_id=s.round_id,
+                    kind="reminder",
+                    at=now,
+                    step=s,
+                    message=f"Reminder to {s.assignee.username}: {_what(s)}.",
+                )
+                for s in steps
+                if s.round_id
+            ]
+        )
+        Step.objects.filter(pk__in=[s.pk for s in steps]).update(reminded_at=now)
+    return steps
+
+
+def _escalations(now: datetime, batch_size: int) -> tuple[list[Step], int]:
+    with transaction.atomic():
+        steps = _claim(
+            Q(state=StepState.OPEN, escalated_at__isnull=True, due_at__lte=now), batch_size
+        )
+        if not steps:
+            return [], 0
+        org_ids = {s.organization_id for s in steps}
+        admins: dict[int, list[int]] = {}
+        for org_id, user_id in Membership.objects.filter(
+            organization_id__in=org_ids, role=Role.ADMIN
+        ).values_list("organization_id", "user_id"):
+            admins.setdefault(org_id, []).append(user_id)
+        notifications, events = [], []
+        orphaned_rounds = []
+        for s in steps:
+            if s.kind == StepKind.CHECKIN:
+                # a missed check-in goes to the department's lead
+                recipients = [s.kr.department.lead_id]
+            else:
+                recipients = admins.get(s.organization_id, [])
+            who = s.assignee.get_full_name() or s.assignee.username
+            message = f"Overdue since {when(s.due_at)}: {who} was to {_what(s)}."
+            notifications += [
+                Notification(
+                    organization_id=s.organization_id,
+                    user_id=user_id,
+                    kind=NotificationKind.ESCALATION,
+                    key=f"step:{s.pk}:escalation:{user_id}",
+                    message=message,
+                    kr_id=s.kr_id,
+                    round_id=s.round_id,
+                    step_id=s.pk,
+                )
+                for user_id in recipients
+            ]
+            if s.round_id:
+                events.append(
+                    RoundEvent(
+                        organization_id=s.organization_id,
+                        round_id=s.round_id,
+                        kind="escalation",
+                        at=now,
+                        step=s,
+                        message=message,
+                    )
+                )
+            if s.kind == StepKind.NOTIFY and s.round and not s.round.orphaned:
+                orphaned_rounds.append(s.round)
+        Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+        RoundEvent.objects.bulk_create(events)
+        Step.objects.filter(pk__in=[s.pk for s in steps]).update(escalated_at=now)
+        for round in orphaned_rounds:
+            _orphan(round, now)
+    return steps, len(orphaned_rounds)
+
+
+def _orphan(round: Round, now: datetime) -> None:
+    """The notify step was missed: flag the round and tell the other contributors
+    automatically, so that no department modifies in isolation."""
+    from notifications.services import _open_assessments, event_record
+
+    updated = Round.objects.filter(pk=round.pk, orphaned=False).update(
+        orphaned=True, orphaned_at=now
+    )
+    if not updated:
+        return
+    round.refresh_from_db()
+    modified = round.modified_kr
+    event_record(
+        round,
+        "orphaned",
+        at=now,
+        message="No impact notice by the deadline: the other contributors were told automatically.",
+    )
+    revision = round.revision
+    rationale = f" (“{revision.rationale}”)" if revision and revision.rationale else ""
+    _open_assessments(
+        round,
+        now=now,
+        message=(
+            f"{modified.department.name} modified its plan for “{round.parent_kr.title}”"
+            f"{rationale} and no impact notice was sent in time. Check what it means for your "
+            f"plan: answer “no change” or modify it by "
+            f"{when(now + hours(round.parent_kr.organization.assess_hours))}."
+        ),
+        kind=NotificationKind.ORPHAN_NOTICE,
+        key="orphan",
+    )
+    event_record(round, "orphan_notice", at=now, message="Automatic notice sent.")
+
+
+def checkin_chase(now: datetime | None = None) -> int:
+    """Open a check-in step for every ended period of a running cycle in which a KR
+    without children has no check-in: a reminder to the owner at once, an escalation
+    to the department's lead after the organization's grace period."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    created = 0
+    cycles = Cycle.objects.filter(
+        start__lt=today, end__gte=today - timedelta(days=31)
+    ).select_related("organization")
+    for cycle in cycles:
+        ended = [p for p in cycle.periods if p.end < today]
+        if not ended:
+            continue
+        krs = list(  # leaves: a parent's actuals are its contributors'
+            KeyResult.objects.filter(
+                organization_id=cycle.organization_id, cycle=cycle, children__isnull=True
+            ).values_list("pk", "owner_id", "department_id")
+        )
+        if not krs:
+            continue
+        done = set(
+            CheckIn.objects.filter(organization_id=cycle.organization_id, kr__cycle=cycle)
+            .values_list("kr_id", "period")
+            .distinct()
+        )
+        chased = set(
+            Step.objects.filter(
+                organization_id=cycle.organization_id, kind=StepKind.CHECKIN, kr__cycle=cycle
+            ).values_list("kr_id", "period")
+        )
+        grace = hours(cycle.organization.checkin_grace_hours)
+        steps = [
+            Step(
+                organization_id=cycle.organization_id,
+                kind=StepKind.CHECKIN,
+                kr_id=kr_id,
+                period=p.index,
+                department_id=department_id,
+                assignee_id=owner_id,
+                due_at=now + grace,
+                remind_at=now,
+            )
+            for kr_id, owner_id, department_id in krs
+            for p in ended
+            if (kr_id, p.index) not in done and (kr_id, p.index) not in chased
+        ]
+        Step.objects.bulk_create(steps, ignore_conflicts=True, batch_size=1000)
+        created += len(steps)
+    return created
+
+
+def deadline_scan(now: datetime | None = None, batch_size: int = BATCH_SIZE) -> ScanReport:
+    """Process everything due at `now`, batch by batch, until nothing is left."""
+    from django.db import connection
+
+    now = now or timezone.now()
+    report = ScanReport()
+    report.checkin_chases = checkin_chase(now)
+    while True:
+        before = len(connection.queries) if connection.queries_log is not None else 0
+        reminded = _reminders(now, batch_size)
+        escalated, orphaned = _escalations(now, batch_size)
+        if not reminded and not escalated:
+            break
+        report.batches += 1
+        report.reminders += len(reminded)
+        report.escalations += len(escalated)
+        report.orphaned += orphaned
+        report.queries_per_batch.append(len(connection.queries) - before)
+    return report
+
+
+__all__ = ["REMIND_AT", "ScanReport", "checkin_chase", "deadline_scan"]

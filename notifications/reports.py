@@ -1,0 +1,267 @@
+"""Reads for reviews and planning (SPEC.md §6): the quarterly review report of the
+modification rounds, and the planning calendar as iCalendar.
+
+Selectors only: nothing here writes. Both load a bounded number of queries,
+however many rounds, steps or cycles there are.
+"""
+
+import statistics
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Count, Prefetch, Q
+from django.utils import timezone
+from icalendar import Calendar, Event
+
+from hierarchy.models import Cycle, Organization
+from notifications.deadlines import STEP_WORDS
+from notifications.models import Round, Step, StepKind, StepState
+
+HUNDREDTH = Decimal("0.01")
+CALENDAR_PAST = timedelta(days=366)  # cycles that ended longer ago than this are left out
+STEP_BLOCK = timedelta(minutes=15)  # a deadline shows as the 15 minutes before it
+FINISHED = (StepState.DONE, StepState.DECLINED)
+
+
+# --- The quarterly review report --------------------------------------------------
+
+
+def _hours(start: datetime | None, end: datetime | None) -> Decimal | None:
+    if start is None or end is None:
+        return None
+    seconds = Decimal((end - start).total_seconds())
+    return (seconds / 3600).quantize(HUNDREDTH, rounding=ROUND_HALF_UP)
+
+
+def _s(value: Decimal | None) -> str | None:
+    return None if value is None else format(value.quantize(HUNDREDTH, ROUND_HALF_UP), "f")
+
+
+def _step_start(round: Round, step: Step) -> datetime:
+    """When the step's clock started: T0 for notify and close; for assess, the impact
+    notice or the automatic (orphan) notice, whichever came first."""
+    if step.kind in (StepKind.NOTIFY, StepKind.CLOSE):
+        return round.started_at
+    notices = [t for t in (round.noticed_at, round.orphaned_at) if t is not None]
+    return min(notices) if notices else step.created_at
+
+
+def _step_missed(step: Step, now: datetime) -> bool:
+    """Not done by its deadline: done late, or still open (or superseded) after it."""
+    if step.state in FINISHED:
+        return step.done_at is not None and step.done_at > step.due_at
+    ended = step.done_at if step.state == StepState.SUPERSEDED and step.done_at else now
+    return ended > step.due_at
+
+
+def _step_row(round: Round, step: Step, now: datetime) -> dict:
+    done_at = step.done_at if step.state in FINISHED else None
+    return {
+        "id": step.pk,
+        "step": step.kind,
+        "department": step.department.name if step.department else None,
+        "assignee": step.assignee.username,
+        "due_at": step.due_at,
+        "done_at": done_at,
+        "state": step.state,
+        "answer": step.answer,
+        "duration_hours": _s(_hours(_step_start(round, step), done_at)),
+        "missed": _step_missed(step, now),
+    }
+
+
+def _round_row(round: Round, now: datetime) -> dict:
+    steps = [_step_row(round, step, now) for step in round.steps.all()]
+    modified = round.modified_kr
+    return {
+        "id": round.pk,
+        "status": round.status,
+        "orphaned": round.orphaned,
+        "started_at": round.started_at,
+        "modified_kr": {
+            "id": modified.pk,
+            "title": modified.title,
+            "department": modified.department.name,
+        },
+        "rationale": round.revision.rationale if round.revision else None,
+        "noticed_at": round.noticed_at,
+        "closed_at": round.closed_at,
+        "steps": steps,
+        "notify_hours": _s(_hours(round.started_at, round.noticed_at)),
+        "close_hours": _s(_hours(round.started_at, round.closed_at)),
+        "missed": [row["step"] for row in steps if row["missed"]],
+        "reminders": round.reminder_count,
+        "escalations": round.escalation_count,
+    }
+
+
+def _median(values: list[Decimal | None]) -> str | None:
+    """The median of the known values (None: the step did not happen)."""
+    known = [value for value in values if value is not None]
+    return _s(statistics.median(known)) if known else None
+
+
+def quarterly_report(*, org: Organization, cycle: Cycle) -> dict:
+    """Each shared KR of `cycle` that had rounds: its rounds, oldest first, with how
+    long each step took and what was missed, and a summary over all of them.
+
+    Two queries: the rounds (with their KRs, revision and event counts) and their steps.
+    """
+    now = timezone.now()
+    rounds = (
+        Round.objects.filter(organization=org, parent_kr__cycle=cycle)
+        .select_related(
+            "parent_kr__owner",
+            "parent_kr__department",
+            "modified_kr__department",
+            "revision",
+        )
+        .annotate(
+            reminder_count=Count("events", filter=Q(events__kind="reminder")),
+            escalation_count=Count("events", filter=Q(events__kind="escalation")),
+        )
+        .prefetch_related(
+            Prefetch(
+                "steps",
+                queryset=Step.objects.select_related("assignee", "department").order_by(
+                    "due_at", "id"
+                ),
+            )
+        )
+        .order_by("parent_kr_id", "started_at", "id")
+    )
+    krs: dict[int, dict] = {}
+    rows = []
+    for round in rounds:
+        kr = round.parent_kr
+        if kr.pk not in krs:
+            krs[kr.pk] = {
+                "kr": {
+                    "id": kr.pk,
+                    "title": kr.title,
+                    "owner": kr.owner.username,
+                    "department": kr.department.name,
+                },
+                "rounds": [],
+            }
+        row = _round_row(round, now)
+        krs[kr.pk]["rounds"].append(row)
+        rows.append((round, row))
+    return {
+        "cycle": {"id": cycle.pk, "name": cycle.name, "start": cycle.start, "end": cycle.end},
+        "krs": list(krs.values()),
+        "summary": {
+            "rounds": len(rows),
+            "closed": sum(1 for round, _ in rows if round.closed_at is not None),
+            "orphaned": sum(1 for round, _ in rows if round.orphaned),
+            "missed_steps": sum(len(row["missed"]) for _, row in rows),
+            "median_notify_hours": _median(
+                [_hours(round.started_at, round.noticed_at) for round, _ in rows]
+            ),
+            "median_close_hours": _median(
+                [_hours(round.started_at, round.closed_at) for round, _ in rows]
+            ),
+        },
+    }
+
+
+# --- The planning calendar ----------------------------------------------------------
+
+
+def _all_day(uid: str, summary: str, first: date, last: date, stamp: datetime) -> Event:
+    event = Event()
+    event.add("uid", uid)
+    event.add("dtstamp", stamp)
+    event.add("summary", summary)
+    event.add("dtstart", first)
+    event.add("dtend", last + timedelta(days=1))  # DTEND of an all-day event is exclusive
+    event.add("transp", "TRANSPARENT")
+    return event
+
+
+def _cycle_events(cycle: Cycle) -> list[Event]:
+    stamp = cycle.created_at.astimezone(UTC)
+    prefix = f"cycle-{cycle.pk}"
+    events = [
+        _all_day(f"{prefix}@okrplan", f"Cycle · {cycle.name}", cycle.start, cycle.end, stamp),
+        _all_day(
+            f"{prefix}-alignment@okrplan",
+            f"Alignment meeting · {cycle.name}",
+            cycle.alignment_meeting,
+            cycle.alignment_meeting,
+            stamp,
+        ),
+        _all_day(
+            f"{prefix}-midcycle@okrplan",
+            f"Mid-cycle check · {cycle.name}",
+            cycle.midcycle_check,
+            cycle.midcycle_check,
+            stamp,
+        ),
+    ]
+    if cycle.refine_start and cycle.refine_end:
+        events.append(
+            _all_day(
+                f"{prefix}-refine@okrplan",
+                f"Refine window · {cycle.name}",
+                cycle.refine_start,
+                cycle.refine_end,
+                stamp,
+            )
+        )
+    return events
+
+
+def _step_event(step: Step, user) -> Event:
+    kr = step.kr
+    what = STEP_WORDS.get(step.kind, step.kind)
+    period = ""
+    if step.kind == StepKind.CHECKIN and step.period is not None:
+        periods = kr.cycle.periods
+        if step.period < len(periods):
+            period = f" for {periods[step.period].label}"
+    who = step.assignee.get_full_name() or step.assignee.username
+    mine = step.assignee_id == user.pk
+    due = step.due_at.astimezone(UTC)
+    event = Event()
+    event.add("uid", f"step-{step.pk}@okrplan")
+    event.add("dtstamp", step.created_at.astimezone(UTC))
+    event.add("summary", f"Due: {what} on “{kr.title}”{period} ({'you' if mine else who})")
+    event.add("dtstart", due - STEP_BLOCK)
+    event.add("dtend", due)
+    department = f" ({step.department.name})" if step.department else ""
+    event.add(
+        "description",
+        f"{what[:1].upper()}{what[1:]} on “{kr.title}”{period}. "
+        f"Assigned to {who}{department}. Due {due:%Y-%m-%d %H:%M} UTC.",
+    )
+    event.add("categories", [step.kind])
+    return event
+
+
+def calendar_ics(*, org: Organization, user) -> bytes:
+    """The organization's planning calendar: for each cycle that has not ended more
+    than a year ago, the cycle, its alignment meeting and mid-cycle check (all-day);
+    and every open step as the 15 minutes before its deadline. The caller's own steps
+    say "(you)". Two queries."""
+    today = timezone.localdate()
+    calendar = Calendar()
+    calendar.add("prodid", "-//okrplan//calendar//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", f"{org.name} · planning")
+    cycles = Cycle.objects.filter(organization=org, end__gte=today - CALENDAR_PAST).order_by(
+        "start", "id"
+    )
+    for cycle in cycles:
+        for event in _cycle_events(cycle):
+            calendar.add_component(event)
+    steps = (
+        Step.objects.filter(organization=org, state=StepState.OPEN)
+        .select_related("kr__cycle", "assignee", "department")
+        .order_by("due_at", "id")
+    )
+    for step in steps:
+        calendar.add_component(_step_event(step, user))
+    return calendar.to_ical()

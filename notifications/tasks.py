@@ -1,0 +1,100 @@
+"""Celery tasks: thin, safe to run twice (the services claim their work)."""
+
+import logging
+import time
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+log = logging.getLogger(__name__)
+EMAIL_LEASE_SECONDS = 300
+EMAIL_BATCH = 200
+
+
+@shared_task(name="notifications.tasks.deadline_scan_task", ignore_result=True)
+def deadline_scan_task() -> dict:
+    from notifications.deadlines import deadline_scan
+
+    report = deadline_scan()
+    email_deliver()
+    if report.reminders or report.escalations or report.checkin_chases:
+        log.info(
+            "deadline scan: %s reminders, %s escalations, %s orphaned, %s check-in chases",
+            report.reminders,
+            report.escalations,
+            report.orphaned,
+            report.checkin_chases,
+        )
+    return {"reminders": report.reminders, "escalations": report.escalations}
+
+
+@shared_task(name="notifications.tasks.email_deliver_task", ignore_result=True)
+def email_deliver_task() -> int:
+    return email_deliver()
+
+
+_broker_down_until = 0.0
+BROKER_BACKOFF_SECONDS = 30
+
+
+def email_deliver_enqueue() -> None:
+    """Queue delivery now; if the broker is down, the next scan delivers (nothing lost).
+
+    After a failure, requests stop trying for a while instead of each waiting for the
+    broker's connect timeout."""
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until:
+        return
+    try:
+        email_deliver_task.apply_async(retry=False)
+    except Exception:  # any broker failure: the sweep delivers later
+        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
+        log.warning("broker unavailable: e-mail will go out with the next deadline scan")
+
+
+def email_deliver() -> int:
+    """Send the e-mail of every notification not sent yet.
+
+    Claimed with a lease (a conditional update), sent outside the transaction, then
+    marked. A worker killed between sending and marking re-sends after the lease:
+    e-mail is at least once; the notification itself was recorded exactly once.
+    """
+    from notifications.models import Notification
+
+    sent = 0
+    while True:
+        now = timezone.now()
+        stale = now - timedelta(seconds=EMAIL_LEASE_SECONDS)
+        with transaction.atomic():
+            batch = list(
+                Notification.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(emailed_at__isnull=True)
+                .filter(Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lt=stale))
+                .select_related("user", "organization")
+                .order_by("id")[:EMAIL_BATCH]
+            )
+            Notification.objects.filter(pk__in=[n.pk for n in batch]).update(email_claimed_at=now)
+        if not batch:
+            return sent
+        done = []
+        for notification in batch:
+            if notification.user.email:
+                try:
+                    send_mail(
+                        subject=f"[okrplan · {notification.organization.name}] "
+                        f"{notification.get_kind_display()}",
+                        message=notification.message,
+                        from_email=settings.DEFAULT_FROM_EMAIL,
+                        recipient_list=[notification.user.email],
+                    )
+                except OSError:
+                    log.exception("e-mail to %s failed; retried after the lease", notification.user)
+                    continue
+            done.append(notification.pk)
+        Notification.objects.filter(pk__in=done).update(emailed_at=timezone.now())
+        sent += len(done)
