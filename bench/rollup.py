@@ -33,10 +33,9 @@ from django.test.utils import CaptureQueriesContext
 from bench import CHILD_ENV
 from bench.data import PERIODS, BenchOrg, org_build
 from hierarchy.models import KeyResult, Organization
-from notifications.selectors import alignment_view
+from notifications.selectors import alignment_kr_queryset, alignment_view
 from plans.models import Plan
 from plans.recompute import recompute_organization
-from plans.selectors import kr_queryset
 from plans.services import plan_update
 
 REPETITIONS = 50
@@ -88,7 +87,7 @@ def view(bench: BenchOrg) -> Callable[[], dict]:
     """The combined view of the shared parent, loaded as its API loads it."""
 
     def run() -> dict:
-        kr = kr_queryset(bench.org).select_related("cycle", "parent").get(pk=bench.shared_parent.pk)
+        kr = alignment_kr_queryset().get(organization=bench.org, pk=bench.shared_parent.pk)
         return alignment_view(org=bench.org, kr=kr)
 
     return run

@@ -1,6 +1,7 @@
 """okrplan benchmarks: `make bench` (or `.venv/bin/python bench/run.py`).
 
-Measures the rollup (see `bench/rollup.py`): for an organization of 10,000 KRs
+Measures the rollup (see `bench/rollup.py`) and the deadline scan (`bench/deadlines.py`,
+100,000 open steps of which 10,000 are due). The rollup: for an organization of 10,000 KRs
 (depth 4) with a shared parent of 100 children over 13 weekly periods, the median
 time to save a child plan through `plan_update` and to build the combined view
 (`alignment_view`), each next to a floor measured in the same run (a single-row
@@ -184,13 +185,20 @@ def main() -> None:
         if args.profile:
             profile()
             return
-        from bench import rollup
+        from bench import deadlines, rollup
 
         figures = {**database(), **rollup.measure()}
         figures["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        scan = {**database(), **deadlines.measure()}
     results_merge("rollup", figures)
+    results_merge("deadlines", scan)
     print(report(figures, where))
-    print(f"Written to {RESULTS.relative_to(ROOT)} under 'rollup'.")
+    print(
+        f"deadline scan: {scan['steps']:,} open steps, {scan['due']:,} due: "
+        f"{scan['scan_100k_s']} s (target ≤ 10 s) in {scan['batches']} batches of "
+        f"{scan['batch_size']}, {scan['queries_per_batch']} queries per batch"
+    )
+    print(f"Written to {RESULTS.relative_to(ROOT)} under 'rollup' and 'deadlines'.")
 
 
 if __name__ == "__main__":

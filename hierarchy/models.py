@@ -314,7 +314,7 @@ class Dependency(TenantModel):
             ),
         ]
         indexes = [
-            models.Index(fields=["organization", "downstream"], name="dependency_org_downstream")
+            models.Index(fields=["organization", "downstream"], name="dependency_org_downstream"),
         ]
 
     def __str__(self):

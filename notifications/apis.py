@@ -19,7 +19,6 @@ from okrplan.lib.fields import NumberField
 from okrplan.lib.numbers import fmt
 from plans import services as plan_services
 from plans.apis import PlanInputSerializer
-from plans.selectors import kr_queryset
 
 
 class CheckSerializer(serializers.Serializer):
@@ -71,7 +70,7 @@ class PreviewSerializer(AlignmentSerializer):
 
 
 def kr_for_view(api: OrgApi, kr_id) -> KeyResult:
-    return api.scope.get(kr_queryset(api.scope.org).select_related("cycle", "parent"), kr_id)
+    return api.scope.get(selectors.alignment_kr_queryset(), kr_id)
 
 
 class AlignmentApi(OrgApi):

@@ -39,6 +39,18 @@ def rule_for(*, org: Organization, kr: KeyResult) -> Rule:
     return rule_for_kr(org=org, kr=kr)[0]
 
 
+def rules_for(*, organization_id: int, kr_ids: list[int]) -> dict[int, Rule]:
+    """The rule of each KR (override, default or built-in): one query for all."""
+    rows = {
+        r.kr_id: r
+        for r in PropagationRule.objects.filter(organization_id=organization_id).filter(
+            Q(kr_id__in=kr_ids) | Q(kr__isnull=True)
+        )
+    }
+    default = _rule(rows.get(None))
+    return {kr_id: _rule(rows[kr_id]) if kr_id in rows else default for kr_id in kr_ids}
+
+
 def rule_default(*, org: Organization) -> Rule:
     return _rule(PropagationRule.objects.filter(organization=org, kr__isnull=True).first())
 
@@ -159,6 +171,11 @@ def _render(kr: KeyResult, inputs: AlignmentInputs, alignment: Alignment, rounds
 
 def rollup_s(value):
     return fmt(value)
+
+
+def alignment_kr_queryset():
+    """How the combined view and the preview load their KR: what `_render` reads."""
+    return KeyResult.objects.select_related("owner", "plan", "cycle", "department")
 
 
 def alignment_view(*, org: Organization, kr: KeyResult) -> dict:

@@ -7,7 +7,9 @@ task queued on commit and by the periodic sweep, so a broker that is down at
 save time loses nothing.
 """
 
+import functools
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -33,7 +35,7 @@ from plans import rollup, shapes
 from plans import services as plan_services
 from plans.checks import num
 from plans.events import CheckInRecorded, PlanChanged
-from plans.models import Cause, Plan, PlanRevision, decimals_from_json, decimals_to_json
+from plans.models import Cause, Plan, decimals_to_json
 
 User = get_user_model()
 log = logging.getLogger(__name__)
@@ -163,24 +165,51 @@ def event_record(
 # --- Upward: the parent owner hears when the shared total moves ----------------
 
 
-def upward_notices(*, event: PlanChanged, kr: KeyResult, revision: PlanRevision) -> None:
-    """SPEC.md §5 upward rules for every ancestor whose aggregate total moved."""
-    from notifications.selectors import rule_for
+@dataclass(frozen=True)
+class RevisionFacts:
+    """What the reactions need of the revision behind a `PlanChanged`: no re-read."""
 
-    if not event.ancestor_totals:
-        return
-    plans = {
-        p.kr_id: p
-        for p in Plan.objects.select_for_update(of=("self",))
-        .select_related("kr__owner", "kr__organization")
-        .filter(organization_id=kr.organization_id, kr_id__in=list(event.ancestor_totals))
-        .order_by("kr_id")
-    }
-    for ancestor_id, (before, after) in event.ancestor_totals.items():
+    pk: int
+    cause: str
+    rationale: str
+    before_target: Decimal
+    after_target: Decimal
+    before_values: tuple
+    after_values: tuple
+
+    @classmethod
+    def of(cls, event: PlanChanged) -> "RevisionFacts":
+        return cls(
+            pk=event.revision_id,
+            cause=event.cause,
+            rationale=event.rationale,
+            before_target=event.before_target,
+            after_target=event.after_target,
+            before_values=event.before_values,
+            after_values=event.after_values,
+        )
+
+
+def upward_notices(
+    *,
+    event: PlanChanged,
+    totals: dict,
+    plans: dict[int, Plan],
+    changed,
+    revision: RevisionFacts,
+) -> None:
+    """SPEC.md §5 upward rules for every ancestor whose aggregate total moved.
+
+    `plans`: the ancestors' plans with their KRs (locked by the save already);
+    `changed()`: the changed KR, loaded only if someone is to be told."""
+    from notifications.selectors import rules_for
+
+    rules = rules_for(organization_id=event.organization_id, kr_ids=list(totals))
+    for ancestor_id, (before, after) in totals.items():
         plan = plans[ancestor_id]
         ancestor = plan.kr
         decision = upward_decision(
-            rule=rule_for(org=ancestor.organization, kr=ancestor),
+            rule=rules[ancestor_id],
             locked=plan.is_locked,
             baseline=plan.baseline,
             before=before,
@@ -193,6 +222,7 @@ def upward_notices(*, event: PlanChanged, kr: KeyResult, revision: PlanRevision)
             Plan.objects.filter(pk=plan.pk).update(baseline=plan.baseline)
         if ancestor.owner_id == event.actor_id:
             continue  # no news to the person who made the change
+        kr = changed()
         moved = f" ({decision.moved_pct:+}% from the baseline)" if decision.moved_pct else ""
         notification_create(
             organization_id=kr.organization_id,
@@ -223,7 +253,7 @@ def _contributors(parent: KeyResult, exclude_department_id: int | None) -> list[
 
 
 def round_on_modification(
-    *, kr: KeyResult, parent: KeyResult, revision: PlanRevision, actor_id: int | None
+    *, kr: KeyResult, parent: KeyResult, revision: RevisionFacts, actor_id: int | None
 ) -> Round:
     """A locked plan of a child of a cross-functional KR was modified (time T0).
 
@@ -260,7 +290,7 @@ def round_on_modification(
         organization_id=kr.organization_id,
         parent_kr=parent,
         modified_kr=kr,
-        revision=revision,
+        revision_id=revision.pk,
         started_at=now,
         started_by_id=actor_id,
     )
@@ -507,7 +537,7 @@ def cascade_reviews_open(*, parent: KeyResult, changed_kr_id: int) -> list[Step]
 # --- Downward: the children hear when their parent changes ---------------------
 
 
-def downward_reviews(*, parent: KeyResult, revision: PlanRevision, actor_id: int | None) -> None:
+def downward_reviews(*, parent: KeyResult, revision: RevisionFacts, actor_id: int | None) -> None:
     """SPEC.md §5 downward rules: each child owner is notified, or must review."""
     from notifications.selectors import rule_for
 
@@ -557,16 +587,17 @@ def downward_reviews(*, parent: KeyResult, revision: PlanRevision, actor_id: int
 # --- Dependencies: the downstream owner reviews when an expectation breaks -----
 
 
-def dependency_reviews(*, kr: KeyResult, revision: PlanRevision) -> None:
+def dependency_reviews(*, organization_id: int, kr_id: int, revision: RevisionFacts) -> None:
     from hierarchy.models import Dependency
 
     dependencies = Dependency.objects.filter(
-        organization_id=kr.organization_id, upstream=kr, expected_value__isnull=False
-    ).select_related("downstream__owner", "upstream__cycle")
+        organization_id=organization_id, upstream_id=kr_id, expected_value__isnull=False
+    ).select_related("downstream__owner", "upstream__cycle", "upstream__organization")
     now = timezone.now()
     for dependency in dependencies:
-        before = _planned_by(kr, decimals_from_json(revision.before_values), dependency)
-        after = _planned_by(kr, decimals_from_json(revision.after_values), dependency)
+        kr = dependency.upstream
+        before = _planned_by(kr, list(revision.before_values), dependency)
+        after = _planned_by(kr, list(revision.after_values), dependency)
         if before is None or after is None:
             continue
         if not (before >= dependency.expected_value > after):
@@ -663,26 +694,60 @@ def step_answer(*, step: Step, actor, answer: str, note: str = "") -> Step:
 
 
 def on_plan_changed(event: PlanChanged) -> None:
-    kr = KeyResult.objects.select_related(
-        "parent__organization", "parent__owner", "organization", "department", "cycle"
-    ).get(pk=event.kr_id)
-    revision = PlanRevision.objects.get(pk=event.revision_id)
-    upward_notices(event=event, kr=kr, revision=revision)
-    parent = kr.parent
-    if (
+    """Everything a plan change sets off, in the save's transaction.
+
+    The event says which ancestors are locked, whether a round or a cascade starts and
+    whether dependencies expect numbers of this KR, so a change that sets off nothing
+    reads nothing; the changed KR itself is loaded only when a message names it."""
+    revision = RevisionFacts.of(event)
+    parent_facts = event.ancestors.get(event.parent_id) if event.parent_id else None
+    locked_ancestors = [i for i in event.ancestor_totals if event.ancestors[i].locked]
+    starts_round = (
         event.is_modification
         and revision.cause != Cause.CASCADE
-        and parent is not None
-        and parent.cross_functional
-    ):
-        round_on_modification(kr=kr, parent=parent, revision=revision, actor_id=event.actor_id)
-    if parent is not None and parent.aggregation == Aggregation.SEQUENTIAL:
-        cascade_reviews_open(parent=parent, changed_kr_id=kr.pk)
-    dependency_reviews(kr=kr, revision=revision)
-    if event.is_modification:
-        has_children = KeyResult.objects.filter(organization_id=kr.organization_id, parent=kr)
-        if has_children.exists():
-            downward_reviews(parent=kr, revision=revision, actor_id=event.actor_id)
+        and parent_facts is not None
+        and parent_facts.cross_functional
+    )
+    cascades = parent_facts is not None and parent_facts.aggregation == Aggregation.SEQUENTIAL
+    wanted = set(locked_ancestors) | ({event.parent_id} if starts_round or cascades else set())
+    plans = (
+        {
+            p.kr_id: p
+            for p in Plan.objects.filter(
+                organization_id=event.organization_id, kr_id__in=wanted
+            ).select_related("kr__owner", "kr__organization", "kr__department")
+        }
+        if wanted
+        else {}
+    )
+
+    @functools.cache
+    def changed() -> KeyResult:
+        return KeyResult.objects.select_related("department", "organization").get(pk=event.kr_id)
+
+    if locked_ancestors:  # drafts are not news: no baseline, no rule to read
+        upward_notices(
+            event=event,
+            totals={i: event.ancestor_totals[i] for i in locked_ancestors},
+            plans=plans,
+            changed=changed,
+            revision=revision,
+        )
+    if starts_round:
+        round_on_modification(
+            kr=changed(),
+            parent=plans[event.parent_id].kr,
+            revision=revision,
+            actor_id=event.actor_id,
+        )
+    if cascades:
+        cascade_reviews_open(parent=plans[event.parent_id].kr, changed_kr_id=event.kr_id)
+    if event.has_expectations:
+        dependency_reviews(
+            organization_id=event.organization_id, kr_id=event.kr_id, revision=revision
+        )
+    if event.is_modification and event.has_children:
+        downward_reviews(parent=changed(), revision=revision, actor_id=event.actor_id)
 
 
 def on_checkin_recorded(event: CheckInRecorded) -> None:

@@ -5,11 +5,11 @@ from decimal import Decimal
 from django.db.models import Prefetch, QuerySet
 
 from hierarchy.models import Dependency, KeyResult, Objective, Organization
+from plans import rollup
 from plans.alignment import AlignmentInputs, ChildRow
 from plans.checks import ChildFacts, Tolerances
-from plans.models import CheckIn, Plan, PlanRevision
+from plans.models import CheckIn, PlanRevision, decimals_from_json
 from plans.progress import Progress, progress, weighted_progress
-from plans.services import rollup_child
 
 
 def kr_queryset(org: Organization) -> QuerySet:
@@ -76,16 +76,31 @@ def alignment_inputs(
     open_reviews: list[dict] | None = None,
     orphaned_rounds: list[dict] | None = None,
 ) -> AlignmentInputs:
-    """What the combined view of `kr` is computed from: 2 queries, whatever its size.
-
-    `kr` comes with its plan and owner loaded (see `kr_queryset`).
-    """
-    children = list(
-        Plan.objects.filter(organization=org, kr__parent=kr)
-        .select_related("kr__owner", "kr__department")
-        .order_by("kr__stage", "kr_id")
+    """What the combined view of `kr` is computed from: 2 queries, whatever its size,
+    reading plain rows (the children are many; model instances would cost more than
+    the computation). `kr` comes with its plan and owner loaded."""
+    rows = list(
+        KeyResult.objects.filter(organization=org, parent_id=kr.pk)
+        .order_by("stage", "pk")
+        .values_list(
+            "pk",
+            "title",
+            "target",
+            "metric_kind",
+            "stage",
+            "claimed_impact",
+            "historical_ratio",
+            "department_id",
+            "department__name",
+            "owner__username",
+            "plan__values_json",
+            "plan__effective_json",
+            "plan__reference_target",
+            "plan__status",
+            named=True,
+        )
     )
-    ids = [p.kr_id for p in children]
+    ids = [row.pk for row in rows]
     links = (
         list(
             Dependency.objects.filter(
@@ -95,20 +110,28 @@ def alignment_inputs(
         if len(ids) > 1
         else []
     )
-    rows = [
+    children = [
         ChildRow(
             facts=ChildFacts(
-                child=rollup_child(plan),
-                title=plan.kr.title,
-                department=plan.kr.department.name,
-                values=plan.values,
-                historical_ratio=plan.kr.historical_ratio,
+                child=rollup.Child(
+                    id=row.pk,
+                    target=row.target,
+                    effective_values=decimals_from_json(row.plan__effective_json),
+                    metric_kind=row.metric_kind,
+                    stage=row.stage,
+                    reference_target=row.plan__reference_target,
+                    claimed_impact=row.claimed_impact,
+                ),
+                title=row.title,
+                department=row.department__name,
+                values=decimals_from_json(row.plan__values_json),
+                historical_ratio=row.historical_ratio,
             ),
-            owner=plan.kr.owner.username,
-            department_id=plan.kr.department_id,
-            plan_status=plan.status,
+            owner=row.owner__username,
+            department_id=row.department_id,
+            plan_status=row.plan__status,
         )
-        for plan in children
+        for row in rows
     ]
     return AlignmentInputs(
         kr_id=kr.pk,
@@ -120,7 +143,7 @@ def alignment_inputs(
         target=kr.target,
         start_value=kr.start_value,
         own_values=kr.plan.values,
-        children=rows,
+        children=children,
         tolerances=Tolerances(
             gap_pct=org.gap_tolerance_pct,
             funnel_pct=org.funnel_tolerance_pct,

@@ -14,15 +14,16 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from hierarchy.events import KeyResultCreated, KeyResultDeleted, KeyResultMoved
-from hierarchy.models import KeyResult, MetricKind
+from hierarchy.models import Dependency, KeyResult, MetricKind
 from hierarchy.services import validate_number
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.events import publish
 from plans import rollup, shapes
-from plans.events import CheckInRecorded, PlanChanged, PlanLocked
+from plans.events import AncestorFacts, CheckInRecorded, PlanChanged, PlanLocked
 from plans.models import (
     Cause,
     CheckIn,
@@ -31,6 +32,7 @@ from plans.models import (
     PlanRevision,
     PlanStatus,
     Shape,
+    decimals_from_json,
     decimals_to_json,
 )
 
@@ -63,12 +65,53 @@ def children_plans(*, organization_id: int, parent_id: int) -> list[Plan]:
     )
 
 
+def children_rollup(*, organization_id: int, parent_id: int) -> list[rollup.Child]:
+    """What the rollup needs of a KR's children: one query through the (organization,
+    parent) index, plain rows rather than model instances (the hot path of every save)."""
+    rows = (
+        KeyResult.objects.filter(organization_id=organization_id, parent_id=parent_id)
+        .order_by("stage", "pk")
+        .values_list(
+            "pk",
+            "target",
+            "plan__effective_json",
+            "metric_kind",
+            "stage",
+            "plan__reference_target",
+            "claimed_impact",
+        )
+    )
+    return [
+        rollup.Child(
+            id=pk,
+            target=target,
+            effective_values=decimals_from_json(effective),
+            metric_kind=metric_kind,
+            stage=stage,
+            reference_target=reference_target,
+            claimed_impact=claimed_impact,
+        )
+        for pk, target, effective, metric_kind, stage, reference_target, claimed_impact in rows
+    ]
+
+
 def _lock_chain(kr: KeyResult) -> dict[int, Plan]:
-    """Lock the plans of the KR and its ancestors, in sorted KR-id order, in one query."""
+    """Lock the plans of the KR and its ancestors, in sorted KR-id order, in one query.
+
+    Each plan comes with its KR (and the KR's cycle and organization) and
+    `has_children`, so the save needs no other read of them."""
     ids = [*kr.ancestor_ids, kr.pk]
     plans = (
         Plan.objects.select_for_update(of=("self",))
-        .select_related("kr")
+        .select_related("kr__cycle", "kr__organization")
+        .annotate(
+            has_children=Exists(KeyResult.objects.filter(parent_id=OuterRef("kr_id"))),
+            has_expectations=Exists(
+                Dependency.objects.filter(
+                    upstream_id=OuterRef("kr_id"), expected_value__isnull=False
+                )
+            ),
+        )
         .filter(organization_id=kr.organization_id, kr_id__in=ids)
         .order_by("kr_id")
     )
@@ -81,26 +124,58 @@ class RollupResult:
     totals: dict
 
 
-def _recompute_ancestors(kr: KeyResult, chain: dict[int, Plan]) -> RollupResult:
-    """Recompute each ancestor's effective plan from its children, deepest first."""
-    org = kr.organization
+def _as_child(kr: KeyResult, plan: Plan, effective: list[Decimal]) -> rollup.Child:
+    return rollup.Child(
+        id=kr.pk,
+        target=kr.target,
+        effective_values=effective,
+        metric_kind=kr.metric_kind,
+        stage=kr.stage,
+        reference_target=plan.reference_target,
+        claimed_impact=kr.claimed_impact,
+    )
+
+
+def _recompute_ancestors(
+    kr: KeyResult, chain: dict[int, Plan], was: rollup.Child | None = None
+) -> RollupResult:
+    """Recompute each ancestor's effective plan from its children's stored values,
+    deepest first (no running deltas: a recompute repairs rather than drifts).
+
+    `was` is the changed KR as it was before, so that each ancestor's aggregate total
+    before the change can be reported (the upward rule compares the two)."""
+    overlap = kr.organization.overlap_factor
     totals = {}
     for ancestor_id in reversed(kr.ancestor_ids):
         plan = chain[ancestor_id]
-        children = [
-            rollup_child(p)
-            for p in children_plans(organization_id=kr.organization_id, parent_id=ancestor_id)
-        ]
         ancestor = plan.kr
-        before = _aggregate_total(ancestor, plan, children, org.overlap_factor)
+        children = children_rollup(organization_id=kr.organization_id, parent_id=ancestor_id)
+        old_effective = plan.effective_values
+        before_children = (
+            [was if c.id == was.id else c for c in children] if was is not None else children
+        )
+        before = rollup.aggregate_total(
+            aggregation=ancestor.aggregation,
+            metric_kind=ancestor.metric_kind,
+            effective=old_effective,
+            children=before_children,
+            overlap_factor=overlap,
+        )
         effective = rollup.effective_values(
             aggregation=ancestor.aggregation, own_values=plan.values, children=children
         )
-        if effective != plan.effective_values:
+        if effective != old_effective:
             plan.effective_values = effective
             Plan.objects.filter(pk=plan.pk).update(effective_json=plan.effective_json)
-        after = _aggregate_total(ancestor, plan, children, org.overlap_factor)
+        after = rollup.aggregate_total(
+            aggregation=ancestor.aggregation,
+            metric_kind=ancestor.metric_kind,
+            effective=effective,
+            children=children,
+            overlap_factor=overlap,
+        )
         totals[ancestor_id] = (before, after)
+        was = _as_child(ancestor, plan, old_effective)
     return RollupResult(totals=totals)
 
 
@@ -206,17 +281,28 @@ def plan_update(
         )
     validate_plan_values(kr, values)
     before_values, before_target = plan.values, kr.target
+    before_effective = plan.effective_values
     after_target = plan_target(kr, values)
+    was = _as_child(kr, plan, before_effective)
 
     plan.values = values
     plan.shape = shape
     plan.version += 1
-    if kr.aggregation == "parallel" or not kr.children.exists():
+    if kr.aggregation == "parallel" or not plan.has_children:
         plan.effective_values = values  # its effective plan is its own plan
     if plan.status == PlanStatus.SUBMITTED:
         plan.status = PlanStatus.DRAFT  # a changed plan is submitted again
         plan.submitted_at = None
-    plan.save()
+    plan.updated_at = timezone.now()
+    Plan.objects.filter(pk=plan.pk).update(
+        values_json=plan.values_json,
+        effective_json=plan.effective_json,
+        shape=plan.shape,
+        version=plan.version,
+        status=plan.status,
+        submitted_at=plan.submitted_at,
+        updated_at=plan.updated_at,
+    )
     if after_target != before_target:
         kr.target = after_target
         KeyResult.objects.filter(pk=kr.pk).update(target=after_target)
@@ -235,14 +321,32 @@ def plan_update(
         is_modification=plan.is_locked,
         actor=actor,
     )
-    result = _recompute_ancestors(kr, chain)
+    result = _recompute_ancestors(kr, chain, was)
     publish(
         PlanChanged(
+            organization_id=kr.organization_id,
             plan_id=plan.pk,
             kr_id=kr.pk,
+            parent_id=kr.parent_id,
+            has_children=plan.has_children,
+            has_expectations=plan.has_expectations,
+            ancestors={
+                ancestor_id: AncestorFacts(
+                    locked=chain[ancestor_id].is_locked,
+                    aggregation=chain[ancestor_id].kr.aggregation,
+                    cross_functional=chain[ancestor_id].kr.cross_functional,
+                )
+                for ancestor_id in kr.ancestor_ids
+            },
             revision_id=revision.pk,
             actor_id=actor.pk if actor else None,
             is_modification=plan.is_locked,
+            cause=cause,
+            rationale=rationale,
+            before_target=before_target,
+            after_target=after_target,
+            before_values=tuple(before_values),
+            after_values=tuple(values),
             ancestor_totals=result.totals,
         )
     )

@@ -107,12 +107,13 @@ def database_env() -> dict[str, str]:
         name = str(settings["NAME"])
         if name == ":memory:" or "mode=memory" in name:
             raise RuntimeError("an in-memory SQLite test database is invisible to a worker")
-        return {"SQLITE_PATH": name}
+        return {"SQLITE_PATH": os.path.abspath(name)}  # the worker runs in ROOT
     if connection.vendor == "postgresql":
         user = quote(settings.get("USER") or "", safe="")
         password = quote(settings.get("PASSWORD") or "", safe="")
         auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
         host = settings.get("HOST") or "127.0.0.1"
+        host = quote(host, safe="") if host.startswith("/") else host  # a socket folder
         port = f":{settings['PORT']}" if settings.get("PORT") else ""
         url = f"postgres://{auth}{host}{port}/{quote(settings['NAME'], safe='')}"
         sslmode = (settings.get("OPTIONS") or {}).get("sslmode")
@@ -178,6 +179,9 @@ def worker_env(
         DEADLINE_SCAN_SECONDS=str(scan_seconds),
         EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
         EMAIL_FILE_PATH=str(workdir / "mail"),
+        # billiard's pymp-* folders (left behind by a SIGKILL) and the embedded
+        # broker's messages being read stay in the test's folder
+        TMPDIR=str(workdir / "tmp"),
     )
     env.update(db_env)
     if broker == "embedded":
@@ -218,7 +222,7 @@ def running_worker(
     the first one's broker folder, beat schedule and mailbox: a restart."""
     own_workdir = workdir is None
     workdir = Path(workdir or tempfile.mkdtemp(prefix="okrplan-worker-"))
-    for sub in ("var", "mail"):
+    for sub in ("var", "mail", "tmp"):
         (workdir / sub).mkdir(parents=True, exist_ok=True)
     env, url, options = worker_env(
         broker=broker,
@@ -338,16 +342,18 @@ def publishing_to(url: str, options: dict) -> Iterator[None]:
 
     from okrplan.celery import app
 
-    saved = (app.conf.broker_url, app.conf.broker_transport_options)
+    saved = (app.conf.broker_url, app.conf.broker_transport, app.conf.broker_transport_options)
 
-    def switch(broker_url, transport_options):
+    def switch(broker_url, transport, transport_options):
         pools.reset()  # closes and forgets every pool: a closed one is never reused
         app._pool = None
         app.amqp._producer_pool = None
         app.conf.broker_url = broker_url
+        app.conf.broker_transport = transport
         app.conf.broker_transport_options = transport_options
 
-    switch(url, options)
+    # a transport class configured for the embedded broker is kept for it, not for Redis
+    switch(url, None if url.startswith("redis") else saved[1], options)
     try:
         yield
     finally:
