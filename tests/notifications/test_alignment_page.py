@@ -1,0 +1,172 @@
+"""The combined view page (SPEC.md §6) with SPEC.md §8's worked examples."""
+
+import re
+from decimal import Decimal
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from notifications import charts
+from tests.planning import lock, make_kr, set_plan
+
+D = Decimal
+
+
+def url(kr) -> str:
+    return f"/o/acme/krs/{kr.pk}/alignment/"
+
+
+def page(client, user, kr) -> str:
+    client.force_login(user)
+    response = client.get(url(kr))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_it_shows_the_contributions_and_the_gap_after_marketing_modifies(planning, world, client):
+    lock(planning.pipeline)
+    set_plan(planning.marketing_kr, [800000, 800000, 800000], rationale="Channel algorithm change")
+    html = page(client, world.member, planning.pipeline)
+    assert "Generate $5M in new pipeline" in html
+    for name in ("Marketing", "Sales", "Partnerships", "Jan 2026", "Feb 2026", "Mar 2026"):
+        assert name in html
+    assert "800,000" in html and "4,400,000 USD" in html and "5,000,000 USD" in html
+    assert "600,000 USD" in html and "12.00%" in html
+    assert "badge-critical" in html
+    assert "4,400,000 USD against a target of 5,000,000 USD: 600,000 short (12.00%)" in html
+    assert '<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img"' in html
+    assert "Open rounds" in html and "Send the impact notice" in html
+
+
+def test_it_says_so_when_the_contributions_add_up(planning, world, client):
+    html = page(client, world.viewer, planning.pipeline)
+    assert "No problems found" in html
+    assert html.count('class="seg"') == 9  # 3 departments × 3 months
+
+
+def test_it_shows_the_funnels_implied_targets(funnel, world, client):
+    lock(funnel.parent)
+    set_plan(funnel.visitors, [2400, 2400, 3200], rationale="Paid search budget cut")
+    html = page(client, world.owner, funnel.parent)
+    assert "Implied output" in html and "Implied target" in html
+    assert "1,600" in html and "400 paid" in html
+    assert "The funnel implies" in html
+    assert "target 2,000, implied 1,600" in html  # the chart's description
+
+
+def test_it_shows_the_parallel_claims(nps, world, client):
+    html = page(client, world.owner, nps.parent)
+    assert re.search(r"Raw claim</span><span class=\"figure-value\">15 points", html)
+    assert re.search(r"Discounted claim</span><span class=\"figure-value\">11.25 points", html)
+    assert re.search(r"Needed</span><span class=\"figure-value\">13 points", html)
+    assert "Raw claim 15 points, discounted claim 11.25 points, needed 13 points." in html
+
+
+def test_it_is_404_for_an_outsider(planning, world, client):
+    client.force_login(world.outsider)
+    assert client.get(url(planning.pipeline)).status_code == 404
+
+
+def test_it_is_404_for_a_kr_of_another_organization(planning, world, client):
+    client.force_login(world.owner)
+    assert client.get("/o/acme/krs/999999/alignment/").status_code == 404
+    assert client.get(f"/o/globex/krs/{planning.pipeline.pk}/alignment/").status_code == 404
+
+
+def test_it_redirects_anonymous_visitors_to_log_in(planning, client):
+    response = client.get(url(planning.pipeline))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_it_costs_the_same_queries_for_3_and_30_children(planning, world, client):
+    client.force_login(world.owner)
+    client.get(url(planning.pipeline))  # warm the session
+    with CaptureQueriesContext(connection) as three:
+        assert client.get(url(planning.pipeline)).status_code == 200
+    for n in range(27):
+        child = make_kr(
+            world,
+            planning.objective,
+            title=f"Region {n} pipeline",
+            parent=planning.pipeline,
+            department=world.sales,
+            owner=world.sales_lead,
+        )
+        set_plan(child, [1000, 1000, 1000])
+    with CaptureQueriesContext(connection) as thirty:
+        response = client.get(url(planning.pipeline))
+    assert response.content.decode().count('class="seg"') == 90
+    assert len(thirty) == len(three), [q["sql"] for q in thirty.captured_queries]
+
+
+# charts.py: pure functions
+
+
+def test_it_draws_one_segment_per_child_per_period_and_the_target_line():
+    chart = charts.additive_chart(
+        chart_id="c",
+        title="Pipeline",
+        unit="USD",
+        periods=["Jan", "Feb", "Mar"],
+        series=[("Marketing", [D(1), D(2), D(3)]), ("Sales", [D(4), D(5), D(6)])],
+        targets=[D(5), D(7), D(9)],
+    )
+    assert chart.svg.count('class="seg"') == 6
+    assert chart.svg.count('class="target"') == 1
+    assert 'role="img" aria-labelledby="c-title c-desc"' in chart.svg
+    assert '<title id="c-title">Pipeline</title>' in chart.svg
+    assert "Feb: 7 USD planned against 7 USD" in chart.svg
+    assert 'viewBox="0 0 640 300" width="100%"' in chart.svg
+    assert [item.label for item in chart.legend] == ["Marketing", "Sales", "Target per period"]
+
+
+def test_it_escapes_labels():
+    chart = charts.additive_chart(
+        chart_id="c",
+        title="<b>",
+        unit="$",
+        periods=["Q1"],
+        series=[("R&D", [D(1)])],
+        targets=[D(1)],
+    )
+    assert "<b>" not in chart.svg and "R&amp;D" in chart.svg
+
+
+def test_the_target_per_period_is_the_parents_plan_or_an_even_split():
+    assert charts.period_targets(target=D(90), own_values=[D(10), D(20), D(60)], periods=3) == [
+        D(10),
+        D(20),
+        D(60),
+    ]
+    assert charts.period_targets(target=D(90), own_values=[D(0)] * 3, periods=3) == [D(30)] * 3
+
+
+def test_the_funnel_puts_target_and_implied_side_by_side():
+    chart = charts.funnel_chart(
+        chart_id="f",
+        title="Funnel",
+        stages=[
+            ("1. Visitors", D(10000), D(10000), "visitors"),
+            ("2. Trials", D(2000), D(1600), "trials"),
+        ],
+    )
+    assert chart.svg.count('class="bar"') == 4
+    assert "2. Trials: target 2,000 trials, implied 1,600 trials" in chart.svg
+
+
+def test_the_parallel_chart_shows_raw_discounted_and_needed():
+    chart = charts.parallel_chart(
+        chart_id="p", title="NPS", unit="points", raw=D(15), discounted=D("11.25"), needed=D(13)
+    )
+    assert chart.svg.count('class="bar"') == 3
+    assert "Raw claim 15 points, discounted claim 11.25 points, needed 13 points." in chart.svg
+
+
+def test_compact_axis_labels():
+    assert [charts.compact(D(v)) for v in (0, 12, 2500, 1500000)] == ["0", "12", "2.5k", "1.5M"]
+
+
+def test_nice_ticks_reach_the_top_in_round_steps():
+    assert charts.nice_ticks(D(5250000)) == [D(0), D(2000000), D(4000000), D(6000000)]
+    assert charts.nice_ticks(D("9.45")) == [D(0), D("2.5"), D(5), D("7.5"), D(10)]
