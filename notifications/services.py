@@ -147,6 +147,41 @@ def step_create(*, due_at: datetime, now: datetime | None = None, **fields) -> S
     return Step.objects.create(due_at=due_at, remind_at=remind_at, **fields)
 
 
+def review_open(
+    *,
+    kind: str,
+    kr: KeyResult,
+    source_kr_id: int,
+    due_at: datetime,
+    now: datetime,
+    message,
+    **extra,
+) -> Step:
+    """Ask a KR's owner to review it by `due_at`: a step, and a notification saying why
+    (`message(step)`)."""
+    step = step_create(
+        organization_id=kr.organization_id,
+        kind=kind,
+        kr=kr,
+        source_kr_id=source_kr_id,
+        department_id=kr.department_id,
+        assignee_id=kr.owner_id,
+        due_at=due_at,
+        now=now,
+        **extra,
+    )
+    notification_create(
+        organization_id=kr.organization_id,
+        user_id=kr.owner_id,
+        kind=NotificationKind.REVIEW,
+        key=f"step:{step.pk}:assigned",
+        message=message(step),
+        kr_id=kr.pk,
+        step_id=step.pk,
+    )
+    return step
+
+
 def event_record(
     round: Round, kind: str, *, actor=None, step=None, message="", data=None, at=None
 ) -> RoundEvent:
@@ -505,30 +540,19 @@ def cascade_reviews_open(*, parent: KeyResult, changed_kr_id: int) -> list[Step]
         if target == kr.target or open_reviews.filter(proposed_target=target).exists():
             continue  # nothing to review at the stage's precision, or asked already
         open_reviews.update(state=StepState.SUPERSEDED, done_at=now)
-        step = step_create(
-            organization_id=kr.organization_id,
+        step = review_open(
             kind=StepKind.CASCADE_REVIEW,
             kr=kr,
             source_kr_id=changed_kr_id,
-            department_id=kr.department_id,
-            assignee_id=kr.owner_id,
             due_at=now + hours(org.assess_hours),
             now=now,
             proposed_target=target,
             proposed_json=decimals_to_json(_proposed_values(kr, plan, target)),
-        )
-        notification_create(
-            organization_id=kr.organization_id,
-            user_id=kr.owner_id,
-            kind=NotificationKind.REVIEW,
-            key=f"step:{step.pk}:assigned",
-            message=(
+            message=lambda step, kr=kr, target=target: (
                 f"An upstream change in “{parent.title}” moves the implied target of "
                 f"“{kr.title}” from {num(kr.target)} to {num(target)} {kr.unit}: "
                 f"accept the proposed plan or decline with a note by {when(step.due_at)}."
             ),
-            kr_id=kr.pk,
-            step_id=step.pk,
         )
         created.append(step)
     return created
@@ -554,24 +578,15 @@ def downward_reviews(*, parent: KeyResult, revision: RevisionFacts, actor_id: in
         if child.owner_id == actor_id:
             continue
         if rule.downward == "review_required":
-            step = step_create(
-                organization_id=parent.organization_id,
+            review_open(
                 kind=StepKind.DOWNWARD_REVIEW,
                 kr=child,
                 source_kr_id=parent.pk,
-                department_id=child.department_id,
-                assignee_id=child.owner_id,
                 due_at=now + hours(parent.organization.assess_hours),
                 now=now,
-            )
-            notification_create(
-                organization_id=parent.organization_id,
-                user_id=child.owner_id,
-                kind=NotificationKind.REVIEW,
-                key=f"step:{step.pk}:assigned",
-                message=f"{what}. Review “{child.title}” by {when(step.due_at)}.",
-                kr_id=child.pk,
-                step_id=step.pk,
+                message=lambda step, child=child: (
+                    f"{what}. Review “{child.title}” by {when(step.due_at)}."
+                ),
             )
         else:
             notification_create(
@@ -603,28 +618,17 @@ def dependency_reviews(*, organization_id: int, kr_id: int, revision: RevisionFa
         if not (before >= dependency.expected_value > after):
             continue
         downstream = dependency.downstream
-        step = step_create(
-            organization_id=kr.organization_id,
+        review_open(
             kind=StepKind.DEPENDENCY_REVIEW,
             kr=downstream,
             source_kr_id=kr.pk,
-            department_id=downstream.department_id,
-            assignee_id=downstream.owner_id,
             due_at=now + hours(kr.organization.assess_hours),
             now=now,
-        )
-        notification_create(
-            organization_id=kr.organization_id,
-            user_id=downstream.owner_id,
-            kind=NotificationKind.REVIEW,
-            key=f"step:{step.pk}:assigned",
-            message=(
-                f"Your plan for “{downstream.title}” assumes: “{dependency.assumption}”. "
-                f"“{kr.title}” now plans {num(after)} by {dependency.expected_by}, below the "
-                f"{num(dependency.expected_value)} expected. Review by {when(step.due_at)}."
+            message=lambda step, d=dependency, kr=kr, after=after: (
+                f"Your plan for “{d.downstream.title}” assumes: “{d.assumption}”. "
+                f"“{kr.title}” now plans {num(after)} by {d.expected_by}, below the "
+                f"{num(d.expected_value)} expected. Review by {when(step.due_at)}."
             ),
-            kr_id=downstream.pk,
-            step_id=step.pk,
         )
 
 
