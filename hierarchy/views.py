@@ -3,7 +3,7 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
-from hierarchy.models import Department, Membership
+from hierarchy.models import Department, KeyResult, Membership
 from hierarchy.scope import Scope, org_view
 
 
@@ -21,8 +21,20 @@ def home(request):
 def org_home(request, scope: Scope):
     departments = scope.queryset(Department).select_related("lead", "parent").order_by("name")
     members = scope.queryset(Membership).select_related("user").order_by("user__username")
+    shared = (
+        scope.queryset(KeyResult)
+        .filter(cross_functional=True)
+        .select_related("owner", "cycle")
+        .order_by("-cycle__start", "title")[:50]
+    )
     return render(
         request,
         "hierarchy/org_home.html",
-        {"scope": scope, "org": scope.org, "departments": departments, "members": members},
+        {
+            "scope": scope,
+            "org": scope.org,
+            "departments": departments,
+            "members": members,
+            "shared": shared,
+        },
     )

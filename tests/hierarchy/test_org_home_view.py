@@ -1,6 +1,6 @@
 def test_a_member_sees_departments_members_and_settings(world, client, django_assert_num_queries):
     client.force_login(world.viewer)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         response = client.get("/o/acme/")
     assert response.status_code == 200
     page = response.content.decode()
@@ -20,3 +20,11 @@ def test_anonymous_visitors_are_sent_to_log_in(db, client):
     response = client.get("/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+def test_it_links_the_shared_key_results_to_their_combined_view(planning, world, client):
+    client.force_login(world.viewer)
+    page = client.get("/o/acme/").content.decode()
+    assert f'href="/o/acme/krs/{planning.pipeline.pk}/alignment/"' in page
+    assert "Generate $5M in new pipeline" in page
+    assert "Marketing pipeline</a>" not in page  # not shared: no combined view
