@@ -17,5 +17,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("", include("hierarchy.urls")),
+    path("", include("plans.urls")),
     path("", include("notifications.urls")),
 ]

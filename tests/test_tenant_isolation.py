@@ -146,12 +146,17 @@ def test_it_answers_404_for_foreign_ids_under_the_callers_own_organization(
     """
     client.force_login(world.admin)
     own = _url(route, "acme", ids["own"])
-    if "get" in _methods(callback):
-        http = api(world.admin) if route.startswith("api/") else client
-        assert http.get(own).status_code == 200, f"control: GET {own}"
+    methods = _methods(callback)
+    if not route.startswith("api/"):
+        # a page may serve only some methods: those its own organization's admin is not
+        # refused with 405 (the scope is resolved first, so 405 reveals nothing)
+        methods = [m for m in methods if getattr(client, m)(own).status_code != 405]
+        assert methods, f"control: {own} serves no method"
+    elif "get" in methods:
+        assert api(world.admin).get(own).status_code == 200, f"control: GET {own}"
 
     url = _url(route, "acme", ids["foreign"])
-    for method in _methods(callback):
+    for method in methods:
         if route.startswith("api/"):
             response = getattr(api(world.admin), method)(url, {}, format="json")
         else:
