@@ -31,8 +31,8 @@ sysdeps:
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	DEBUG=1 $(PY) manage.py check
-	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+	env -u DATABASE_URL -u REDIS_URL DEBUG=1 $(PY) manage.py check
+	env -u DATABASE_URL -u REDIS_URL DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 
 # The whole suite on SQLite; then, when DATABASE_URL is set (CI sets it), again on
 # PostgreSQL and Redis for everything but the browser tests.
