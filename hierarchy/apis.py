@@ -14,17 +14,9 @@ from hierarchy import services
 from hierarchy.fields import MemberField, OrgRelatedField
 from hierarchy.models import Cycle, Department, Granularity, Membership, Organization, Role
 from hierarchy.scope import OrgApi
-from okrplan.lib.api import Pagination
+from okrplan.lib.api import paginated
 
 User = get_user_model()
-
-
-def paginated(api: APIView, queryset, serializer_class, context=None) -> Response:
-    paginator = Pagination()
-    page = paginator.paginate_queryset(queryset, api.request, view=api)
-    return paginator.get_paginated_response(
-        serializer_class(page, many=True, context=context or {}).data
-    )
 
 
 # --- Accounts ---------------------------------------------------------------

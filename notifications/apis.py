@@ -7,13 +7,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from hierarchy.apis import paginated
 from hierarchy.models import KeyResult
 from hierarchy.permissions import kr_require_edit, kr_require_parent_owner
 from hierarchy.scope import OrgApi
 from notifications import selectors, services
 from notifications.models import Answer, Downward, Notification, Round, Step, Upward
 from notifications.rules import Rule
+from okrplan.lib.api import paginated
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.fields import NumberField
 from okrplan.lib.numbers import fmt

@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from hierarchy.models import Aggregation, KeyResult, Membership, Role
+from hierarchy.models import Aggregation, KeyResult
 from notifications.models import (
     Answer,
     Notification,
@@ -759,11 +759,3 @@ def on_checkin_recorded(event: CheckInRecorded) -> None:
     Step.objects.filter(
         kind=StepKind.CHECKIN, kr_id=event.kr_id, period=event.period, state=StepState.OPEN
     ).update(state=StepState.DONE, done_at=timezone.now())
-
-
-def organization_admin_ids(organization_id: int) -> list[int]:
-    return list(
-        Membership.objects.filter(organization_id=organization_id, role=Role.ADMIN).values_list(
-            "user_id", flat=True
-        )
-    )

@@ -4,13 +4,12 @@ dependencies and history. Each API parses input, calls one service, renders."""
 from decimal import Decimal
 
 import django_filters
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from hierarchy import services as hierarchy_services
-from hierarchy.apis import paginated
 from hierarchy.fields import MemberField, OrgRelatedField
 from hierarchy.models import (
     Aggregation,
@@ -23,6 +22,7 @@ from hierarchy.models import (
 )
 from hierarchy.permissions import kr_require_create, kr_require_edit, kr_require_parent_owner
 from hierarchy.scope import OrgApi
+from okrplan.lib.api import paginated
 from okrplan.lib.fields import NumberField, NumberListField
 from plans import selectors, services
 from plans.models import CheckIn, Plan, Shape
@@ -430,9 +430,7 @@ class ObjectiveDetailApi(OrgApi):
 
     def _require_owner(self, objective: Objective) -> None:
         self.scope.require_writer()
-        if not (self.scope.is_admin or objective.owner_id == request_user_id(self)):
-            from django.core.exceptions import PermissionDenied
-
+        if not (self.scope.is_admin or objective.owner_id == self.scope.membership.user_id):
             raise PermissionDenied("Only the objective's owner or an admin may change it.")
 
     @extend_schema(responses={200: ObjectiveOutputSerializer})
@@ -454,10 +452,6 @@ class ObjectiveDetailApi(OrgApi):
         self._require_owner(objective)
         hierarchy_services.objective_delete(objective=objective)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-def request_user_id(api: OrgApi) -> int:
-    return api.scope.membership.user_id
 
 
 # --- Dependencies -----------------------------------------------------------

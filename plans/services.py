@@ -554,9 +554,7 @@ def on_kr_deleted(event: KeyResultDeleted) -> None:
 def _recompute_self_and_ancestors(kr: KeyResult) -> None:
     chain = _lock_chain(kr)
     plan = chain[kr.pk]
-    children = [
-        rollup_child(p) for p in children_plans(organization_id=kr.organization_id, parent_id=kr.pk)
-    ]
+    children = children_rollup(organization_id=kr.organization_id, parent_id=kr.pk)
     effective = rollup.effective_values(
         aggregation=kr.aggregation, own_values=plan.values, children=children
     )

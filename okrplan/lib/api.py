@@ -15,6 +15,15 @@ class Pagination(pagination.PageNumberPagination):
     max_page_size = 500
 
 
+def paginated(api, items, serializer_class, context=None) -> Response:
+    """One page of a queryset (or list) as `{count, next, previous, results}`."""
+    paginator = Pagination()
+    page = paginator.paginate_queryset(items, api.request, view=api)
+    return paginator.get_paginated_response(
+        serializer_class(page, many=True, context=context or {}).data
+    )
+
+
 def validation_error_data(error: DjangoValidationError) -> dict:
     """A Django ValidationError as the API's `{"field": ["message", ...]}` body."""
     if hasattr(error, "error_dict"):
