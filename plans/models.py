@@ -14,7 +14,7 @@ from hierarchy.models import KeyResult, TenantModel, TenantQuerySet
 
 
 def decimals_from_json(raw: list) -> list[Decimal]:
-    return [Decimal(value) for value in raw]
+    return list(map(Decimal, raw))
 
 
 def decimals_to_json(values: list[Decimal]) -> list[str]:

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.db.models import Prefetch, QuerySet
 
 from hierarchy.models import Dependency, KeyResult, Objective, Organization
-from plans import rollup
+from plans import chain, rollup
 from plans.alignment import AlignmentInputs, ChildRow
 from plans.checks import ChildFacts, Tolerances
 from plans.models import CheckIn, PlanRevision, decimals_from_json
@@ -79,57 +79,38 @@ def alignment_inputs(
     """What the combined view of `kr` is computed from: 2 queries, whatever its size,
     reading plain rows (the children are many; model instances would cost more than
     the computation). `kr` comes with its plan and owner loaded."""
-    rows = list(
-        KeyResult.objects.filter(organization=org, parent_id=kr.pk)
-        .order_by("stage", "pk")
-        .values_list(
-            "pk",
-            "title",
-            "target",
-            "metric_kind",
-            "stage",
-            "claimed_impact",
-            "historical_ratio",
-            "department_id",
-            "department__name",
-            "owner__username",
-            "plan__values_json",
-            "plan__effective_json",
-            "plan__reference_target",
-            "plan__status",
-            named=True,
-        )
-    )
-    ids = [row.pk for row in rows]
+    rows = chain.view_children(organization_id=org.pk, parent_id=kr.pk)
+    # The registered dependencies between two children (through the (organization,
+    # downstream) index; no list of ids, which costs the driver more than the query).
     links = (
         list(
             Dependency.objects.filter(
-                organization=org, upstream_id__in=ids, downstream_id__in=ids
+                organization=org, upstream__parent_id=kr.pk, downstream__parent_id=kr.pk
             ).values_list("upstream_id", "downstream_id")
         )
-        if len(ids) > 1
+        if len(rows) > 1
         else []
     )
     children = [
         ChildRow(
             facts=ChildFacts(
                 child=rollup.Child(
-                    id=row.pk,
-                    target=row.target,
-                    effective_values=decimals_from_json(row.plan__effective_json),
-                    metric_kind=row.metric_kind,
-                    stage=row.stage,
-                    reference_target=row.plan__reference_target,
-                    claimed_impact=row.claimed_impact,
+                    id=row["id"],
+                    target=row["target"],
+                    effective_values=decimals_from_json(row["plan__effective_json"]),
+                    metric_kind=row["metric_kind"],
+                    stage=row["stage"],
+                    reference_target=row["plan__reference_target"],
+                    claimed_impact=row["claimed_impact"],
                 ),
-                title=row.title,
-                department=row.department__name,
-                values=decimals_from_json(row.plan__values_json),
-                historical_ratio=row.historical_ratio,
+                title=row["title"],
+                department=row["department__name"],
+                values=decimals_from_json(row["plan__values_json"]),
+                historical_ratio=row["historical_ratio"],
             ),
-            owner=row.owner__username,
-            department_id=row.department_id,
-            plan_status=row.plan__status,
+            owner=row["owner__username"],
+            department_id=row["department_id"],
+            plan_status=row["plan__status"],
         )
         for row in rows
     ]

@@ -14,15 +14,15 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from hierarchy.events import KeyResultCreated, KeyResultDeleted, KeyResultMoved
-from hierarchy.models import Dependency, KeyResult, MetricKind
+from hierarchy.models import KeyResult, MetricKind
 from hierarchy.services import validate_number
+from okrplan.lib import sql
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.events import publish
-from plans import rollup, shapes
+from plans import chain, rollup, shapes
 from plans.events import AncestorFacts, CheckInRecorded, PlanChanged, PlanLocked
 from plans.models import (
     Cause,
@@ -100,22 +100,7 @@ def _lock_chain(kr: KeyResult) -> dict[int, Plan]:
 
     Each plan comes with its KR (and the KR's cycle and organization) and
     `has_children`, so the save needs no other read of them."""
-    ids = [*kr.ancestor_ids, kr.pk]
-    plans = (
-        Plan.objects.select_for_update(of=("self",))
-        .select_related("kr__cycle", "kr__organization")
-        .annotate(
-            has_children=Exists(KeyResult.objects.filter(parent_id=OuterRef("kr_id"))),
-            has_expectations=Exists(
-                Dependency.objects.filter(
-                    upstream_id=OuterRef("kr_id"), expected_value__isnull=False
-                )
-            ),
-        )
-        .filter(organization_id=kr.organization_id, kr_id__in=ids)
-        .order_by("kr_id")
-    )
-    return {plan.kr_id: plan for plan in plans}
+    return chain.chain_lock(organization_id=kr.organization_id, kr_ids=[*kr.ancestor_ids, kr.pk])
 
 
 @dataclass(frozen=True)
@@ -136,20 +121,30 @@ def _as_child(kr: KeyResult, plan: Plan, effective: list[Decimal]) -> rollup.Chi
     )
 
 
-def _recompute_ancestors(
-    kr: KeyResult, chain: dict[int, Plan], was: rollup.Child | None = None
-) -> RollupResult:
-    """Recompute each ancestor's effective plan from its children's stored values,
-    deepest first (no running deltas: a recompute repairs rather than drifts).
+def _ancestors_recomputed(
+    kr: KeyResult,
+    locked: dict[int, Plan],
+    children_by_parent: dict[int, list[rollup.Child]],
+    was: rollup.Child | None = None,
+    changed: rollup.Child | None = None,
+) -> tuple[RollupResult, dict[int, list[str]]]:
+    """Each ancestor's effective plan recomputed from its children's stored values,
+    deepest first (no running deltas: a recompute repairs rather than drifts), and the
+    changed ones as {plan id: effective_json}, to be written. Reads and writes nothing.
 
-    `was` is the changed KR as it was before, so that each ancestor's aggregate total
-    before the change can be reported (the upward rule compares the two)."""
+    `changed` is the KR as it is now when its change is not written yet; each ancestor
+    sees the recomputed one below it. `was` is the KR as it was before, so that each
+    ancestor's aggregate total before the change can be reported (the upward rule
+    compares the two)."""
     overlap = kr.organization.overlap_factor
-    totals = {}
+    totals, written = {}, {}
+    now = changed
     for ancestor_id in reversed(kr.ancestor_ids):
-        plan = chain[ancestor_id]
+        plan = locked[ancestor_id]
         ancestor = plan.kr
-        children = children_rollup(organization_id=kr.organization_id, parent_id=ancestor_id)
+        children = children_by_parent.get(ancestor_id, [])
+        if now is not None:
+            children = [now if c.id == now.id else c for c in children]
         old_effective = plan.effective_values
         before_children = (
             [was if c.id == was.id else c for c in children] if was is not None else children
@@ -166,7 +161,7 @@ def _recompute_ancestors(
         )
         if effective != old_effective:
             plan.effective_values = effective
-            Plan.objects.filter(pk=plan.pk).update(effective_json=plan.effective_json)
+            written[plan.pk] = plan.effective_json
         after = rollup.aggregate_total(
             aggregation=ancestor.aggregation,
             metric_kind=ancestor.metric_kind,
@@ -176,7 +171,23 @@ def _recompute_ancestors(
         )
         totals[ancestor_id] = (before, after)
         was = _as_child(ancestor, plan, old_effective)
-    return RollupResult(totals=totals)
+        now = _as_child(ancestor, plan, effective)
+    return RollupResult(totals=totals), written
+
+
+def _children_of_ancestors(kr: KeyResult) -> dict[int, list[rollup.Child]]:
+    if not kr.ancestor_ids:
+        return {}
+    return chain.children_of(organization_id=kr.organization_id, parent_ids=kr.ancestor_ids)
+
+
+def _recompute_ancestors(kr: KeyResult, locked: dict[int, Plan]) -> RollupResult:
+    """After a change already written (a lock, a KR added, moved or removed): read the
+    children of every ancestor in one statement, write the changed effective plans in
+    another."""
+    result, written = _ancestors_recomputed(kr, locked, _children_of_ancestors(kr))
+    sql.update_column(Plan, "effective_json", written)
+    return result
 
 
 def _aggregate_total(kr: KeyResult, plan: Plan, children, overlap_factor) -> Decimal:
@@ -193,8 +204,8 @@ def rollup_ancestors(*, kr: KeyResult) -> RollupResult:
     """After a change that is not a plan save (a KR added, moved, removed)."""
     if not kr.ancestor_ids:
         return RollupResult(totals={})
-    chain = _lock_chain(kr)
-    return _recompute_ancestors(kr, chain)
+    locked = _lock_chain(kr)
+    return _recompute_ancestors(kr, locked)
 
 
 # --- Plans ------------------------------------------------------------------
@@ -264,8 +275,8 @@ def plan_update(
     to the plan's total (or last value), records a revision, recomputes the
     ancestors' effective plans and publishes `PlanChanged`.
     """
-    chain = _lock_chain(kr)
-    plan = chain[kr.pk]
+    locked = _lock_chain(kr)
+    plan = locked[kr.pk]
     kr = plan.kr  # the row as locked, with the current target
     if version != plan.version:
         raise StaleVersion(plan.version)
@@ -294,19 +305,13 @@ def plan_update(
         plan.status = PlanStatus.DRAFT  # a changed plan is submitted again
         plan.submitted_at = None
     plan.updated_at = timezone.now()
-    Plan.objects.filter(pk=plan.pk).update(
-        values_json=plan.values_json,
-        effective_json=plan.effective_json,
-        shape=plan.shape,
-        version=plan.version,
-        status=plan.status,
-        submitted_at=plan.submitted_at,
-        updated_at=plan.updated_at,
+    kr.target = after_target
+    # Read the children before writing (the chain is locked: siblings' saves wait on
+    # it), recompute with the KR as it is now, then write everything in one batch.
+    result, effective_written = _ancestors_recomputed(
+        kr, locked, _children_of_ancestors(kr), was, _as_child(kr, plan, plan.effective_values)
     )
-    if after_target != before_target:
-        kr.target = after_target
-        KeyResult.objects.filter(pk=kr.pk).update(target=after_target)
-    revision = PlanRevision.objects.create(
+    revision = PlanRevision(
         organization_id=kr.organization_id,
         plan=plan,
         kr=kr,
@@ -321,7 +326,25 @@ def plan_update(
         is_modification=plan.is_locked,
         actor=actor,
     )
-    result = _recompute_ancestors(kr, chain, was)
+    writes = sql.Batch()
+    writes.update_row(
+        Plan,
+        plan.pk,
+        {
+            "values_json": plan.values_json,
+            "effective_json": plan.effective_json,
+            "shape": plan.shape,
+            "version": plan.version,
+            "status": plan.status,
+            "submitted_at": plan.submitted_at,
+            "updated_at": plan.updated_at,
+        },
+    )
+    if after_target != before_target:
+        writes.update_row(KeyResult, kr.pk, {"target": after_target})
+    writes.update_column(Plan, "effective_json", effective_written)
+    writes.insert_row(revision)
+    writes.execute()
     publish(
         PlanChanged(
             organization_id=kr.organization_id,
@@ -332,9 +355,9 @@ def plan_update(
             has_expectations=plan.has_expectations,
             ancestors={
                 ancestor_id: AncestorFacts(
-                    locked=chain[ancestor_id].is_locked,
-                    aggregation=chain[ancestor_id].kr.aggregation,
-                    cross_functional=chain[ancestor_id].kr.cross_functional,
+                    locked=locked[ancestor_id].is_locked,
+                    aggregation=locked[ancestor_id].kr.aggregation,
+                    cross_functional=locked[ancestor_id].kr.cross_functional,
                 )
                 for ancestor_id in kr.ancestor_ids
             },
@@ -552,8 +575,8 @@ def on_kr_deleted(event: KeyResultDeleted) -> None:
 
 
 def _recompute_self_and_ancestors(kr: KeyResult) -> None:
-    chain = _lock_chain(kr)
-    plan = chain[kr.pk]
+    locked = _lock_chain(kr)
+    plan = locked[kr.pk]
     children = children_rollup(organization_id=kr.organization_id, parent_id=kr.pk)
     effective = rollup.effective_values(
         aggregation=kr.aggregation, own_values=plan.values, children=children
@@ -561,7 +584,7 @@ def _recompute_self_and_ancestors(kr: KeyResult) -> None:
     if effective != plan.effective_values:
         plan.effective_values = effective
         Plan.objects.filter(pk=plan.pk).update(effective_json=plan.effective_json)
-    _recompute_ancestors(kr, chain)
+    _recompute_ancestors(kr, locked)
 
 
 # --- Key result changes that touch the plan ------------------------------------

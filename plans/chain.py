@@ -1,0 +1,168 @@
+"""Hot reads written by hand: the two reads of every plan save (the locked chain, and
+the children of its ancestors) and the children of the combined view.
+
+They run on every save and every view, so they are written once by hand
+(`okrplan.lib.sql`) rather than compiled by the ORM on every call: the locking read
+joins four tables and tests two `EXISTS`, and its compilation cost more than its
+execution. What comes back is what the ORM would build: complete `Plan`, `KeyResult`,
+`Cycle` and `Organization` instances, converted by Django's own converters.
+"""
+
+import functools
+from collections import defaultdict
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from hierarchy.models import Cycle, Department, Dependency, KeyResult, Organization
+from okrplan.lib.sql import Columns, placeholders, qn, split
+from plans import rollup
+from plans.models import Plan, decimals_from_json
+
+_PLAN = Columns(Plan, "p")
+_KR = Columns(KeyResult, "k")
+_CYCLE = Columns(Cycle, "c")
+_ORG = Columns(Organization, "o")
+_CHILD = Columns(
+    KeyResult, "k", ["id", "parent", "target", "metric_kind", "stage", "claimed_impact"]
+)
+_CHILD_PLAN = Columns(Plan, "p", ["effective_json", "reference_target"])
+_VIEW_KR = Columns(
+    KeyResult,
+    "k",
+    [
+        "id",
+        "title",
+        "target",
+        "metric_kind",
+        "stage",
+        "claimed_impact",
+        "historical_ratio",
+        "department",
+    ],
+)
+_VIEW_DEPARTMENT = Columns(Department, "d", ["name"])
+_VIEW_OWNER = Columns(get_user_model(), "u", ["username"])
+_VIEW_PLAN = Columns(Plan, "p", ["values_json", "effective_json", "reference_target", "status"])
+
+
+def _t(model) -> str:
+    return qn(model._meta.db_table)
+
+
+@functools.cache
+def _chain_lock_sql(vendor: str, count: int) -> str:
+    lock = " FOR UPDATE OF p" if connection.features.has_select_for_update_of else ""
+    return (
+        f"SELECT {_PLAN.sql}, {_KR.sql}, {_CYCLE.sql}, {_ORG.sql}, "
+        f"EXISTS (SELECT 1 FROM {_t(KeyResult)} ch WHERE ch.parent_id = p.kr_id), "
+        f"EXISTS (SELECT 1 FROM {_t(Dependency)} d WHERE d.upstream_id = p.kr_id "
+        f"AND d.expected_value IS NOT NULL) "
+        f"FROM {_t(Plan)} p "
+        f"JOIN {_t(KeyResult)} k ON k.id = p.kr_id "
+        f"JOIN {_t(Cycle)} c ON c.id = k.cycle_id "
+        f"JOIN {_t(Organization)} o ON o.id = k.organization_id "
+        f"WHERE p.organization_id = %s AND p.kr_id IN ({placeholders(count)}) "
+        f"ORDER BY p.kr_id{lock}"
+    )
+
+
+@functools.cache
+def _children_sql(vendor: str, count: int) -> str:
+    return (
+        f"SELECT {_CHILD.sql}, {_CHILD_PLAN.sql} "
+        f"FROM {_t(KeyResult)} k JOIN {_t(Plan)} p ON p.kr_id = k.id "
+        f"WHERE k.organization_id = %s AND k.parent_id IN ({placeholders(count)}) "
+        f"ORDER BY k.parent_id, k.stage, k.id"
+    )
+
+
+def chain_lock(*, organization_id: int, kr_ids: list[int]) -> dict[int, Plan]:
+    """Lock the plans of `kr_ids` in sorted KR-id order (one global order: concurrent
+    saves of siblings queue on their common ancestors, never deadlock) and return them
+    by KR id, each with its KR, the KR's cycle and organization, and two facts:
+    `has_children` and `has_expectations` (a registered dependency expects a number of
+    this KR)."""
+    sql = _chain_lock_sql(connection.vendor, len(kr_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [organization_id, *kr_ids])
+        rows = cursor.fetchall()
+    chain = {}
+    for row in rows:
+        (plan_v, kr_v, cycle_v, org_v), (has_children, has_expectations) = split(
+            row, _PLAN, _KR, _CYCLE, _ORG
+        )
+        plan, kr = _PLAN.instance(plan_v), _KR.instance(kr_v)
+        kr.cycle, kr.organization = _CYCLE.instance(cycle_v), _ORG.instance(org_v)
+        plan.kr = kr
+        plan.has_children, plan.has_expectations = bool(has_children), bool(has_expectations)
+        chain[kr.pk] = plan
+    return chain
+
+
+def children_of(*, organization_id: int, parent_ids: list[int]) -> dict[int, list[rollup.Child]]:
+    """What the rollup needs of the children of each of `parent_ids`, in funnel order:
+    one statement through the (organization, parent) index, plain values."""
+    sql = _children_sql(connection.vendor, len(parent_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [organization_id, *parent_ids])
+        rows = cursor.fetchall()
+    children: dict[int, list[rollup.Child]] = defaultdict(list)
+    kr_convert, plan_convert = _CHILD.converter(), _CHILD_PLAN.converter()
+    width = len(_CHILD)
+    for row in rows:
+        pk, parent_id, target, metric_kind, stage, claimed_impact = kr_convert(row[:width])
+        effective, reference_target = plan_convert(row[width:])
+        children[parent_id].append(
+            rollup.Child(
+                id=pk,
+                target=target,
+                effective_values=decimals_from_json(effective),
+                metric_kind=metric_kind,
+                stage=stage,
+                reference_target=reference_target,
+                claimed_impact=claimed_impact,
+            )
+        )
+    return children
+
+
+@functools.cache
+def _view_children_sql(vendor: str) -> str:
+    return (
+        f"SELECT {_VIEW_KR.sql}, {_VIEW_DEPARTMENT.sql}, {_VIEW_OWNER.sql}, {_VIEW_PLAN.sql} "
+        f"FROM {_t(KeyResult)} k "
+        f"JOIN {_t(Plan)} p ON p.kr_id = k.id "
+        f"JOIN {_t(Department)} d ON d.id = k.department_id "
+        f"JOIN {_t(get_user_model())} u ON u.id = k.owner_id "
+        f"WHERE k.organization_id = %s AND k.parent_id = %s "
+        f"ORDER BY k.stage, k.id"
+    )
+
+
+def view_children(*, organization_id: int, parent_id: int) -> list[dict]:
+    """The children of a KR as the combined view shows them, in funnel order: one
+    statement through the (organization, parent) index, converted values by name
+    (`department__name`, `owner__username`, `plan__…` as the ORM would name them)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_view_children_sql(connection.vendor), [organization_id, parent_id])
+        rows = cursor.fetchall()
+    groups = [
+        (_VIEW_KR, _VIEW_KR.converter(), ""),
+        (_VIEW_DEPARTMENT, _VIEW_DEPARTMENT.converter(), "department__"),
+        (_VIEW_OWNER, _VIEW_OWNER.converter(), "owner__"),
+        (_VIEW_PLAN, _VIEW_PLAN.converter(), "plan__"),
+    ]
+    names = [
+        prefix + (field.attname if group is _VIEW_KR else field.name)
+        for group, _, prefix in groups
+        for field in group.fields
+    ]
+    out = []
+    for row in rows:
+        values, start = [], 0
+        for group, convert, _ in groups:
+            values += convert(row[start : start + len(group)])
+            start += len(group)
+        out.append(dict(zip(names, values, strict=True)))
+    return out
