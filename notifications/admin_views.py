@@ -88,6 +88,10 @@ def _page(
         .order_by("-cycle__start", "cycle_id", "title", "id")
     )
     row_errors, row_values = row_errors or {}, row_values or {}
+    overrides = list(overrides)
+    shown_rows = {rule.kr_id for rule in overrides}
+    for kr_id in set(row_errors) - shown_rows:  # a row that is gone: show it on the add form
+        add_errors, add_values = row_errors.pop(kr_id), row_values.pop(kr_id, add_values)
     return render(
         request,
         "notifications/admin_rules.html",
