@@ -231,6 +231,9 @@ def test_it_refuses_posts_without_a_csrf_token(planning, world):
     body = {"kr": planning.pipeline.pk, "upward": "none", "downward": "none"}
     assert client.post(OVERRIDES, body).status_code == 403
     assert not PropagationRule.objects.exists()
+    PropagationRule.objects.create(organization=world.org, kr=planning.pipeline, upward="none")
+    assert client.post(remove_url(planning.pipeline)).status_code == 403
+    assert PropagationRule.objects.filter(kr=planning.pipeline).exists()
 
 
 def test_it_costs_the_same_queries_for_few_and_many_overrides(
