@@ -1,8 +1,32 @@
 from django.urls import path
 
-from hierarchy import views
+from hierarchy import admin_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("o/<slug:org>/", views.org_home, name="org-home"),
+    # Admin pages (admins only; see hierarchy/admin_views.py)
+    path("o/<slug:org>/admin/members/", admin_views.admin_members, name="admin-members"),
+    path(
+        "o/<slug:org>/admin/members/<int:member_id>/role/",
+        admin_views.admin_member_role,
+        name="admin-member-role",
+    ),
+    path(
+        "o/<slug:org>/admin/members/<int:member_id>/remove/",
+        admin_views.admin_member_remove,
+        name="admin-member-remove",
+    ),
+    path(
+        "o/<slug:org>/admin/departments/",
+        admin_views.admin_departments,
+        name="admin-departments",
+    ),
+    path(
+        "o/<slug:org>/admin/departments/<int:department_id>/",
+        admin_views.admin_department_update,
+        name="admin-department-update",
+    ),
+    path("o/<slug:org>/admin/cycles/", admin_views.admin_cycles, name="admin-cycles"),
+    path("o/<slug:org>/admin/settings/", admin_views.admin_settings, name="admin-settings"),
 ]

@@ -6,6 +6,7 @@ however many rounds, steps or cycles there are.
 """
 
 import statistics
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -168,32 +169,66 @@ def quarterly_report(*, org: Organization, cycle: Cycle) -> dict:
 # --- The planning calendar ----------------------------------------------------------
 
 
-def _all_day(uid: str, summary: str, first: date, last: date, stamp: datetime) -> Event:
-    event = Event()
-    event.add("uid", uid)
-    event.add("dtstamp", stamp)
-    event.add("summary", summary)
-    event.add("dtstart", first)
-    event.add("dtend", last + timedelta(days=1))  # DTEND of an all-day event is exclusive
-    event.add("transp", "TRANSPARENT")
-    return event
+@dataclass(frozen=True)
+class CalendarEvent:
+    """One entry of the planning calendar: all-day (`first`..`last`, both inclusive)
+    or a deadline (`due_at`, shown as the STEP_BLOCK before it)."""
+
+    uid: str
+    kind: str  # cycle, refine, alignment, midcycle, period_end, or a step's kind
+    summary: str
+    stamp: datetime
+    first: date | None = None
+    last: date | None = None
+    due_at: datetime | None = None
+    description: str = ""
+    mine: bool = False
+    step: Step | None = None
+    period_label: str = ""  # period_end: the period that ends
+
+    @property
+    def is_deadline(self) -> bool:
+        return self.due_at is not None
 
 
-def _cycle_events(cycle: Cycle) -> list[Event]:
+@dataclass(frozen=True)
+class CycleDates:
+    cycle: Cycle
+    events: list[CalendarEvent]  # the cycle itself first, then by date
+
+    def of_kind(self, *kinds: str) -> list[CalendarEvent]:
+        return [event for event in self.events if event.kind in kinds]
+
+
+@dataclass(frozen=True)
+class PlanningCalendar:
+    org: Organization
+    cycles: list[CycleDates]  # oldest first
+    deadlines: list[CalendarEvent]  # the open steps, soonest first
+
+
+def _day(uid: str, kind: str, summary: str, first: date, last: date, stamp) -> CalendarEvent:
+    return CalendarEvent(uid=uid, kind=kind, summary=summary, stamp=stamp, first=first, last=last)
+
+
+def _cycle_dates(cycle: Cycle) -> CycleDates:
     stamp = cycle.created_at.astimezone(UTC)
     prefix = f"cycle-{cycle.pk}"
+    name = cycle.name
     events = [
-        _all_day(f"{prefix}@okrplan", f"Cycle · {cycle.name}", cycle.start, cycle.end, stamp),
-        _all_day(
+        _day(f"{prefix}@okrplan", "cycle", f"Cycle · {name}", cycle.start, cycle.end, stamp),
+        _day(
             f"{prefix}-alignment@okrplan",
-            f"Alignment meeting · {cycle.name}",
+            "alignment",
+            f"Alignment meeting · {name}",
             cycle.alignment_meeting,
             cycle.alignment_meeting,
             stamp,
         ),
-        _all_day(
+        _day(
             f"{prefix}-midcycle@okrplan",
-            f"Mid-cycle check · {cycle.name}",
+            "midcycle",
+            f"Mid-cycle check · {name}",
             cycle.midcycle_check,
             cycle.midcycle_check,
             stamp,
@@ -201,18 +236,32 @@ def _cycle_events(cycle: Cycle) -> list[Event]:
     ]
     if cycle.refine_start and cycle.refine_end:
         events.append(
-            _all_day(
+            _day(
                 f"{prefix}-refine@okrplan",
-                f"Refine window · {cycle.name}",
+                "refine",
+                f"Refine window · {name}",
                 cycle.refine_start,
                 cycle.refine_end,
                 stamp,
             )
         )
-    return events
+    for period in cycle.periods:  # derived: no query
+        events.append(
+            CalendarEvent(
+                uid=f"{prefix}-period-{period.index}@okrplan",
+                kind="period_end",
+                summary=f"Check-ins due: {period.label} ends · {name}",
+                stamp=stamp,
+                first=period.end,
+                last=period.end,
+                period_label=period.label,
+            )
+        )
+    first, rest = events[0], events[1:]
+    return CycleDates(cycle=cycle, events=[first, *sorted(rest, key=lambda e: (e.first, e.uid))])
 
 
-def _step_event(step: Step, user) -> Event:
+def _step_deadline(step: Step, user) -> CalendarEvent:
     kr = step.kr
     what = STEP_WORDS.get(step.kind, step.kind)
     period = ""
@@ -223,45 +272,72 @@ def _step_event(step: Step, user) -> Event:
     who = step.assignee.get_full_name() or step.assignee.username
     mine = step.assignee_id == user.pk
     due = step.due_at.astimezone(UTC)
-    event = Event()
-    event.add("uid", f"step-{step.pk}@okrplan")
-    event.add("dtstamp", step.created_at.astimezone(UTC))
-    event.add("summary", f"Due: {what} on “{kr.title}”{period} ({'you' if mine else who})")
-    event.add("dtstart", due - STEP_BLOCK)
-    event.add("dtend", due)
     department = f" ({step.department.name})" if step.department else ""
-    event.add(
-        "description",
-        f"{what[:1].upper()}{what[1:]} on “{kr.title}”{period}. "
-        f"Assigned to {who}{department}. Due {due:%Y-%m-%d %H:%M} UTC.",
+    return CalendarEvent(
+        uid=f"step-{step.pk}@okrplan",
+        kind=step.kind,
+        summary=f"Due: {what} on “{kr.title}”{period} ({'you' if mine else who})",
+        stamp=step.created_at.astimezone(UTC),
+        due_at=due,
+        description=(
+            f"{what[:1].upper()}{what[1:]} on “{kr.title}”{period}. "
+            f"Assigned to {who}{department}. Due {due:%Y-%m-%d %H:%M} UTC."
+        ),
+        mine=mine,
+        step=step,
     )
-    event.add("categories", [step.kind])
+
+
+def planning_calendar(*, org: Organization, user) -> PlanningCalendar:
+    """The organization's planning calendar (the page and the iCalendar feed): for each
+    cycle that has not ended more than a year ago, the cycle, its refine window,
+    alignment meeting, mid-cycle check and period ends (when check-ins are due); and
+    every open step with its deadline, the caller's own saying "(you)". Two queries."""
+    today = timezone.localdate()
+    cycles = Cycle.objects.filter(organization=org, end__gte=today - CALENDAR_PAST).order_by(
+        "start", "id"
+    )
+    steps = (
+        Step.objects.filter(organization=org, state=StepState.OPEN)
+        .select_related("kr__cycle", "assignee", "department")
+        .order_by("due_at", "id")
+    )
+    return PlanningCalendar(
+        org=org,
+        cycles=[_cycle_dates(cycle) for cycle in cycles],
+        deadlines=[_step_deadline(step, user) for step in steps],
+    )
+
+
+def _ics_event(entry: CalendarEvent) -> Event:
+    event = Event()
+    event.add("uid", entry.uid)
+    event.add("dtstamp", entry.stamp)
+    event.add("summary", entry.summary)
+    if entry.is_deadline:
+        event.add("dtstart", entry.due_at - STEP_BLOCK)
+        event.add("dtend", entry.due_at)
+        event.add("description", entry.description)
+        event.add("categories", [entry.kind])
+    else:
+        event.add("dtstart", entry.first)
+        event.add("dtend", entry.last + timedelta(days=1))  # an all-day DTEND is exclusive
+        event.add("transp", "TRANSPARENT")
     return event
 
 
 def calendar_ics(*, org: Organization, user) -> bytes:
-    """The organization's planning calendar: for each cycle that has not ended more
-    than a year ago, the cycle, its alignment meeting and mid-cycle check (all-day);
-    and every open step as the 15 minutes before its deadline. The caller's own steps
-    say "(you)". Two queries."""
-    today = timezone.localdate()
+    """`planning_calendar` as iCalendar (RFC 5545). Two queries."""
+    data = planning_calendar(org=org, user=user)
     calendar = Calendar()
     calendar.add("prodid", "-//okrplan//calendar//EN")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", f"{org.name} · planning")
-    cycles = Cycle.objects.filter(organization=org, end__gte=today - CALENDAR_PAST).order_by(
-        "start", "id"
-    )
-    for cycle in cycles:
-        for event in _cycle_events(cycle):
-            calendar.add_component(event)
-    steps = (
-        Step.objects.filter(organization=org, state=StepState.OPEN)
-        .select_related("kr__cycle", "assignee", "department")
-        .order_by("due_at", "id")
-    )
-    for step in steps:
-        calendar.add_component(_step_event(step, user))
+    for cycle in data.cycles:
+        for entry in cycle.events:
+            calendar.add_component(_ics_event(entry))
+    for entry in data.deadlines:
+        calendar.add_component(_ics_event(entry))
     return calendar.to_ical()

@@ -161,3 +161,17 @@ def test_it_401s_anonymous(api, world, planning):
     response = api().get(URL)
     assert response.status_code == 401
     assert "detail" in response.json()
+
+
+def test_it_has_the_period_ends_when_check_ins_are_due(api, world, planning):
+    _, events = fetch(api, world.member)
+    prefix = f"cycle-{planning.cycle.pk}"
+    ends = [
+        (e.decoded("DTSTART"), str(e["SUMMARY"])) for uid, e in events.items() if "-period-" in uid
+    ]
+    assert sorted(ends) == [
+        (date(2026, 1, 31), "Check-ins due: Jan 2026 ends · Q1 2026"),
+        (date(2026, 2, 28), "Check-ins due: Feb 2026 ends · Q1 2026"),
+        (date(2026, 3, 31), "Check-ins due: Mar 2026 ends · Q1 2026"),
+    ]
+    assert events[f"{prefix}-period-0@okrplan"].decoded("DTEND") == date(2026, 2, 1)

@@ -1,0 +1,130 @@
+"""Pages everyone of an organization reads (SPEC.md §6): the planning calendar and
+the quarterly review report. Each is built by the same selector as its API
+(`notifications/reports.py`): the page and the feed or JSON never disagree."""
+
+from collections import defaultdict
+
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from hierarchy.models import Cycle
+from hierarchy.scope import Scope, org_view
+from notifications import reports
+from notifications.models import Answer, StepKind, StepState
+
+DATE_KINDS = ("refine", "alignment", "midcycle", "period_end")
+DATE_LABELS = {
+    "refine": "Refine window",
+    "alignment": "Alignment meeting",
+    "midcycle": "Mid-cycle check",
+    "period_end": "Check-ins due",
+}
+
+
+@org_view
+@require_GET
+def planning_calendar(request, scope: Scope):
+    data = reports.planning_calendar(org=scope.org, user=request.user)
+    today = timezone.localdate()
+    now = timezone.now()
+    by_cycle = defaultdict(list)
+    for deadline in data.deadlines:
+        by_cycle[deadline.step.kr.cycle_id].append(
+            {"event": deadline, "step": deadline.step, "overdue": deadline.due_at < now}
+        )
+    sections = []
+    for dates in data.cycles:
+        cycle = dates.cycle
+        sections.append(
+            {
+                "cycle": cycle,
+                "current": cycle.start <= today <= cycle.end,
+                "ended": cycle.end < today,
+                "dates": [
+                    {
+                        "event": event,
+                        "label": DATE_LABELS[event.kind],
+                        "what": _what(event, cycle),
+                        "past": event.last < today,
+                    }
+                    for event in dates.of_kind(*DATE_KINDS)
+                ],
+                "deadlines": by_cycle.pop(cycle.pk, []),
+            }
+        )
+    # Open steps of cycles that ended more than a year ago (rare): still open, still shown.
+    others = [row for rows in by_cycle.values() for row in rows]
+    return render(
+        request,
+        "notifications/calendar.html",
+        {
+            "scope": scope,
+            "org": scope.org,
+            "sections": sections,
+            "others": sorted(others, key=lambda row: row["event"].due_at),
+            "deadline_count": len(data.deadlines),
+            "step_labels": dict(StepKind.choices),
+        },
+    )
+
+
+def _what(event, cycle: Cycle) -> str:
+    if event.kind == "period_end":
+        return f"{event.period_label} ends: check in its actual values"
+    if event.kind == "refine":
+        return "Plans are drafted and submitted"
+    if event.kind == "alignment":
+        return "The departments align their shared key results"
+    return "Progress against plan, halfway through"
+
+
+# --- The quarterly review report ----------------------------------------------------
+
+
+def _default_cycle(cycles: list[Cycle]) -> Cycle | None:
+    """The running cycle, else the latest that has started, else the first."""
+    today = timezone.localdate()
+    for cycle in cycles:  # newest first
+        if cycle.start <= today <= cycle.end:
+            return cycle
+    started = [c for c in cycles if c.start <= today]
+    return started[0] if started else (cycles[0] if cycles else None)
+
+
+@org_view
+@require_GET
+def quarterly_report(request, scope: Scope):
+    cycles = list(scope.queryset(Cycle).order_by("-start", "-id"))
+    wanted = request.GET.get("cycle", "").strip()
+    if wanted:
+        # Like the API: a cycle of another organization is missing (404), not forbidden.
+        cycle = next((c for c in cycles if str(c.pk) == wanted), None)
+        if cycle is None:
+            raise Http404
+    else:
+        cycle = _default_cycle(cycles)
+    report = reports.quarterly_report(org=scope.org, cycle=cycle) if cycle else None
+    labels = dict(StepKind.choices)
+    states = dict(StepState.choices)
+    answers = dict(Answer.choices)
+    if report:
+        for entry in report["krs"]:
+            for round in entry["rounds"]:
+                for step in round["steps"]:
+                    step["label"] = labels.get(step["step"], step["step"])
+                    step["state_label"] = states.get(step["state"], step["state"])
+                    step["answer_label"] = answers.get(step["answer"], step["answer"])
+                round["missed_labels"] = [labels.get(kind, kind) for kind in round["missed"]]
+    return render(
+        request,
+        "notifications/quarterly_report.html",
+        {
+            "scope": scope,
+            "org": scope.org,
+            "cycles": cycles,
+            "cycle": cycle,
+            "report": report,
+        },
+    )

@@ -1,0 +1,70 @@
+"""Browser forms that validate exactly like the API.
+
+A page that writes parses its POST with the API's own input serializer (so a
+value the API refuses is refused here too, with the same message), calls the
+same service, and turns either kind of ValidationError (DRF's from the
+serializer, Django's from the service) into `{field: [message, ...]}` for the
+template to show next to the field it names.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import QueryDict
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError as DrfValidationError
+
+NON_FIELD = "form"  # templates cannot read keys that start with "_"
+FormErrors = dict[str, list[str]]
+
+
+def form_data(post: QueryDict, fields: list[str], *, optional: tuple[str, ...] = ()) -> dict:
+    """The named fields of a POST as a plain dict (as if sent as JSON).
+
+    A plain dict, not the QueryDict: DRF treats a blank HTML field of an optional
+    field as "not sent", which would keep the old value when a user clears a box.
+    Here a blank required field is refused like in JSON; a blank `optional` field
+    is None (what JSON would send for "no value").
+    """
+    data = {}
+    for field in fields:
+        if field not in post:
+            continue
+        value = post.get(field, "").strip()
+        if value == "" and field in optional:
+            data[field] = None
+            continue
+        data[field] = value
+    return data
+
+
+def form_errors(error: Exception) -> FormErrors:
+    """`{field: [message, ...]}` of a DRF or Django ValidationError."""
+    if isinstance(error, DrfValidationError):
+        detail = error.detail
+        if isinstance(detail, dict):
+            return {
+                (NON_FIELD if key in ("non_field_errors", "detail") else key): _strings(value)
+                for key, value in detail.items()
+            }
+        return {NON_FIELD: _strings(detail)}
+    if isinstance(error, DjangoValidationError):
+        if hasattr(error, "error_dict"):
+            return {
+                (NON_FIELD if key == "detail" else key): list(messages)
+                for key, messages in error.message_dict.items()
+            }
+        return {NON_FIELD: list(error.messages)}
+    raise TypeError(f"not a validation error: {error!r}")
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, list | tuple):
+        return [message for item in value for message in _strings(item)]
+    if isinstance(value, dict):
+        return [f"{k}: {m}" for k, v in value.items() for m in _strings(v)]
+    return [str(value)]
+
+
+def validated(serializer: serializers.Serializer) -> dict:
+    """The serializer's validated data, or DRF's ValidationError (caught by the view)."""
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
