@@ -36,6 +36,8 @@ class RoundStepSerializer(serializers.Serializer):
     due_at = serializers.DateTimeField()
     done_at = serializers.DateTimeField(allow_null=True)
     state = serializers.CharField()
+    answer = serializers.CharField(help_text="no_change, modified, accept, decline or empty")
+    note = serializers.CharField()
 
 
 class RoundSerializer(serializers.Serializer):
@@ -44,6 +46,11 @@ class RoundSerializer(serializers.Serializer):
     orphaned = serializers.BooleanField()
     started_at = serializers.DateTimeField()
     modified_kr = serializers.IntegerField()
+    noticed_at = serializers.DateTimeField(allow_null=True)
+    notice_message = serializers.CharField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    close_note = serializers.CharField()
+    closed_target = serializers.CharField(allow_null=True)
     steps = RoundStepSerializer(many=True)
 
 
