@@ -496,9 +496,9 @@ def _distribution(centroid) -> str:
     if centroid in (None, ""):
         return "not planned yet"
     c = Decimal(centroid)
-    if c < Decimal("0.4"):
+    if c < Decimal("0.45"):
         return "front-loaded"
-    if c > Decimal("0.6"):
+    if c > Decimal("0.55"):
         return "back-loaded"
     return "even"
 
