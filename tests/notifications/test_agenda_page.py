@@ -96,7 +96,7 @@ def test_it_is_printable_and_shows_no_forms(planning, world, client):
     assert re.search(r"@media print \{\s*\.no-print, \.print-button, \.actions", print_rules)
 
 
-def test_the_combined_view_and_the_cycle_tree_link_to_it(planning, world, client):
+def test_it_is_linked_from_the_combined_view_and_the_cycle_tree(planning, world, client):
     client.force_login(world.member)
     html = client.get(f"/o/acme/krs/{planning.pipeline.pk}/alignment/").content.decode()
     assert f'href="{url(planning.pipeline)}"' in html

@@ -121,7 +121,7 @@ def test_it_locks_with_htmx_and_answers_the_pages_region(planning, world, client
     assert statuses(planning) == {PlanStatus.LOCKED}
 
 
-def test_an_admin_may_lock(planning, world, client):
+def test_it_lets_an_admin_lock(planning, world, client):
     client.force_login(world.admin)
     assert client.post(lock_url(planning.pipeline)).status_code == 302
     assert statuses(planning) == {PlanStatus.LOCKED}
@@ -426,7 +426,7 @@ def _add_children(world, planning, n):
 ALIGNMENT_QUERIES = 12
 
 
-def test_the_owners_page_costs_the_same_queries_for_3_and_30_children(
+def test_it_costs_the_owner_the_same_queries_for_3_and_30_children(
     planning, world, client, django_assert_num_queries
 ):
     round = modified(planning)

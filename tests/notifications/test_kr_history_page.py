@@ -111,7 +111,7 @@ def test_it_holds_the_same_entries_as_the_api(planning, world, client, api):
     )
 
 
-def test_the_combined_view_and_the_cycle_tree_link_to_it(planning, world, client):
+def test_it_is_linked_from_the_combined_view_and_the_cycle_tree(planning, world, client):
     client.force_login(world.member)
     html = client.get(f"/o/acme/krs/{planning.pipeline.pk}/alignment/").content.decode()
     assert f'href="{url(planning.pipeline)}"' in html
