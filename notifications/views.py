@@ -58,9 +58,12 @@ def kr_alignment(request, scope: Scope, kr_id: int):
     return render(request, "notifications/alignment.html", _alignment_context(request, scope, kr))
 
 
-def _alignment_context(request, scope: Scope, kr: KeyResult, forms: dict | None = None) -> dict:
+def _alignment_context(
+    request, scope: Scope, kr: KeyResult, forms: dict | None = None, actions: bool = True
+) -> dict:
     """Everything the combined view shows; `forms` are bound forms to show with errors
-    (keys "target", ("notice", round id), ("close", round id))."""
+    (keys "target", ("notice", round id), ("close", round id)); no forms at all
+    without `actions` (the agenda)."""
     forms = forms or {}
     view = alignment_view(org=scope.org, kr=kr)
     info, aggregate = view["kr"], view["aggregate"]
@@ -80,7 +83,7 @@ def _alignment_context(request, scope: Scope, kr: KeyResult, forms: dict | None 
         for child in view["children"]
     ]
     chart = _chart(info, aggregate, view["children"], labels, targets)
-    can_act = kr_can_act_as_parent_owner(scope, kr)
+    can_act = actions and kr_can_act_as_parent_owner(scope, kr)
     rounds = _open_rounds(view, children, forms, can_act)
     checks = sorted(view["checks"], key=lambda c: SEVERITY_ORDER.get(c["severity"], 9))
     context = {
@@ -506,7 +509,7 @@ def _distribution(centroid) -> str:
 @org_view
 def kr_agenda(request, scope: Scope, kr_id: int):
     kr = scope.get(alignment_kr_queryset(), kr_id)
-    context = _alignment_context(request, scope, kr)
+    context = _alignment_context(request, scope, kr, actions=False)
     view = context["view"]
     facts = agenda_facts(org=scope.org, kr=kr, children=view["children"])
     departments: dict[int, dict] = {}
@@ -547,7 +550,6 @@ def kr_agenda(request, scope: Scope, kr_id: int):
                 num(scope.org.assess_hours),
                 num(scope.org.close_hours),
             ],
-            "can_act": False,  # an agenda shows no forms
         },
     )
 

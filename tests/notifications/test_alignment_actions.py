@@ -108,6 +108,7 @@ def test_it_locks_the_plans_of_the_kr_and_its_children(planning, world, client):
     assert "Locked the plan of “Generate $5M in new pipeline” and of its 3 contributing" in html
     assert "Baseline: 5,000,000 USD." in html
     assert "All plans are locked." in html
+    assert not Notification.objects.exists()  # locking tells no one
 
 
 def test_it_locks_with_htmx_and_answers_the_pages_region(planning, world, client):
