@@ -213,6 +213,11 @@ class RoundOutputSerializer(serializers.ModelSerializer):
 class RoundNoticeApi(OrgApi):
     class InputSerializer(serializers.Serializer):
         message = serializers.CharField(max_length=8000)
+        department_messages = serializers.DictField(
+            child=serializers.CharField(max_length=4000, allow_blank=True),
+            required=False,
+            help_text="optional: department id → a line for that department only",
+        )
 
     @extend_schema(request=InputSerializer, responses={200: RoundOutputSerializer})
     def post(self, request, org, round_id):

@@ -42,13 +42,39 @@ class NumberFormField(forms.Field):
 
 
 class NoticeForm(forms.Form):
-    """`POST /rounds/{id}/notice/`: one message to every other contributing department."""
+    """`POST /rounds/{id}/notice/`: one message to every other contributing department,
+    optionally with a line for some of them (`department_<id>`)."""
 
     message = forms.CharField(
         max_length=8000,
         widget=forms.Textarea(attrs={"rows": 4}),
         error_messages={"required": "Write the impact notice the departments will read."},
     )
+
+    def __init__(self, *args, departments=(), **kwargs):
+        """`departments`: (id, name) of the departments the notice goes to."""
+        super().__init__(*args, **kwargs)
+        for department_id, name in departments:
+            self.fields[f"department_{department_id}"] = forms.CharField(
+                label=f"Only for {name} (optional)",
+                required=False,
+                max_length=4000,
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
+
+    def department_fields(self):
+        return [self[name] for name in self.fields if name.startswith("department_")]
+
+    @property
+    def has_department_lines(self) -> bool:
+        return any(f.value() or f.errors for f in self.department_fields())
+
+    def department_messages(self) -> dict[int, str]:
+        return {
+            int(name.removeprefix("department_")): value
+            for name, value in self.cleaned_data.items()
+            if name.startswith("department_") and value
+        }
 
 
 class CloseForm(forms.Form):

@@ -119,6 +119,11 @@ def _alignment_context(
 CLOSED_ROUNDS_SHOWN = 5
 
 
+def _departments(children: list[dict]) -> list[tuple[int, str]]:
+    """(id, name) of the children's departments, once each, by name."""
+    return sorted({(c["department"], c["department_name"]) for c in children}, key=lambda d: d[1])
+
+
 def _who(child: dict) -> str:
     return f"{child['department_name']} ({child['owner']})"
 
@@ -139,7 +144,9 @@ def _open_rounds(view: dict, children: list[dict], forms: dict, can_act: bool) -
         if can_act:
             close_form = forms.get(("close", r["id"])) or CloseForm(auto_id=f"c{r['id']}-%s")
             if r["noticed_at"] is None:
-                notice_form = forms.get(("notice", r["id"])) or NoticeForm(auto_id=f"n{r['id']}-%s")
+                notice_form = forms.get(("notice", r["id"])) or NoticeForm(
+                    auto_id=f"n{r['id']}-%s", departments=_departments(others)
+                )
         rounds.append(
             {
                 **r,
@@ -223,7 +230,7 @@ def _failed(request, scope: Scope, kr_id: int, forms: dict):
 
 
 def _round_for_action(scope: Scope, round_id: int) -> Round:
-    round = scope.get(Round.objects.select_related("parent_kr"), round_id)
+    round = scope.get(Round.objects.select_related("parent_kr", "modified_kr"), round_id)
     kr_require_parent_owner(scope, round.parent_kr)
     return round
 
@@ -300,11 +307,21 @@ def kr_target(request, scope: Scope, kr_id: int):
 @require_POST
 def round_notice(request, scope: Scope, round_id: int):
     round = _round_for_action(scope, round_id)
-    form = NoticeForm(request.POST, auto_id=f"n{round.pk}-%s")
+    others = (
+        KeyResult.objects.filter(organization=scope.org, parent_id=round.parent_kr_id)
+        .exclude(department_id=round.modified_kr.department_id)
+        .values_list("department_id", "department__name")
+        .distinct()
+        .order_by("department__name")
+    )
+    form = NoticeForm(request.POST, auto_id=f"n{round.pk}-%s", departments=list(others))
     if form.is_valid():
         try:
             services.round_notice(
-                round=round, actor=request.user, message=form.cleaned_data["message"]
+                round=round,
+                actor=request.user,
+                message=form.cleaned_data["message"],
+                department_messages=form.department_messages(),
             )
         except ValidationError as error:
             form_add_service_errors(form, error)

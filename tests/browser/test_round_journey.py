@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from notifications.models import Round, Step, StepKind
+from notifications.models import Notification, NotificationKind, Round, Step, StepKind
 from notifications.services import step_answer
 from tests.conftest import PASSWORD
 from tests.planning import lock, set_plan
@@ -51,8 +51,14 @@ def test_it_plays_a_round_from_modification_to_close(
     message = "Marketing's MQL volume is down 20%. Sales, does this affect your conversion plan?"
     article = page.locator(f"#round-{round.pk}")
     article.get_by_label("Message").fill(message)
+    article.get_by_text("Add a line for one department").click()
+    article.get_by_label("Only for Sales (optional)").fill(
+        "Your current plan assumes 60% of leads come from Marketing MQLs."
+    )
     article.get_by_role("button", name="Send the impact notice").click()
     expect(page.get_by_role("status").filter(has_text="Impact notice sent")).to_be_visible()
+    sam = Notification.objects.get(user=world.sales_lead, kind=NotificationKind.IMPACT_NOTICE)
+    assert "For Sales: Your current plan assumes 60% of leads" in sam.message
     assert page.evaluate("window.__noReload") is True
     article = page.locator(f"#round-{round.pk}")
     expect(article).to_contain_text("Impact notice sent")

@@ -153,6 +153,32 @@ def test_it_sends_the_impact_notice_and_opens_the_assess_steps(planning, world, 
     assert 'action="/o/acme/rounds/' + str(round.pk) + '/notice/"' not in html  # sent: no form
 
 
+def test_it_adds_a_line_for_one_department(planning, world, client):
+    round = modified(planning)
+    client.force_login(world.owner)
+    html = client.get(alignment(planning.pipeline)).content.decode()
+    assert "Only for Sales (optional)" in html and "Only for Partnerships (optional)" in html
+    assert "Only for Marketing" not in html  # the modifying department is not told
+    line = "Your plan assumes 60% of leads come from Marketing MQLs."
+    client.post(
+        notice_url(round),
+        {
+            "message": "Marketing's MQL volume is down 20%.",
+            f"department_{world.sales.pk}": line,
+            f"department_{planning.partnerships.pk}": "  ",
+        },
+    )
+    notices = {
+        n.user.username: n.message
+        for n in Notification.objects.filter(kind=NotificationKind.IMPACT_NOTICE)
+    }
+    assert f"Marketing's MQL volume is down 20%. For Sales: {line}" in notices["sam"]
+    assert "For " not in notices["pat"] and "down 20%." in notices["pat"]
+    event = round.events.get(kind="notice_sent")
+    assert event.data == {"departments": {str(world.sales.pk): line}}
+    assert f"For Sales: {line}" in event.message
+
+
 def test_it_refuses_an_empty_notice_naming_the_field(planning, world, client):
     round = modified(planning)
     client.force_login(world.owner)
