@@ -48,6 +48,7 @@ def test_it_plays_a_round_from_modification_to_close(
     expect(notice).to_contain_text("Sends one message to Sales (sam), Partnerships (pat)")
     notice.get_by_role("button", name="Send the impact notice").click()
     expect(page.get_by_text("Write the impact notice the departments will read.")).to_be_visible()
+    expect(page.get_by_role("alert")).to_be_focused()  # the error summary, for keyboards
     message = "Marketing's MQL volume is down 20%. Sales, does this affect your conversion plan?"
     article = page.locator(f"#round-{round.pk}")
     article.get_by_label("Message").fill(message)
@@ -98,3 +99,9 @@ def test_it_plays_a_round_from_modification_to_close(
     page.get_by_role("link", name="Alignment meeting agenda").click()
     expect(page.get_by_role("button", name="Print")).to_be_visible()
     screenshot("7-agenda-tablet")
+    page.emulate_media(media="print")
+    expect(page.get_by_role("button", name="Print")).to_be_hidden()
+    expect(page.locator(".topbar")).to_be_hidden()
+    last_item = page.get_by_role("heading", name=re.compile("Agree on the modification"))
+    expect(last_item).to_be_visible()
+    screenshot("8-agenda-print")
