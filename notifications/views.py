@@ -55,11 +55,11 @@ def _n(value) -> str:
 @org_view
 def kr_alignment(request, scope: Scope, kr_id: int):
     kr = scope.get(alignment_kr_queryset(), kr_id)
-    return render(request, "notifications/alignment.html", _alignment_context(request, scope, kr))
+    return render(request, "notifications/alignment.html", _alignment_context(scope, kr))
 
 
 def _alignment_context(
-    request, scope: Scope, kr: KeyResult, forms: dict | None = None, actions: bool = True
+    scope: Scope, kr: KeyResult, forms: dict | None = None, actions: bool = True
 ) -> dict:
     """Everything the combined view shows; `forms` are bound forms to show with errors
     (keys "target", ("notice", round id), ("close", round id)); no forms at all
@@ -214,7 +214,7 @@ def _done(request, scope: Scope, kr_id: int, message: str):
     messages.success(request, message)
     if request.htmx:
         kr = scope.get(alignment_kr_queryset(), kr_id)
-        context = _alignment_context(request, scope, kr)
+        context = _alignment_context(scope, kr)
         return render(request, "notifications/alignment.html#region", context)
     return redirect("kr-alignment", scope.org.slug, kr_id)
 
@@ -223,7 +223,7 @@ def _failed(request, scope: Scope, kr_id: int, forms: dict):
     """Re-render with the errors: the region for htmx (200, so htmx swaps it in), the
     whole page without JS (400)."""
     kr = scope.get(alignment_kr_queryset(), kr_id)
-    context = _alignment_context(request, scope, kr, forms)
+    context = _alignment_context(scope, kr, forms)
     if request.htmx:
         return render(request, "notifications/alignment.html#region", context)
     return render(request, "notifications/alignment.html", context, status=400)
@@ -526,7 +526,7 @@ def _distribution(centroid) -> str:
 @org_view
 def kr_agenda(request, scope: Scope, kr_id: int):
     kr = scope.get(alignment_kr_queryset(), kr_id)
-    context = _alignment_context(request, scope, kr, actions=False)
+    context = _alignment_context(scope, kr, actions=False)
     view = context["view"]
     facts = agenda_facts(org=scope.org, kr=kr, children=view["children"])
     departments: dict[int, dict] = {}

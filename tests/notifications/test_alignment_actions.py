@@ -80,6 +80,7 @@ def test_it_shows_the_actions_to_the_parent_owner_and_admins(planning, world, cl
     assert f'hx-post="{notice_url(round)}"' in html and f'action="{close_url(round)}"' in html
     assert "Sends one message to Sales (sam), Partnerships (pat)" in html
     assert "Marketing (maya), Sales (sam), Partnerships (pat) are told the decision" in html
+    assert "Partnerships (pat) are also told of the new target." in html  # downward: notify
 
 
 @pytest.mark.parametrize("who", ["member", "viewer", "sales_lead", "marketing_lead"])
