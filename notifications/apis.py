@@ -36,6 +36,8 @@ class RoundStepSerializer(serializers.Serializer):
     due_at = serializers.DateTimeField()
     done_at = serializers.DateTimeField(allow_null=True)
     state = serializers.CharField()
+    answer = serializers.CharField(help_text="no_change, modified, accept, decline or empty")
+    note = serializers.CharField()
 
 
 class RoundSerializer(serializers.Serializer):
@@ -44,6 +46,11 @@ class RoundSerializer(serializers.Serializer):
     orphaned = serializers.BooleanField()
     started_at = serializers.DateTimeField()
     modified_kr = serializers.IntegerField()
+    noticed_at = serializers.DateTimeField(allow_null=True)
+    notice_message = serializers.CharField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    close_note = serializers.CharField()
+    closed_target = serializers.CharField(allow_null=True)
     steps = RoundStepSerializer(many=True)
 
 
@@ -206,6 +213,11 @@ class RoundOutputSerializer(serializers.ModelSerializer):
 class RoundNoticeApi(OrgApi):
     class InputSerializer(serializers.Serializer):
         message = serializers.CharField(max_length=8000)
+        department_messages = serializers.DictField(
+            child=serializers.CharField(max_length=4000, allow_blank=True),
+            required=False,
+            help_text="optional: department id → a line for that department only",
+        )
 
     @extend_schema(request=InputSerializer, responses={200: RoundOutputSerializer})
     def post(self, request, org, round_id):

@@ -151,6 +151,11 @@ def _render(kr: KeyResult, inputs: AlignmentInputs, alignment: Alignment, rounds
                 "orphaned": r.orphaned,
                 "started_at": r.started_at,
                 "modified_kr": r.modified_kr_id,
+                "noticed_at": r.noticed_at,
+                "notice_message": r.notice_message,
+                "closed_at": r.closed_at,
+                "close_note": r.close_note,
+                "closed_target": rollup_s(r.closed_target),
                 "steps": [
                     {
                         "id": s.pk,
@@ -160,6 +165,8 @@ def _render(kr: KeyResult, inputs: AlignmentInputs, alignment: Alignment, rounds
                         "due_at": s.due_at,
                         "done_at": s.done_at,
                         "state": s.state,
+                        "answer": s.answer,
+                        "note": s.note,
                     }
                     for s in r.steps.all()
                 ],
@@ -331,3 +338,39 @@ def kr_history(*, org: Organization, kr: KeyResult) -> list[dict]:
         for e in events
     ]
     return sorted(entries, key=lambda entry: (entry["at"], entry["kind"] == "round_event"))
+
+
+def agenda_facts(*, org: Organization, kr: KeyResult, children: list[dict]) -> dict:
+    """What the alignment meeting agenda needs beyond the combined view: the leads of
+    the contributing departments (who attends) and the dependency register entries
+    touching the contributions (their key assumptions). Two queries, whatever the size."""
+    from hierarchy.models import Department, Dependency
+
+    child_ids = [c["id"] for c in children]
+    department_ids = {c["department"] for c in children}
+    leads = {
+        d.pk: d.lead.get_full_name() or d.lead.username
+        for d in Department.objects.filter(organization=org, pk__in=department_ids).select_related(
+            "lead"
+        )
+    }
+    assumptions: dict[int, list[dict]] = {}
+    dependencies = (
+        Dependency.objects.filter(organization=org)
+        .filter(Q(downstream_id__in=child_ids) | Q(upstream_id__in=child_ids))
+        .select_related("upstream", "downstream")
+        .order_by("id")
+        if child_ids
+        else []
+    )
+    for d in dependencies:
+        entry = {
+            "assumption": d.assumption,
+            "upstream": d.upstream.title,
+            "downstream": d.downstream.title,
+            "expected_value": d.expected_value,
+            "expected_by": d.expected_by,
+        }
+        for kr_id in {d.downstream_id, d.upstream_id} & set(child_ids):
+            assumptions.setdefault(kr_id, []).append(entry)
+    return {"leads": leads, "assumptions": assumptions}

@@ -379,12 +379,18 @@ def round_on_modification(
     return round
 
 
-def _open_assessments(round: Round, *, now: datetime, message: str, kind: str, key: str) -> list:
-    """Tell each other contributor, and ask each to assess by notice time + assess hours."""
+def _open_assessments(
+    round: Round, *, now: datetime, message, kind: str, key: str, contributors=None
+) -> list:
+    """Tell each other contributor, and ask each to assess by notice time + assess hours.
+
+    `message`: the text, or a function of the contributor's KR giving it."""
     org = round.parent_kr.organization
     existing = set(round.steps.filter(kind=StepKind.ASSESS).values_list("kr_id", flat=True))
     steps = []
-    for child in _contributors(round.parent_kr, round.modified_kr.department_id):
+    if contributors is None:
+        contributors = _contributors(round.parent_kr, round.modified_kr.department_id)
+    for child in contributors:
         if child.pk not in existing:
             step = step_create(
                 organization_id=round.organization_id,
@@ -402,16 +408,46 @@ def _open_assessments(round: Round, *, now: datetime, message: str, kind: str, k
             user_id=child.owner_id,
             kind=kind,
             key=f"round:{round.pk}:{key}:{child.pk}",
-            message=message,
+            message=message(child) if callable(message) else message,
             kr_id=child.pk,
             round_id=round.pk,
         )
     return steps
 
 
+def _department_lines(raw: dict | None, contributors: list[KeyResult]) -> dict[int, str]:
+    """The optional line for one department: department id → text; only the departments
+    the notice goes to (the other contributors'), blank lines dropped."""
+    names = {c.department_id: c.department.name for c in contributors}
+    lines: dict[int, str] = {}
+    for key, text in (raw or {}).items():
+        try:
+            department_id = int(key)
+        except (TypeError, ValueError):
+            department_id = None
+        if department_id not in names:
+            raise ValidationError(
+                {
+                    "department_messages": [
+                        f"{key!r} is not one of the departments the notice goes to "
+                        f"({', '.join(f'{i}: {n}' for i, n in sorted(names.items()))})."
+                    ]
+                }
+            )
+        text = (text or "").strip()
+        if text:
+            lines[department_id] = text
+    return lines
+
+
 @transaction.atomic
-def round_notice(*, round: Round, actor, message: str) -> Round:
-    """The parent owner's impact notice: notify step done, assess steps opened."""
+def round_notice(
+    *, round: Round, actor, message: str, department_messages: dict | None = None
+) -> Round:
+    """The parent owner's impact notice: notify step done, assess steps opened.
+
+    One message to every other contributing department, optionally with a line for
+    some of them (`department_messages`: department id → text, SPEC.md §5)."""
     round = (
         Round.objects.select_for_update()
         .select_related("parent_kr__organization", "modified_kr__department")
@@ -424,23 +460,42 @@ def round_notice(*, round: Round, actor, message: str) -> Round:
         raise ValidationError({"detail": ["This round is closed."]})
     if round.noticed_at is not None:
         raise ValidationError({"detail": ["The impact notice was sent already."]})
+    contributors = _contributors(round.parent_kr, round.modified_kr.department_id)
+    lines = _department_lines(department_messages, contributors)
+    names = {c.department_id: c.department.name for c in contributors}
     now = timezone.now()
     round.noticed_at, round.notice_message = now, message
     round.save(update_fields=["noticed_at", "notice_message"])
     notify = round.steps.filter(kind=StepKind.NOTIFY).first()
     if notify and notify.state == StepState.OPEN:
         _step_close(notify, actor_id=actor.pk, answer="", note=message)
-    event_record(round, "notice_sent", actor=actor, step=notify, message=message, at=now)
+    event_record(
+        round,
+        "notice_sent",
+        actor=actor,
+        step=notify,
+        message=" ".join([message, *(f"For {names[i]}: {t}" for i, t in lines.items())]),
+        at=now,
+        data={"departments": {str(i): t for i, t in lines.items()}} if lines else None,
+    )
+    due = when(now + hours(round.parent_kr.organization.assess_hours))
+
+    def text(child: KeyResult) -> str:
+        line = lines.get(child.department_id)
+        return (
+            f"Impact notice on “{round.parent_kr.title}” after {round.modified_kr.department.name}"
+            f" changed its plan: {message}"
+            + (f" For {child.department.name}: {line}" if line else "")
+            + f" Answer “no change” or modify your plan by {due}."
+        )
+
     _open_assessments(
         round,
         now=now,
-        message=(
-            f"Impact notice on “{round.parent_kr.title}” after {round.modified_kr.department.name}"
-            f" changed its plan: {message} Answer “no change” or modify your plan by "
-            f"{when(now + hours(round.parent_kr.organization.assess_hours))}."
-        ),
+        message=text,
         kind=NotificationKind.IMPACT_NOTICE,
         key="notice",
+        contributors=contributors,
     )
     return round
 

@@ -10,6 +10,18 @@ urlpatterns = [
         views.kr_alignment,
         name="kr-alignment",
     ),
+    # The parent owner's actions on the combined view (POST; htmx or plain forms).
+    path("o/<slug:org>/krs/<int:kr_id>/lock/", views.kr_lock, name="kr-lock"),
+    path("o/<slug:org>/krs/<int:kr_id>/target/", views.kr_target, name="kr-target"),
+    path(
+        "o/<slug:org>/rounds/<int:round_id>/notice/",
+        views.round_notice,
+        name="round-notice",
+    ),
+    path("o/<slug:org>/rounds/<int:round_id>/close/", views.round_close, name="round-close"),
+    # The KR's records: its audit trail and its alignment meeting agenda.
+    path("o/<slug:org>/krs/<int:kr_id>/history/", views.kr_history_page, name="kr-history"),
+    path("o/<slug:org>/krs/<int:kr_id>/agenda/", views.kr_agenda, name="kr-agenda"),
     path("o/<slug:org>/notifications/", views.inbox, name="inbox"),
     path(
         "o/<slug:org>/notifications/<int:notification_id>/read/",

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
 from django.shortcuts import redirect, render
@@ -13,12 +14,32 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from hierarchy.models import KeyResult
+from hierarchy.permissions import kr_can_act_as_parent_owner, kr_require_parent_owner
 from hierarchy.scope import Scope, org_view
-from notifications import charts
-from notifications.models import Notification, RoundStatus, StepKind, StepState
-from notifications.selectors import alignment_kr_queryset, alignment_view
+from notifications import charts, services
+from notifications.forms import CloseForm, NoticeForm, TargetForm, form_add_service_errors
+from notifications.models import (
+    Answer,
+    Downward,
+    Notification,
+    Round,
+    RoundStatus,
+    StepKind,
+    StepState,
+)
+from notifications.selectors import (
+    agenda_facts,
+    alignment_kr_queryset,
+    alignment_view,
+    kr_history,
+    rule_for,
+)
 from notifications.services import notification_mark_read, notifications_mark_all_read
+from okrplan.lib.errors import StaleVersion
+from plans import services as plan_services
 from plans.checks import num
+from plans.models import Cause, PlanStatus
+from plans.shapes import centroid
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
@@ -34,6 +55,16 @@ def _n(value) -> str:
 @org_view
 def kr_alignment(request, scope: Scope, kr_id: int):
     kr = scope.get(alignment_kr_queryset(), kr_id)
+    return render(request, "notifications/alignment.html", _alignment_context(scope, kr))
+
+
+def _alignment_context(
+    scope: Scope, kr: KeyResult, forms: dict | None = None, actions: bool = True
+) -> dict:
+    """Everything the combined view shows; `forms` are bound forms to show with errors
+    (keys "target", ("notice", round id), ("close", round id)); no forms at all
+    without `actions` (the agenda)."""
+    forms = forms or {}
     view = alignment_view(org=scope.org, kr=kr)
     info, aggregate = view["kr"], view["aggregate"]
     labels = [p["label"] for p in view["periods"]]
@@ -52,46 +83,286 @@ def kr_alignment(request, scope: Scope, kr_id: int):
         for child in view["children"]
     ]
     chart = _chart(info, aggregate, view["children"], labels, targets)
-
-    now = timezone.now()
-    rounds = [
-        {
-            **r,
-            "steps": [
-                {
-                    **s,
-                    "label": StepKind(s["step"]).label,
-                    "overdue": s["state"] == StepState.OPEN and s["due_at"] < now,
-                }
-                for s in r["steps"]
-            ],
-        }
-        for r in view["rounds"]
-        if r["status"] == RoundStatus.OPEN
-    ]
+    can_act = actions and kr_can_act_as_parent_owner(scope, kr)
+    rounds = _open_rounds(view, children, forms, can_act)
     checks = sorted(view["checks"], key=lambda c: SEVERITY_ORDER.get(c["severity"], 9))
-    return render(
-        request,
-        "notifications/alignment.html",
-        {
-            "scope": scope,
-            "org": scope.org,
-            "view": view,
-            "kr": info,
-            "target_n": _n(info["target"]),
-            "total_n": _n(aggregate.get("total")),
-            "children": children,
-            "periods": labels,
-            "aggregate_cells": [_n(v) for v in aggregate["values"]],
-            "period_targets": [_n(t) for t in targets],
-            "figures": _figures(info, aggregate),
-            "checks": checks,
-            "rounds": rounds,
-            "chart": chart,
-            # charts.py escapes every label it writes (tests/notifications: test_it_escapes_labels).
-            "chart_svg": mark_safe(chart.svg) if chart else "",  # noqa: S308
+    context = {
+        "scope": scope,
+        "org": scope.org,
+        "view": view,
+        "kr": info,
+        "target_n": _n(info["target"]),
+        "total_n": _n(aggregate.get("total")),
+        "baseline_n": _n(view["baseline"]),
+        "children": children,
+        "periods": labels,
+        "aggregate_cells": [_n(v) for v in aggregate["values"]],
+        "period_targets": [_n(t) for t in targets],
+        "figures": _figures(info, aggregate),
+        "checks": checks,
+        "rounds": rounds,
+        "closed_rounds": [
+            {**r, "closed_target_n": _n(r["closed_target"])}
+            for r in view["rounds"]
+            if r["status"] == RoundStatus.CLOSED
+        ][:CLOSED_ROUNDS_SHOWN],
+        "chart": chart,
+        # charts.py escapes every label it writes (tests/notifications: test_it_escapes_labels).
+        "chart_svg": mark_safe(chart.svg) if chart else "",  # noqa: S308
+        "can_act": can_act,
+    }
+    if can_act:
+        context.update(_actions_context(scope, kr, view, forms))
+    return context
+
+
+CLOSED_ROUNDS_SHOWN = 5
+
+
+def _departments(children: list[dict]) -> list[tuple[int, str]]:
+    """(id, name) of the children's departments, once each, by name."""
+    return sorted({(c["department"], c["department_name"]) for c in children}, key=lambda d: d[1])
+
+
+def _who(child: dict) -> str:
+    return f"{child['department_name']} ({child['owner']})"
+
+
+def _open_rounds(view: dict, children: list[dict], forms: dict, can_act: bool) -> list:
+    """The open rounds with their steps, and for the parent owner each one's forms and
+    who they reach: the notice goes to the other departments, the close to all."""
+    now = timezone.now()
+    by_id = {c["id"]: c for c in children}
+    rounds = []
+    for r in view["rounds"]:
+        if r["status"] != RoundStatus.OPEN:
+            continue
+        modified = by_id.get(r["modified_kr"])
+        department = modified["department"] if modified else None
+        others = [c for c in children if c["department"] != department]
+        notice_form = close_form = None
+        if can_act:
+            close_form = forms.get(("close", r["id"])) or CloseForm(auto_id=f"c{r['id']}-%s")
+            if r["noticed_at"] is None:
+                notice_form = forms.get(("notice", r["id"])) or NoticeForm(
+                    auto_id=f"n{r['id']}-%s", departments=_departments(others)
+                )
+        rounds.append(
+            {
+                **r,
+                "modified": modified,
+                "notice_to": [_who(c) for c in others],
+                "close_to": [_who(c) for c in children],
+                "notice_form": notice_form,
+                "close_form": close_form,
+                "steps": [
+                    {
+                        **s,
+                        "label": StepKind(s["step"]).label,
+                        "answer_label": Answer(s["answer"]).label if s["answer"] else "",
+                        "overdue": s["state"] == StepState.OPEN and s["due_at"] < now,
+                    }
+                    for s in r["steps"]
+                ],
+            }
+        )
+    return rounds
+
+
+def _actions_context(scope: Scope, kr: KeyResult, view: dict, forms: dict) -> dict:
+    """What the parent owner's lock and target forms say will happen."""
+    children = view["children"]
+    unlocked = [c for c in children if c["plan_status"] != PlanStatus.LOCKED]
+    rule = rule_for(org=scope.org, kr=kr)
+    locked = kr.plan.is_locked
+    others = [c for c in children if c["owner"] != scope.user.username]
+    if not locked or rule.downward == Downward.NONE or not children:
+        downward = "none"
+    else:
+        downward = rule.downward
+    return {
+        "lock": {
+            "needed": not locked or bool(unlocked),
+            "count": len(children),
+            "departments": sorted({c["department_name"] for c in children}),
+            "unlocked": [_who(c) for c in unlocked],
         },
+        "target_form": forms.get("target")
+        or TargetForm(
+            auto_id="t-%s", initial={"target": _n(kr.target), "version": kr.plan.version}
+        ),
+        "target_effect": {
+            "locked": locked,
+            "downward": downward,
+            "rule": rule.downward,
+            "told": [_who(c) for c in others],
+            "assess_hours": num(scope.org.assess_hours),
+        },
+        "assess_hours": num(scope.org.assess_hours),
+    }
+
+
+# --- The parent owner's actions (SPEC.md §6): lock, notice, close, change target -------
+#
+# Each is a plain POST that redirects back to the combined view; with htmx the same
+# POST answers the page's region, re-rendered. Permission first (403), then the form,
+# then one service: the same service the API calls, so the same rules apply, and a
+# ValidationError becomes an inline error naming the field, with nothing written.
+
+
+def _done(request, scope: Scope, kr_id: int, message: str):
+    messages.success(request, message)
+    if request.htmx:
+        kr = scope.get(alignment_kr_queryset(), kr_id)
+        context = _alignment_context(scope, kr)
+        return render(request, "notifications/alignment.html#region", context)
+    return redirect("kr-alignment", scope.org.slug, kr_id)
+
+
+def _failed(request, scope: Scope, kr_id: int, forms: dict):
+    """Re-render with the errors: the region for htmx (200, so htmx swaps it in), the
+    whole page without JS (400)."""
+    kr = scope.get(alignment_kr_queryset(), kr_id)
+    context = _alignment_context(scope, kr, forms)
+    if request.htmx:
+        return render(request, "notifications/alignment.html#region", context)
+    return render(request, "notifications/alignment.html", context, status=400)
+
+
+def _round_for_action(scope: Scope, round_id: int) -> Round:
+    round = scope.get(Round.objects.select_related("parent_kr", "modified_kr"), round_id)
+    kr_require_parent_owner(scope, round.parent_kr)
+    return round
+
+
+def _hidden_form_errors(request, round: Round, form, shown: bool) -> None:
+    """A form no longer shown (the round is closed, the notice sent) cannot carry its
+    errors: say why the action failed in a message instead."""
+    if not shown:
+        for error in form.non_field_errors():
+            messages.error(request, f"Round {round.pk}: {error}")
+
+
+@org_view
+@require_POST
+def kr_lock(request, scope: Scope, kr_id: int):
+    kr = scope.get(alignment_kr_queryset(), kr_id)
+    kr_require_parent_owner(scope, kr)
+    plan = plan_services.plan_lock(kr=kr, actor=request.user)
+    count = KeyResult.objects.filter(organization=scope.org, parent=kr).count()
+    baseline = f" Baseline: {num(plan.baseline)} {kr.unit}." if plan.baseline is not None else ""
+    return _done(
+        request,
+        scope,
+        kr.pk,
+        f"Locked the plan of “{kr.title}” and of its {count} contributing key "
+        f"result{'s' if count != 1 else ''}.{baseline} From now on a change to one of "
+        "these plans is a modification: it needs a rationale and starts a round.",
     )
+
+
+@org_view
+@require_POST
+def kr_target(request, scope: Scope, kr_id: int):
+    kr = scope.get(alignment_kr_queryset(), kr_id)
+    kr_require_parent_owner(scope, kr)
+    form = TargetForm(request.POST, auto_id="t-%s")
+    if form.is_valid() and form.cleaned_data["target"] == kr.target:
+        form.add_error("target", f"The target is {num(kr.target)} {kr.unit} already.")
+    if form.is_valid():
+        before = kr.target
+        try:
+            plan_services.kr_change(
+                kr=kr,
+                actor=request.user,
+                fields={},
+                target=form.cleaned_data["target"],
+                rationale=form.cleaned_data["rationale"],
+                version=form.cleaned_data["version"],
+            )
+        except ValidationError as error:
+            form_add_service_errors(form, error, aliases={"values": "target"})
+        except StaleVersion as stale:
+            data = request.POST.copy()
+            data["version"] = str(stale.current_version)
+            form = TargetForm(data, auto_id="t-%s")
+            form.is_valid()
+            form.add_error(
+                None,
+                "The plan changed while you were looking at it: check the figures "
+                "below and send the new target again.",
+            )
+        else:
+            return _done(
+                request,
+                scope,
+                kr.pk,
+                f"The target of “{kr.title}” is now {num(form.cleaned_data['target'])} "
+                f"{kr.unit} (was {num(before)}).",
+            )
+    return _failed(request, scope, kr.pk, {"target": form})
+
+
+@org_view
+@require_POST
+def round_notice(request, scope: Scope, round_id: int):
+    round = _round_for_action(scope, round_id)
+    others = (
+        KeyResult.objects.filter(organization=scope.org, parent_id=round.parent_kr_id)
+        .exclude(department_id=round.modified_kr.department_id)
+        .values_list("department_id", "department__name")
+        .distinct()
+        .order_by("department__name")
+    )
+    form = NoticeForm(request.POST, auto_id=f"n{round.pk}-%s", departments=list(others))
+    if form.is_valid():
+        try:
+            services.round_notice(
+                round=round,
+                actor=request.user,
+                message=form.cleaned_data["message"],
+                department_messages=form.department_messages(),
+            )
+        except ValidationError as error:
+            form_add_service_errors(form, error)
+        else:
+            return _done(
+                request,
+                scope,
+                round.parent_kr_id,
+                f"Impact notice sent for round {round.pk}: each other contributing "
+                "department has an assess step.",
+            )
+    shown = round.status == RoundStatus.OPEN and round.noticed_at is None
+    _hidden_form_errors(request, round, form, shown)
+    return _failed(request, scope, round.parent_kr_id, {("notice", round.pk): form})
+
+
+@org_view
+@require_POST
+def round_close(request, scope: Scope, round_id: int):
+    round = _round_for_action(scope, round_id)
+    form = CloseForm(request.POST, auto_id=f"c{round.pk}-%s")
+    if form.is_valid():
+        try:
+            closed = services.round_close(
+                round=round,
+                actor=request.user,
+                note=form.cleaned_data["note"],
+                target=form.cleaned_data["target"],
+            )
+        except ValidationError as error:
+            form_add_service_errors(form, error, aliases={"values": "target", "rationale": "note"})
+        else:
+            return _done(
+                request,
+                scope,
+                round.parent_kr_id,
+                f"Round {round.pk} is closed: the shared target is "
+                f"{num(closed.closed_target)} {round.parent_kr.unit}.",
+            )
+    _hidden_form_errors(request, round, form, round.status == RoundStatus.OPEN)
+    return _failed(request, scope, round.parent_kr_id, {("close", round.pk): form})
 
 
 def _figures(info: dict, aggregate: dict) -> list[tuple[str, str, str]]:
@@ -164,6 +435,139 @@ def _chart(info, aggregate, children, labels, targets) -> charts.Chart | None:
         periods=labels,
         series=[(c["department_name"], [_d(v) for v in c["values"]]) for c in children],
         targets=targets,
+    )
+
+
+# --- The audit trail of a KR -------------------------------------------------------
+
+HISTORY_PAGE_SIZE = 100
+EVENT_LABELS = {
+    "started": "Round started",
+    "modified_again": "Modified again",
+    "notice_sent": "Impact notice sent",
+    "assessed": "Answered",
+    "reminder": "Reminder",
+    "escalation": "Escalation",
+    "orphaned": "Orphaned modification",
+    "orphan_notice": "Automatic notice",
+    "closed": "Round closed",
+}
+CAUSE_LABELS = dict(Cause.choices)
+
+
+def _history_row(entry: dict) -> dict:
+    """One line of the trail: a plan revision or a round event, in words."""
+    if entry["kind"] == "revision":
+        return {
+            **entry,
+            "what": f"Plan version {entry['version']}",
+            "cause_label": CAUSE_LABELS.get(entry["cause"], entry["cause"]),
+            "before_n": _n(entry["before_target"]),
+            "after_n": _n(entry["after_target"]),
+            "text": entry["rationale"],
+        }
+    return {
+        **entry,
+        "what": EVENT_LABELS.get(entry["event"], entry["event"].replace("_", " ").capitalize()),
+        "cause_label": f"Round {entry['round']}",
+        "before_n": None,
+        "after_n": None,
+        "text": entry["message"],
+    }
+
+
+@org_view
+def kr_history_page(request, scope: Scope, kr_id: int):
+    """Plan revisions and round events, oldest first: what `GET .../history/` returns."""
+    kr = scope.get(alignment_kr_queryset(), kr_id)
+    entries = kr_history(org=scope.org, kr=kr)
+    page = Paginator(entries, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "notifications/history.html",
+        {
+            "scope": scope,
+            "org": scope.org,
+            "kr": kr,
+            "has_children": KeyResult.objects.filter(organization=scope.org, parent=kr).exists(),
+            "page": page,
+            "rows": [_history_row(e) for e in page.object_list],
+            "modifications": sum(1 for e in entries if e["is_modification"]),
+            "round_ids": sorted({e["round"] for e in entries if e["round"]}),
+        },
+    )
+
+
+# --- The alignment meeting agenda --------------------------------------------------
+
+# The seed article's agenda (seeds/cross-functional-plan-alignment.txt, "The
+# Cross-Functional Alignment Meeting"): five time-boxed items; the second gives each
+# contributing department two minutes.
+MINUTES_PER_DEPARTMENT = 2
+VALIDATE_QUESTION = {
+    "additive": "Do the contributions sum to the target?",
+    "sequential": "Are the funnel ratios consistent (and close to history)?",
+    "parallel": "Is the combined impact plausible, once overlap is discounted?",
+}
+
+
+def _distribution(centroid) -> str:
+    """The distribution shape in words, from the plan's centroid (SPEC.md §4)."""
+    if centroid in (None, ""):
+        return "not planned yet"
+    c = Decimal(centroid)
+    if c < Decimal("0.45"):
+        return "front-loaded"
+    if c > Decimal("0.55"):
+        return "back-loaded"
+    return "even"
+
+
+@org_view
+def kr_agenda(request, scope: Scope, kr_id: int):
+    kr = scope.get(alignment_kr_queryset(), kr_id)
+    context = _alignment_context(scope, kr, actions=False)
+    view = context["view"]
+    facts = agenda_facts(org=scope.org, kr=kr, children=view["children"])
+    departments: dict[int, dict] = {}
+    for child in context["children"]:
+        department = departments.setdefault(
+            child["department"],
+            {
+                "name": child["department_name"],
+                "lead": facts["leads"].get(child["department"], ""),
+                "krs": [],
+            },
+        )
+        department["krs"].append(
+            {
+                **child,
+                "distribution": _distribution(child["centroid"]),
+                "assumptions": facts["assumptions"].get(child["id"], []),
+            }
+        )
+    rule = rule_for(org=scope.org, kr=kr)
+    minutes = [5, MINUTES_PER_DEPARTMENT * len(departments), 10, 5, 2]
+    parent_centroid = centroid(kr.plan.values)
+    return render(
+        request,
+        "notifications/agenda.html",
+        {
+            **context,
+            "cycle": kr.cycle,
+            "departments": list(departments.values()),
+            "minutes": minutes,
+            "total_minutes": sum(minutes),
+            "question": VALIDATE_QUESTION.get(view["kr"]["aggregation"], ""),
+            "parent_distribution": _distribution(parent_centroid),
+            "rule": rule,
+            "threshold_n": num(rule.threshold_pct),
+            "hours": [
+                num(scope.org.notify_hours),
+                num(scope.org.assess_hours),
+                num(scope.org.close_hours),
+            ],
+        },
     )
 
 

@@ -1,0 +1,110 @@
+"""Forms of the parent owner's actions on the combined view.
+
+They parse what a person typed; the services validate the rest (the same services,
+with the same rules, as the API). A service's ValidationError becomes an error on
+the field it names (`form_add_service_errors`), so nothing is half-written and the
+person sees which field to fix.
+"""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from okrplan.lib.fields import parse_decimal
+
+
+class NumberFormField(forms.Field):
+    """A decimal number as people type it: "4,600,000", "4 600 000" or "4600000.5"."""
+
+    widget = forms.TextInput
+    max_length = 40
+
+    def widget_attrs(self, widget):
+        return {
+            **super().widget_attrs(widget),
+            "inputmode": "decimal",
+            "autocomplete": "off",
+            "maxlength": str(self.max_length),
+        }
+
+    def to_python(self, value):
+        value = (value or "").strip()
+        if value in self.empty_values:
+            return None
+        if len(value) > self.max_length:
+            raise ValidationError(f"Enter at most {self.max_length} characters.", code="long")
+        cleaned = value.replace(",", "").replace("_", "").replace(" ", "").replace("\u00a0", "")
+        try:
+            return parse_decimal(cleaned)
+        except ValueError as error:
+            raise ValidationError(
+                f"Enter a number, e.g. 4,600,000 ({error}).", code="invalid"
+            ) from None
+
+
+class NoticeForm(forms.Form):
+    """`POST /rounds/{id}/notice/`: one message to every other contributing department,
+    optionally with a line for some of them (`department_<id>`)."""
+
+    message = forms.CharField(
+        max_length=8000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": "Write the impact notice the departments will read."},
+    )
+
+    def __init__(self, *args, departments=(), **kwargs):
+        """`departments`: (id, name) of the departments the notice goes to."""
+        super().__init__(*args, **kwargs)
+        for department_id, name in departments:
+            self.fields[f"department_{department_id}"] = forms.CharField(
+                label=f"Only for {name} (optional)",
+                required=False,
+                max_length=4000,
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
+
+    def department_fields(self):
+        return [self[name] for name in self.fields if name.startswith("department_")]
+
+    @property
+    def has_department_lines(self) -> bool:
+        return any(f.value() or f.errors for f in self.department_fields())
+
+    def department_messages(self) -> dict[int, str]:
+        return {
+            int(name.removeprefix("department_")): value
+            for name, value in self.cleaned_data.items()
+            if name.startswith("department_") and value
+        }
+
+
+class CloseForm(forms.Form):
+    """`POST /rounds/{id}/close/`: what was decided, and optionally a new shared target."""
+
+    note = forms.CharField(
+        label="Decision",
+        max_length=8000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Say what was decided (it is shared with everyone)."},
+    )
+    target = NumberFormField(label="New shared target (optional)", required=False)
+
+
+class TargetForm(forms.Form):
+    """PATCH of `target` on the parent: its plan moves to the new target (downward rule)."""
+
+    target = NumberFormField(label="New target")
+    rationale = forms.CharField(
+        required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+
+def form_add_service_errors(form: forms.Form, error: ValidationError, aliases=None) -> None:
+    """Put a service's ValidationError on the fields it names (else on the form)."""
+    aliases = aliases or {}
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error.messages)
+        return
+    for field, messages in error.message_dict.items():
+        name = aliases.get(field, field)
+        form.add_error(name if name in form.fields else None, messages)
