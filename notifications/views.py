@@ -418,7 +418,7 @@ MY_KRS_SHOWN = 100
 @org_view
 def my_home(request, scope: Scope):
     """My KRs (owned, or of departments I lead) with status and progress, and my open
-    steps and review requests, each linking to where it is done. 5 queries + the badge."""
+    steps and review requests, each linking to where it is done: 3 queries of its own."""
     user_id = scope.membership.user_id
     krs = list(
         kr_queryset(scope.org)
