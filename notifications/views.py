@@ -259,7 +259,9 @@ def inbox_read_all(request, scope: Scope):
 # --- The plan editor's live impact preview ------------------------------------------
 
 
-def _preview_figures(info: dict, before: dict, after: dict) -> list[tuple[str, str, str, str]]:
+def _preview_figures(
+    info: dict, before: dict, after: dict, after_codes: set[str]
+) -> list[tuple[str, str, str, str]]:
     """(label, before, after, tone) of the shared KR, from the preview's figures."""
     unit = info["unit"]
     if info["aggregation"] == "parallel":
@@ -276,7 +278,7 @@ def _preview_figures(info: dict, before: dict, after: dict) -> list[tuple[str, s
         (total_label, f"{_n(before.get('total'))} {unit}", f"{_n(after_total)} {unit}", ""),
     ]
     if "gap" in after:
-        tone = "bad" if _d(after.get("gap")) > 0 else "ok"
+        tone = "bad" if "aggregate_gap" in after_codes else "ok"  # short or over: a check
 
         def gap(figures: dict) -> str:
             pct = figures.get("gap_pct")
@@ -312,7 +314,9 @@ def plan_preview_page(request, scope: Scope, kr_id: int):
     before_codes = set(view["before"]["checks"])
     after_codes = {c["code"] for c in view["checks"]}
     context.update(
-        preview_figures=_preview_figures(view["kr"], view["before"], view["aggregate"]),
+        preview_figures=_preview_figures(
+            view["kr"], view["before"], view["aggregate"], after_codes
+        ),
         preview_checks=[
             {**c, "new": c["code"] not in before_codes}
             for c in sorted(view["checks"], key=lambda c: SEVERITY_ORDER.get(c["severity"], 9))

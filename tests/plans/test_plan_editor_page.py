@@ -202,7 +202,7 @@ def test_it_answers_the_live_totals_fragment_without_writing(planning, world, cl
     html = response.content.decode()
     assert "<html" not in html
     assert 'id="live-total">1,500 <span' in html
-    assert 'id="live-change">-2,998,500<' in html
+    assert 'id="live-change">-2,998,500 <span class="unit">USD<' in html
     assert 'id="live-centroid">1.00<' in html
     response = client.post(
         url(kr), {"values": ["10", "-1", "0"], "version": 2, "live": "1"}, HTTP_HX_REQUEST="true"
