@@ -330,9 +330,11 @@ def plan_editor(request, scope: Scope, kr_id: int):
             "plans/plan_editor.html#totals",
             {"kr": kr, "figures": plan_figures(kr, form.raw)},
         )
-    applying_shape = request.POST.get("action") == "shape"
+    action = request.POST.get("action")
+    if action == "submit":
+        return _plan_submit(request, scope, kr)
     try:
-        if applying_shape:
+        if action == "shape":
             target = parse_number(form.target)
             if target is None:
                 raise ValidationError({"target": ["Give the target to reach, as a number."]})
@@ -364,6 +366,18 @@ def plan_editor(request, scope: Scope, kr_id: int):
         f"Saved the {what}: version {plan.version}"
         + (", and the parent owner is told." if plan.is_locked else "."),
     )
+    return redirect("plan-editor", scope.org.slug, kr.pk)
+
+
+def _plan_submit(request, scope: Scope, kr: KeyResult):
+    """Submit the saved plan for alignment (`plan_submit`: the refine window, not all 0)."""
+    try:
+        services.plan_submit(kr=kr, actor=request.user)
+    except ValidationError as error:
+        form = PlanForm.of_plan(kr)
+        form.errors = {"submit": error.messages}
+        return _editor_page(request, scope, kr, form=form, status=400)
+    messages.success(request, "Submitted the plan: the parent owner can now lock it.")
     return redirect("plan-editor", scope.org.slug, kr.pk)
 
 

@@ -317,3 +317,42 @@ def test_it_rerenders_a_bad_check_in_with_the_error_and_writes_nothing(planning,
     assert "Choose the period this value is for." in html
     assert "Give the actual value, as a number." in html
     assert not CheckIn.objects.exists()
+
+
+def test_it_submits_the_saved_plan(planning, world, client):
+    kr = planning.marketing_kr
+    client.force_login(world.marketing_lead)
+    assert 'form="submit-form"' in client.get(url(kr)).content.decode()
+    response = client.post(url(kr), {"action": "submit"})
+    assert response.status_code == 302
+    assert plan_of(kr).status == "submitted"
+    html = client.get(url(kr)).content.decode()
+    assert "Submitted the plan" in html and 'form="submit-form"' not in html
+
+
+def test_it_says_inline_why_a_plan_cannot_be_submitted(planning, world, client):
+    kr = make_kr(
+        world,
+        planning.objective,
+        title="Unplanned",
+        department=world.marketing,
+        owner=world.marketing_lead,
+    )
+    client.force_login(world.marketing_lead)
+    response = client.post(url(kr), {"action": "submit"})
+    assert response.status_code == 400
+    assert "Plan something before submitting: all values are 0." in response.content.decode()
+    assert plan_of(kr).status == "draft"
+
+
+def test_it_shows_a_level_kr_by_its_final_level(nps, world, client):
+    client.force_login(world.owner)
+    html = client.get(url(nps.parent)).content.decode()
+    assert "Expected level at the end of each period, in points" in html
+    assert 'Final level</dt><dd class="figure-value" id="live-total">45 <span' in html
+    assert "Start value</dt><dd>32 points" in html
+    response = client.post(
+        url(nps.parent), {"values": ["34", "38", "44"], "version": 2, "live": "1"}
+    )
+    html = response.content.decode()
+    assert 'id="live-total">44 <span' in html and 'id="live-change">-1 <span' in html
