@@ -26,6 +26,7 @@ from notifications.services import (
     notifications_mark_all_read,
     step_answer,
 )
+from okrplan.lib.fragments import fragment_response
 from plans.checks import num
 from plans.forms import PlanForm, parse_values
 from plans.selectors import kr_progress, kr_queryset
@@ -303,13 +304,13 @@ def plan_preview_page(request, scope: Scope, kr_id: int):
             f"The plan was saved by someone else since you opened it (now version "
             f"{kr.plan.version}): reload the page to preview against the current plan."
         )
-        return render(request, template, context)
+        return fragment_response(template, context)
     try:
         values = parse_values(kr, form.raw)
         validate_plan_values(kr, values)
     except ValidationError as error:
         context["preview_error"] = f"Fix the values to see the impact. {error.messages[0]}"
-        return render(request, template, context)
+        return fragment_response(template, context)
     view = preview_selector(org=scope.org, kr=kr, values=values)
     before_codes = set(view["before"]["checks"])
     after_codes = {c["code"] for c in view["checks"]}
@@ -325,7 +326,7 @@ def plan_preview_page(request, scope: Scope, kr_id: int):
         would_notify=view["would_notify"],
         requires_rationale=view["requires_rationale"],
     )
-    return render(request, template, context)
+    return fragment_response(template, context)
 
 
 # --- Answering a step (a protocol step or a review request) --------------------------

@@ -18,6 +18,7 @@ from hierarchy.models import Cycle, KeyResult, MetricKind
 from hierarchy.permissions import kr_can_edit, kr_require_edit
 from hierarchy.scope import Scope, org_view
 from okrplan.lib.errors import StaleVersion
+from okrplan.lib.fragments import fragment_response
 from plans import services
 from plans.checks import num
 from plans.forms import PRESETS, PlanForm, parse_number, parse_values
@@ -325,10 +326,8 @@ def plan_editor(request, scope: Scope, kr_id: int):
     kr_require_edit(scope, kr)
     form = PlanForm.of_post(kr, request.POST)
     if request.POST.get("live"):
-        return render(
-            request,
-            "plans/plan_editor.html#totals",
-            {"kr": kr, "figures": plan_figures(kr, form.raw)},
+        return fragment_response(
+            "plans/plan_editor.html#totals", {"kr": kr, "figures": plan_figures(kr, form.raw)}
         )
     action = request.POST.get("action")
     if action == "submit":

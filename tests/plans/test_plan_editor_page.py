@@ -281,6 +281,10 @@ def test_it_costs_the_same_queries_however_many_krs(
     # session, user, scope; the KR; its check-ins; the badge's scope and count
     with django_assert_num_queries(7):
         assert client.get(url(kr)).status_code == 200
+    # the totals fragment, asked for as one types: session, user, scope, the KR
+    with django_assert_num_queries(4):
+        response = client.post(url(kr), {"values": ["1", "2", "3"], "version": 2, "live": "1"})
+    assert 'id="live-total">6 <span' in response.content.decode()
 
 
 # --- Check-ins ----------------------------------------------------------------------
