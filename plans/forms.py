@@ -84,6 +84,11 @@ class PlanForm:
                 self.errors.setdefault(key, []).append(message)
 
     @property
+    def first_invalid(self) -> int | None:
+        """The first period input with an error: the page puts the focus there."""
+        return min(self.value_errors, default=None)
+
+    @property
     def all_errors(self) -> list[str]:
         return [m for messages_ in self.errors.values() for m in messages_]
 

@@ -46,6 +46,8 @@ def test_it_shows_the_periods_values_totals_and_centroid(planning, world, client
     assert 'name="version" value="2"' in html
     assert 'aria-live="polite"' in html
     assert f'href="/o/acme/krs/{planning.pipeline.pk}/alignment/"' in html  # the shared parent
+    html = client.get(url(planning.pipeline)).content.decode()
+    assert "this plan sets the shared target" in html
 
 
 def test_it_saves_the_values_through_the_plan_service(planning, world, client):
@@ -78,7 +80,7 @@ def test_it_names_the_period_of_a_negative_value_and_keeps_what_was_typed(planni
     assert "Nothing was saved." in html
     assert "Feb 2026 (value 2): a cumulative key result counts a flow" in html
     assert 'id="value-1" name="values" value="-5" autocomplete="off" aria-invalid="true"' in html
-    assert 'aria-describedby="value-1-error"' in html and 'id="value-1-error"' in html
+    assert 'aria-describedby="value-1-error" autofocus>' in html and 'id="value-1-error"' in html
     assert 'value="900000"' in html and 'value="700000"' in html
     _assert_nothing_written(kr)
 
@@ -179,6 +181,7 @@ def test_it_becomes_the_modification_form_when_the_plan_is_locked(planning, worl
     html = response.content.decode()
     assert "This plan is locked: changing it is a modification, so say why" in html
     assert 'id="rationale-error"' in html and 'value="800000"' in html
+    assert 'aria-invalid="true" autofocus>' in html  # the focus goes to the rationale
     assert plan_of(kr).version == 2
 
     response = post_values(
