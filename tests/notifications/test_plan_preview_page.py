@@ -109,3 +109,22 @@ def test_it_costs_the_same_queries_for_few_and_many_children(
     with django_assert_num_queries(11):
         response = preview(client, planning.marketing_kr, ["1", "2", "3"], version=version)
     assert response.status_code == 200
+
+
+def test_it_previews_a_funnel_cascade_and_who_must_review(funnel, world, client):
+    lock(funnel.parent)
+    client.force_login(world.marketing_lead)
+    html = preview(client, funnel.visitors, ["2400", "2400", "3200"]).content.decode()
+    assert "Implied output" in html
+    assert "<strong>100 paid (20.00%)</strong>" in html  # 500 − 400
+    assert "<strong>priya</strong> <span class=\"muted\">(review)</span>" in html
+    assert "stage 2&#x27;s implied target becomes 1600" in html
+    assert "<strong>sam</strong>" in html and "stage 3&#x27;s implied target becomes 400" in html
+    assert not Step.objects.exists()
+
+
+def test_it_previews_the_parallel_claims(nps, world, client):
+    client.force_login(world.marketing_lead)
+    html = preview(client, nps.success, ["30", "35", "40"]).content.decode()
+    assert "<strong>15 points</strong>" in html and "<strong>11.25 points</strong>" in html
+    assert "<strong>13 points</strong>" in html
