@@ -117,7 +117,7 @@ def test_it_previews_a_funnel_cascade_and_who_must_review(funnel, world, client)
     html = preview(client, funnel.visitors, ["2400", "2400", "3200"]).content.decode()
     assert "Implied output" in html
     assert "<strong>100 paid (20.00%)</strong>" in html  # 500 − 400
-    assert "<strong>priya</strong> <span class=\"muted\">(review)</span>" in html
+    assert '<strong>priya</strong> <span class="muted">(review)</span>' in html
     assert "stage 2&#x27;s implied target becomes 1600" in html
     assert "<strong>sam</strong>" in html and "stage 3&#x27;s implied target becomes 400" in html
     assert not Step.objects.exists()
