@@ -50,7 +50,7 @@ def test_it_updates_totals_as_one_types_and_shows_inline_errors(
     assert not PlanRevision.objects.filter(kr=planning.marketing_kr, version=3).exists()
 
 
-def test_a_lead_modifies_a_locked_plan_with_a_rationale(
+def test_it_saves_a_leads_modification_of_a_locked_plan(
     planning, world, page, live_server, login, screenshot
 ):
     lock(planning.pipeline)

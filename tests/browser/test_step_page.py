@@ -10,7 +10,7 @@ from tests.conftest import PASSWORD
 from tests.planning import lock, set_plan
 
 
-def test_a_lead_answers_an_overdue_cascade_review_from_my_work(
+def test_it_takes_a_lead_from_an_overdue_review_on_my_work_to_its_answer(
     funnel, world, page, live_server, login, screenshot
 ):
     lock(funnel.parent)

@@ -79,7 +79,7 @@ def test_it_lists_my_open_steps_with_overdue_ones_marked_in_words(planning, worl
     assert "Sales outbound pipeline" not in html
 
 
-def test_the_top_nav_links_to_it(world, client):
+def test_it_is_linked_from_the_top_nav(world, client):
     client.force_login(world.viewer)
     html = client.get("/o/acme/").content.decode()
     assert '<a href="/o/acme/me/">My work</a>' in html

@@ -53,7 +53,7 @@ def test_it_shows_a_cascade_review_with_the_proposed_target_and_values(cascaded,
     assert "Set off by" in html and "Website visitors" in html
 
 
-def test_accepting_applies_the_proposal(cascaded, world, client):
+def test_it_applies_the_proposal_on_accept(cascaded, world, client):
     step = review_of(cascaded.paid)
     client.force_login(world.sales_lead)
     response = client.post(url(step), {"answer": "accept"})
@@ -67,7 +67,7 @@ def test_accepting_applies_the_proposal(cascaded, world, client):
     assert 'name="answer"' not in html
 
 
-def test_declining_needs_a_note_and_keeps_what_was_chosen(cascaded, world, client):
+def test_it_needs_a_note_to_decline_and_keeps_what_was_chosen(cascaded, world, client):
     step = review_of(cascaded.paid)
     client.force_login(world.sales_lead)
     response = client.post(url(step), {"answer": "decline", "note": "  "})
@@ -98,7 +98,7 @@ def test_it_refuses_a_wrong_or_missing_answer_inline(cascaded, world, client):
     assert step.state == "open"
 
 
-def test_an_assess_step_is_answered_no_change(assessing, planning, world, client):
+def test_it_answers_an_assess_step_with_no_change(assessing, planning, world, client):
     client.force_login(world.sales_lead)
     html = client.get(url(assessing)).content.decode()
     assert "Assess the impact: Sales outbound pipeline" in html
@@ -112,7 +112,7 @@ def test_an_assess_step_is_answered_no_change(assessing, planning, world, client
     assert RoundEvent.objects.filter(round=assessing.round, kind="assessed").exists()
 
 
-def test_only_the_assignee_may_answer(cascaded, world, client):
+def test_it_lets_only_the_assignee_answer(cascaded, world, client):
     step = review_of(cascaded.paid)
     for user in (world.admin, world.owner, world.viewer):
         client.force_login(user)
@@ -123,7 +123,7 @@ def test_only_the_assignee_may_answer(cascaded, world, client):
     assert step.state == "open"
 
 
-def test_a_viewer_assignee_is_refused_too(cascaded, world, client):
+def test_it_refuses_a_viewer_even_as_assignee(cascaded, world, client):
     step = review_of(cascaded.paid)
     Step.objects.filter(pk=step.pk).update(assignee=world.viewer)
     client.force_login(world.viewer)
