@@ -1,12 +1,22 @@
 """The department lead's plan editor in Chromium: live totals, inline errors, and a
 modification of a locked plan (SPEC.md §6, §8's additive example)."""
 
+import pytest
 from playwright.sync_api import expect
 
 from notifications.models import Notification, Round
 from plans.models import PlanRevision
 from tests.conftest import PASSWORD
 from tests.planning import lock
+
+
+@pytest.fixture(autouse=True)
+def _patient_expect():
+    """htmx waits 300 ms after typing, then asks the server: on a loaded machine (the
+    suite shares two cores) that can take longer than expect's 5 s default."""
+    expect.set_options(timeout=20_000)
+    yield
+    expect.set_options(timeout=5_000)
 
 
 def open_editor(page, live_server, login, world, kr):

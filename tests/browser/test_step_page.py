@@ -2,12 +2,22 @@
 
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from notifications.models import Step
 from tests.conftest import PASSWORD
 from tests.planning import lock, set_plan
+
+
+@pytest.fixture(autouse=True)
+def _patient_expect():
+    """Each answer is a full page load with the round's bookkeeping: slower than expect's
+    5 s default on a loaded machine (the suite shares two cores)."""
+    expect.set_options(timeout=20_000)
+    yield
+    expect.set_options(timeout=5_000)
 
 
 def test_it_takes_a_lead_from_an_overdue_review_on_my_work_to_its_answer(
