@@ -104,14 +104,7 @@ class PlanPreviewApi(OrgApi):
             plan_services.validate_plan_values(kr, values)
         else:
             values = plan_services.shape_values(kr, shape=data["shape"], target=data["target"])
-        parent = None
-        if kr.parent_id:
-            parent = kr_for_view(self, kr.parent_id)
-        kr.parent = parent
-        view = selectors.plan_preview(
-            org=self.scope.org, kr=kr, values=values, target=plan_services.plan_target(kr, values)
-        )
-        return Response(view)
+        return Response(selectors.plan_preview_of(org=self.scope.org, kr=kr, values=values))
 
 
 class StepOutputSerializer(serializers.ModelSerializer):

@@ -226,6 +226,18 @@ def plan_preview(
     return view
 
 
+def plan_preview_of(*, org: Organization, kr: KeyResult, values: list[Decimal]) -> dict:
+    """The preview of `kr`'s plan becoming `values` (validated already), as the API's
+    `POST .../plan/preview/` and the plan editor's live fragment both show it.
+
+    `kr` is loaded with `alignment_kr_queryset`; its parent is loaded the same way."""
+    if kr.parent_id:
+        kr.parent = alignment_kr_queryset().get(organization=org, pk=kr.parent_id)
+    return plan_preview(
+        org=org, kr=kr, values=values, target=rollup.plan_total(kr.metric_kind, values)
+    )
+
+
 def _would_notify(org, kr, parent, inputs, before, changed, after) -> list[dict]:
     told = []
     if parent.pk == kr.pk:

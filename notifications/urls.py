@@ -22,6 +22,13 @@ urlpatterns = [
     # The KR's records: its audit trail and its alignment meeting agenda.
     path("o/<slug:org>/krs/<int:kr_id>/history/", views.kr_history_page, name="kr-history"),
     path("o/<slug:org>/krs/<int:kr_id>/agenda/", views.kr_agenda, name="kr-agenda"),
+    path(
+        "o/<slug:org>/krs/<int:kr_id>/plan/preview/",
+        views.plan_preview_page,
+        name="plan-preview-page",
+    ),
+    path("o/<slug:org>/me/", views.my_home, name="my-home"),
+    path("o/<slug:org>/steps/<int:step_id>/", views.step_page, name="step"),
     path("o/<slug:org>/notifications/", views.inbox, name="inbox"),
     path(
         "o/<slug:org>/notifications/<int:notification_id>/read/",

@@ -3,9 +3,10 @@
 from decimal import Decimal
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,7 +15,11 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from hierarchy.models import KeyResult
-from hierarchy.permissions import kr_can_act_as_parent_owner, kr_require_parent_owner
+from hierarchy.permissions import (
+    kr_can_act_as_parent_owner,
+    kr_require_edit,
+    kr_require_parent_owner,
+)
 from hierarchy.scope import Scope, org_view
 from notifications import charts, services
 from notifications.forms import CloseForm, NoticeForm, TargetForm, form_add_service_errors
@@ -24,6 +29,7 @@ from notifications.models import (
     Notification,
     Round,
     RoundStatus,
+    Step,
     StepKind,
     StepState,
 )
@@ -34,12 +40,22 @@ from notifications.selectors import (
     kr_history,
     rule_for,
 )
-from notifications.services import notification_mark_read, notifications_mark_all_read
+from notifications.selectors import plan_preview_of as preview_selector
+from notifications.services import (
+    notification_mark_read,
+    notifications_mark_all_read,
+    step_answer,
+)
 from okrplan.lib.errors import StaleVersion
+from okrplan.lib.fragments import fragment_response
 from plans import services as plan_services
 from plans.checks import num
+from plans.forms import PlanForm, parse_values
 from plans.models import Cause, PlanStatus
+from plans.selectors import kr_progress, kr_queryset
+from plans.services import validate_plan_values
 from plans.shapes import centroid
+from plans.views import STATUS_LABELS
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
@@ -646,3 +662,208 @@ def inbox_read_all(request, scope: Scope):
         else "Nothing was unread.",
     )
     return _back_to_inbox(request, scope)
+
+
+# --- The plan editor's live impact preview ------------------------------------------
+
+
+def _preview_figures(
+    info: dict, before: dict, after: dict, after_codes: set[str]
+) -> list[tuple[str, str, str, str]]:
+    """(label, before, after, tone) of the shared KR, from the preview's figures."""
+    unit = info["unit"]
+    if info["aggregation"] == "parallel":
+        short = "bad" if _d(after.get("discounted_claim")) < _d(after.get("needed")) else "ok"
+        return [
+            ("Raw claim", *[f"{_n(after.get('raw_claim'))} {unit}"] * 2, ""),
+            ("Discounted claim", *[f"{_n(after.get('discounted_claim'))} {unit}"] * 2, short),
+            ("Needed", *[f"{_n(after.get('needed'))} {unit}"] * 2, ""),
+        ]
+    total_label = "Implied output" if info["aggregation"] == "sequential" else "Total"
+    after_total = after.get("total")
+    figures = [
+        ("Target", *[f"{_n(info['target'])} {unit}"] * 2, ""),
+        (total_label, f"{_n(before.get('total'))} {unit}", f"{_n(after_total)} {unit}", ""),
+    ]
+    if "gap" in after:
+        tone = "bad" if "aggregate_gap" in after_codes else "ok"  # short or over: a check
+
+        def gap(figures: dict) -> str:
+            pct = figures.get("gap_pct")
+            return f"{_n(figures.get('gap'))} {unit}" + (f" ({pct}%)" if pct is not None else "")
+
+        figures.append(("Gap", gap(before), gap(after), tone))
+    return figures
+
+
+@org_view
+@require_POST
+def plan_preview_page(request, scope: Scope, kr_id: int):
+    """The plan editor's impact fragment: the same computation as the API's
+    `POST .../plan/preview/` over the typed values; nothing written."""
+    kr = scope.get(alignment_kr_queryset(), kr_id)
+    kr_require_edit(scope, kr)
+    form = PlanForm.of_post(kr, request.POST)
+    context = {"scope": scope, "org": scope.org, "kr": kr}
+    template = "plans/plan_editor.html#preview"
+    if form.version != kr.plan.version:
+        context["preview_error"] = (
+            f"The plan was saved by someone else since you opened it (now version "
+            f"{kr.plan.version}): reload the page to preview against the current plan."
+        )
+        return fragment_response(template, context)
+    try:
+        values = parse_values(kr, form.raw)
+        validate_plan_values(kr, values)
+    except ValidationError as error:
+        context["preview_error"] = f"Fix the values to see the impact. {error.messages[0]}"
+        return fragment_response(template, context)
+    view = preview_selector(org=scope.org, kr=kr, values=values)
+    before_codes = set(view["before"]["checks"])
+    after_codes = {c["code"] for c in view["checks"]}
+    context.update(
+        preview_figures=_preview_figures(
+            view["kr"], view["before"], view["aggregate"], after_codes
+        ),
+        preview_checks=[
+            {**c, "new": c["code"] not in before_codes}
+            for c in sorted(view["checks"], key=lambda c: SEVERITY_ORDER.get(c["severity"], 9))
+        ],
+        preview_resolved=sorted(before_codes - after_codes),
+        would_notify=view["would_notify"],
+        requires_rationale=view["requires_rationale"],
+    )
+    return fragment_response(template, context)
+
+
+# --- Answering a step (a protocol step or a review request) --------------------------
+
+ANSWERS = {
+    StepKind.CASCADE_REVIEW: [
+        (Answer.ACCEPT, "Accept", "apply the proposed plan to my key result"),
+        (Answer.DECLINE, "Decline", "keep my plan; the note saying why is required"),
+    ],
+    **{
+        kind: [
+            (Answer.NO_CHANGE, "No change", "my plan stands as it is"),
+            (Answer.MODIFIED, "Modified", "I have changed my plan in the plan editor"),
+        ]
+        for kind in (StepKind.ASSESS, StepKind.DOWNWARD_REVIEW, StepKind.DEPENDENCY_REVIEW)
+    },
+}
+
+
+def step_queryset(scope: Scope):
+    """Steps of the organization with what the step page and My work show."""
+    return Step.objects.filter(organization=scope.org).select_related(
+        "assignee", "kr__cycle", "kr__plan", "kr__parent", "source_kr", "round__parent_kr"
+    )
+
+
+def _step_context(scope: Scope, step: Step, form: dict) -> dict:
+    kr = step.kr
+    periods = kr.cycle.periods
+    current = kr.plan.values
+    proposed = step.proposed_values
+    rows = [
+        {
+            "label": p.label,
+            "current": _n(current[p.index]) if p.index < len(current) else "—",
+            "proposed": _n(proposed[p.index]) if proposed and p.index < len(proposed) else "—",
+        }
+        for p in periods
+    ]
+    is_open = step.state == StepState.OPEN
+    answers = ANSWERS.get(step.kind, [])
+    return {
+        "scope": scope,
+        "org": scope.org,
+        "step": step,
+        "kr": kr,
+        "kind_label": StepKind(step.kind).label,
+        "overdue": is_open and step.due_at < timezone.now(),
+        "rows": rows,
+        "proposed_target_n": _n(step.proposed_target),
+        "current_target_n": _n(kr.target),
+        "answers": answers,
+        "is_mine": step.assignee_id == scope.membership.user_id,
+        "can_answer": bool(answers)
+        and is_open
+        and scope.can_write
+        and step.assignee_id == scope.membership.user_id,
+        "form": form,
+    }
+
+
+@org_view
+def step_page(request, scope: Scope, step_id: int):
+    """A step: what it asks, for which KR and round, by when; the assignee answers it
+    here through `step_answer` (the service behind `POST .../steps/{id}/answer/`)."""
+    step = scope.get(step_queryset(scope), step_id)
+    form = {"answer": "", "note": "", "errors": {}}
+    if request.method == "GET":
+        return render(request, "notifications/step.html", _step_context(scope, step, form))
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    scope.require_writer()
+    if step.assignee_id != request.user.pk:
+        raise PermissionDenied("Only the person this step is assigned to may answer it.")
+    form.update(answer=request.POST.get("answer", ""), note=request.POST.get("note", "")[:4000])
+    if form["answer"] not in Answer.values:
+        form["errors"] = {"answer": ["Choose an answer."]}
+    else:
+        try:
+            step_answer(step=step, actor=request.user, answer=form["answer"], note=form["note"])
+        except ValidationError as error:
+            form["errors"] = error.message_dict
+        else:
+            messages.success(request, f"Answered “{Answer(form['answer']).label}”. Thank you.")
+            return redirect("step", scope.org.slug, step.pk)
+    return render(request, "notifications/step.html", _step_context(scope, step, form), status=400)
+
+
+# --- My work: the department lead's home --------------------------------------------
+
+MY_KRS_SHOWN = 100
+
+
+@org_view
+def my_home(request, scope: Scope):
+    """My KRs (owned, or of departments I lead) with status and progress, and my open
+    steps and review requests, each linking to where it is done: 3 queries of its own."""
+    user_id = scope.membership.user_id
+    krs = list(
+        kr_queryset(scope.org)
+        .filter(Q(owner_id=user_id) | Q(department__lead_id=user_id))
+        .select_related("cycle", "parent")
+        .order_by("-cycle__start", "cycle_id", "title", "id")[:MY_KRS_SHOWN]
+    )
+    rows = []
+    for kr in krs:
+        p = kr_progress(kr)
+        rows.append(
+            {
+                "kr": kr,
+                "progress": p,
+                "status_label": STATUS_LABELS.get(p.status, p.status),
+                "pct": None if p.progress_pct is None else f"{num(p.progress_pct)}%",
+                "target_n": _n(kr.target),
+            }
+        )
+    now = timezone.now()
+    steps = [
+        {
+            "step": s,
+            "label": StepKind(s.kind).label,
+            "overdue": s.due_at < now,
+            "answerable": s.kind in ANSWERS,
+        }
+        for s in step_queryset(scope)
+        .filter(assignee_id=user_id, state=StepState.OPEN)
+        .order_by("due_at", "id")
+    ]
+    return render(
+        request,
+        "notifications/my_home.html",
+        {"scope": scope, "org": scope.org, "rows": rows, "steps": steps},
+    )

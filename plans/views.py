@@ -1,18 +1,31 @@
-"""Browser pages of the plans app: the cycles of an organization and a cycle's KR tree."""
+"""Browser pages of the plans app: the cycles of an organization, a cycle's KR tree,
+a KR's plan editor and its check-ins."""
 
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.shortcuts import render
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from hierarchy.models import Cycle, KeyResult
+from hierarchy.models import Cycle, KeyResult, MetricKind
+from hierarchy.permissions import kr_can_edit, kr_require_edit
 from hierarchy.scope import Scope, org_view
+from okrplan.lib.errors import StaleVersion
+from okrplan.lib.fragments import fragment_response
+from plans import services
 from plans.checks import num
-from plans.progress import Progress
+from plans.forms import PRESETS, PlanForm, parse_number, parse_values
+from plans.models import CheckIn
+from plans.progress import Progress, progress
 from plans.selectors import kr_progress, objective_progress, objective_queryset
+from plans.shapes import centroid
 
 STATUS_LABELS = {
     "on_track": "On track",
@@ -165,3 +178,237 @@ def cycle_tree(request, scope: Scope, cycle_id: int):
             "kr_count": len(krs),
         },
     )
+
+
+# --- The plan editor and check-ins (SPEC.md §6: the department lead's pages) ------
+
+
+def plan_kr_queryset(org):
+    """How the plan pages load their KR: what the page and the services read."""
+    return KeyResult.objects.filter(organization=org).select_related(
+        "cycle", "department", "plan", "owner", "parent"
+    )
+
+
+@dataclass(frozen=True)
+class LiveFigures:
+    """The totals the editor shows as one types (SPEC.md §2 target, §4 centroid)."""
+
+    total: str | None
+    total_label: str
+    change: str | None
+    centroid: str | None
+    problem: str | None
+
+
+def plan_figures(kr: KeyResult, raw: list[str]) -> LiveFigures:
+    """Total (or final level), change of the target and centroid of what is typed, and
+    the first problem the save would report (the services' own check, nothing written)."""
+    label = "Total" if kr.metric_kind == MetricKind.CUMULATIVE else "Final level"
+    try:
+        values = parse_values(kr, raw)
+    except ValidationError as error:
+        return LiveFigures(None, label, None, None, error.messages[0])
+    try:
+        services.validate_plan_values(kr, values)
+        problem = None
+    except ValidationError as error:
+        problem = error.messages[0]
+    total = services.plan_target(kr, values)
+    c = centroid(values)
+    change = total - kr.target
+    return LiveFigures(
+        total=num(total),
+        total_label=label,
+        change=("+" if change > 0 else "") + num(change) if change else None,
+        centroid=None if c is None else format(c.quantize(Decimal("0.01")), "f"),
+        problem=problem,
+    )
+
+
+def _checkin_rows(kr: KeyResult, checkins: list[CheckIn]) -> list[dict]:
+    by_period: dict[int, list[CheckIn]] = defaultdict(list)
+    for checkin in checkins:
+        checkin.value_n = num(checkin.value)
+        by_period[checkin.period].append(checkin)
+    plan = kr.plan.values
+    return [
+        {
+            "period": p,
+            "planned": num(plan[p.index]) if p.index < len(plan) else "—",
+            "checkins": by_period.get(p.index, []),
+            "latest": by_period[p.index][-1] if by_period.get(p.index) else None,
+            "latest_n": by_period[p.index][-1].value_n if by_period.get(p.index) else None,
+        }
+        for p in kr.cycle.periods
+    ]
+
+
+def _editor_page(
+    request,
+    scope: Scope,
+    kr: KeyResult,
+    *,
+    form: PlanForm | None = None,
+    checkin_form: dict | None = None,
+    status: int = 200,
+):
+    form = form or PlanForm.of_plan(kr)
+    periods = kr.cycle.periods
+    checkins = list(
+        CheckIn.objects.filter(organization=scope.org, kr=kr)
+        .select_related("author")
+        .order_by("period", "created_at", "id")
+    )
+    today = timezone.localdate()
+    progress_ = kr_progress_of(kr, checkins)
+    rows = [
+        {
+            "index": p.index,
+            "label": p.label,
+            "start": p.start,
+            "end": p.end,
+            "raw": form.raw[p.index] if p.index < len(form.raw) else "",
+            "shown": num(kr.plan.values[p.index]) if p.index < len(kr.plan.values) else "—",
+            "errors": form.value_errors.get(p.index, []),
+        }
+        for p in periods
+    ]
+    can_edit = kr_can_edit(scope, kr)
+    return render(
+        request,
+        "plans/plan_editor.html",
+        {
+            "scope": scope,
+            "org": scope.org,
+            "kr": kr,
+            "plan": kr.plan,
+            "form": form,
+            "rows": rows,
+            "figures": plan_figures(kr, form.raw),
+            "can_edit": can_edit,
+            "show_preview": can_edit and kr.parent_id is not None,
+            "target_n": num(kr.target),
+            "start_n": num(kr.start_value),
+            "presets": [(s.value, s.label) for s in PRESETS],
+            "progress": progress_,
+            "status_label": STATUS_LABELS.get(progress_.status, progress_.status),
+            "progress_pct": _pct(progress_.progress_pct),
+            "checkin_rows": _checkin_rows(kr, checkins),
+            "checkin_periods": [p for p in periods if p.start <= today],
+            "checkin_form": checkin_form or {"errors": {}},
+        },
+        status=status,
+    )
+
+
+def kr_progress_of(kr: KeyResult, checkins: list[CheckIn]) -> Progress:
+    actuals = {c.period: c.value for c in checkins}
+    return progress(
+        metric_kind=kr.metric_kind,
+        start_value=kr.start_value,
+        target=kr.target,
+        plan=kr.plan.values,
+        actuals=actuals,
+    )
+
+
+@org_view
+def plan_editor(request, scope: Scope, kr_id: int):
+    """The plan editor: GET shows it; POST with `live` answers the totals fragment as one
+    types (nothing written); a plain POST saves through `plan_update` / `plan_apply_shape`
+    (the API's validation), re-rendering what was typed with the error on a bad value."""
+    kr = scope.get(plan_kr_queryset(scope.org), kr_id)
+    if request.method == "GET":
+        return _editor_page(request, scope, kr)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    kr_require_edit(scope, kr)
+    form = PlanForm.of_post(kr, request.POST)
+    if request.POST.get("live"):
+        return fragment_response(
+            "plans/plan_editor.html#totals", {"kr": kr, "figures": plan_figures(kr, form.raw)}
+        )
+    action = request.POST.get("action")
+    if action == "submit":
+        return _plan_submit(request, scope, kr)
+    try:
+        if action == "shape":
+            target = parse_number(form.target)
+            if target is None:
+                raise ValidationError({"target": ["Give the target to reach, as a number."]})
+            plan = services.plan_apply_shape(
+                kr=kr,
+                shape=form.shape if form.shape in PRESETS else "",
+                target=target,
+                version=form.version,
+                actor=request.user,
+                rationale=form.rationale,
+            )
+        else:
+            plan = services.plan_update(
+                kr=kr,
+                values=parse_values(kr, form.raw),
+                version=form.version,
+                actor=request.user,
+                rationale=form.rationale,
+            )
+    except StaleVersion as stale:
+        form.stale_version = stale.current_version
+        return _editor_page(request, scope, kr, form=form, status=409)
+    except ValidationError as error:
+        form.add(error)
+        return _editor_page(request, scope, kr, form=form, status=400)
+    what = "modification" if plan.is_locked else "plan"
+    messages.success(
+        request,
+        f"Saved the {what}: version {plan.version}"
+        + (", and the parent owner is told." if plan.is_locked else "."),
+    )
+    return redirect("plan-editor", scope.org.slug, kr.pk)
+
+
+def _plan_submit(request, scope: Scope, kr: KeyResult):
+    """Submit the saved plan for alignment (`plan_submit`: the refine window, not all 0)."""
+    try:
+        services.plan_submit(kr=kr, actor=request.user)
+    except ValidationError as error:
+        form = PlanForm.of_plan(kr)
+        form.errors = {"submit": error.messages}
+        return _editor_page(request, scope, kr, form=form, status=400)
+    messages.success(request, "Submitted the plan: the parent owner can now lock it.")
+    return redirect("plan-editor", scope.org.slug, kr.pk)
+
+
+@org_view
+@require_POST
+def kr_checkin(request, scope: Scope, kr_id: int):
+    """Record a check-in through `checkin_create`; a bad one re-renders the plan page."""
+    kr = scope.get(plan_kr_queryset(scope.org), kr_id)
+    kr_require_edit(scope, kr)
+    data = {
+        "period": request.POST.get("period", ""),
+        "value": request.POST.get("value", "")[:60],
+        "note": request.POST.get("note", "")[:4000],
+        "errors": {},
+    }
+    try:
+        period = int(data["period"])
+    except ValueError:
+        data["errors"]["period"] = ["Choose the period this value is for."]
+        period = None
+    value = parse_number(data["value"])
+    if value is None:
+        data["errors"]["value"] = ["Give the actual value, as a number."]
+    if not data["errors"]:
+        try:
+            services.checkin_create(
+                kr=kr, period=period, value=value, author=request.user, note=data["note"]
+            )
+        except ValidationError as error:
+            data["errors"] = error.message_dict
+    if data["errors"]:
+        return _editor_page(request, scope, kr, checkin_form=data, status=400)
+    label = kr.cycle.periods[period].label
+    messages.success(request, f"Checked in {num(value)} {kr.unit} for {label}.")
+    return redirect(reverse("plan-editor", args=[scope.org.slug, kr.pk]) + "#checkins")

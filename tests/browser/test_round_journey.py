@@ -1,26 +1,36 @@
-"""A modification round in the browser (SPEC.md §5, §8 $5M pipeline): the parent
-owner hears of Marketing's change, sends the impact notice, Sales answers, the
-parent owner closes the round."""
+"""A modification round in the browser (SPEC.md §5, §8 $5M pipeline): Marketing's lead
+modifies the locked plan with a rationale, the parent owner hears of it and sends the
+impact notice, Sales answers, the parent owner closes the round."""
 
 import re
 
 from playwright.sync_api import expect
 
 from notifications.models import Notification, NotificationKind, Round, Step, StepKind
-from notifications.services import step_answer
 from tests.conftest import PASSWORD
-from tests.planning import lock, set_plan
+from tests.planning import lock
 
 
 def test_it_plays_a_round_from_modification_to_close(
     planning, world, page, live_server, login, screenshot
 ):
-    # TODO(integrator): Marketing's lead modifies through the plan editor page
-    # (built on branch ui-lead); until then, through the service it calls.
     lock(planning.pipeline)
-    set_plan(planning.marketing_kr, [800000, 800000, 800000], rationale="Channel algorithm change")
-    round = Round.objects.get(parent_kr=planning.pipeline)
     page.set_viewport_size({"width": 1366, "height": 900})
+
+    # Marketing's lead modifies the locked plan, with the rationale, in the plan editor.
+    login(world.marketing_lead.username, PASSWORD)
+    expect(page.get_by_role("heading", name="Your organizations")).to_be_visible()
+    page.goto(f"{live_server.url}/o/acme/me/")
+    page.get_by_role("link", name=re.compile("Edit plan of .Marketing")).click()
+    expect(page.get_by_role("heading", name="Modify the locked plan")).to_be_visible()
+    for label in ("Jan 2026", "Feb 2026", "Mar 2026"):
+        page.get_by_label(label).fill("800000")
+    expect(page.locator("#plan-preview")).to_contain_text("600,000 USD (12.00%)")
+    page.get_by_label("Rationale").fill("Channel algorithm change")
+    screenshot("0-modification")
+    page.get_by_role("button", name="Save the modification").click()
+    expect(page.get_by_role("status").filter(has_text="Saved the modification")).to_be_visible()
+    round = Round.objects.get(parent_kr=planning.pipeline)
 
     # The parent owner logs in and sees the unread badge, then the notification.
     login(world.owner.username, PASSWORD)
@@ -66,14 +76,26 @@ def test_it_plays_a_round_from_modification_to_close(
     expect(article.locator("tr", has_text="Assess the impact")).to_have_count(2)
     screenshot("3-notice-sent")
 
-    # Sales answers its assess step.
-    # TODO(integrator): through POST /o/<org>/steps/<id>/ (the step-answer page is built on
-    # branch ui-lead and is not in this tree); until then, through the service it calls.
+    # Sales' lead finds the assess step on My work and answers it.
     step = Step.objects.get(round=round, kind=StepKind.ASSESS, kr=planning.sales_kr)
-    step_answer(step=step, actor=world.sales_lead, answer="no_change", note="Outbound covers it")
+    login(world.sales_lead.username, PASSWORD)
+    expect(page.get_by_role("heading", name="Your organizations")).to_be_visible()
+    page.goto(f"{live_server.url}/o/acme/me/")
+    page.locator(f"#step-{step.pk}").get_by_role("link", name=re.compile("Answer")).click()
+    page.get_by_role("radio", name=re.compile("No change")).check()
+    page.get_by_role("textbox", name="Note").fill("Outbound covers it")
+    page.get_by_role("button", name="Send the answer").click()
+    expect(page.get_by_role("status").filter(has_text="Answered")).to_be_visible()
+    screenshot("3b-sales-answered")
+    step.refresh_from_db()
+    assert (step.state, step.answer, step.note) == ("done", "no_change", "Outbound covers it")
 
-    # The parent owner reloads, sees the answer, and closes the round.
-    page.reload()
+    # The parent owner comes back to the combined view.
+    login(world.owner.username, PASSWORD)
+    expect(page.get_by_role("heading", name="Your organizations")).to_be_visible()
+    page.goto(f"{live_server.url}/o/acme/krs/{planning.pipeline.pk}/alignment/")
+
+    # The parent owner sees the answer, and closes the round.
     article = page.locator(f"#round-{round.pk}")
     expect(article.locator("tr", has_text="sam")).to_contain_text("No change")
     close = article.get_by_role("form", name="Close the round")

@@ -225,3 +225,11 @@ def test_it_uses_a_constant_number_of_queries(
     with django_assert_num_queries(7):
         response = client.get(inbox_url())
     assert response.content.decode().count("inbox-row unread") == count
+
+
+def test_it_links_steps_and_reviews_to_my_work(world, client):
+    notify(world.owner, world.org, "a", "Answer the review", kind=NotificationKind.REVIEW)
+    notify(world.owner, world.org, "b", "Something changed")
+    client.force_login(world.owner)
+    html = client.get(inbox_url()).content.decode()
+    assert html.count('<a href="/o/acme/me/">Open steps in My work</a>') == 1

@@ -259,3 +259,11 @@ def test_the_cycles_list_is_newest_first_and_marks_the_current_one(planning, wor
 def test_read_only_and_plain_members_may_read_the_tree(planning, world, client, who):
     client.force_login(getattr(world, who))
     assert client.get(tree_url(planning.cycle)).status_code == 200
+
+
+def test_it_links_each_kr_to_its_plan(planning, world, client):
+    client.force_login(world.viewer)
+    page = client.get(tree_url(planning.cycle)).content.decode()
+    for kr in (planning.pipeline, planning.marketing_kr):
+        link = f'<a class="title" href="/o/acme/krs/{kr.pk}/plan/">{kr.title}</a>'
+        assert link in row(page, kr)

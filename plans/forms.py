@@ -1,0 +1,125 @@
+"""What the plan pages post, parsed for the plans services (SPEC.md §6).
+
+Plain parsing only: every rule about the values is the services' (the API's
+validation), whose messages name the period; this module only knows which input
+a message is about, so the page can show it there with what was typed.
+"""
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+
+from hierarchy.models import KeyResult
+from okrplan.lib.numbers import fmt
+from plans.models import Shape
+
+PRESETS = [Shape.LINEAR, Shape.FRONT_LOADED, Shape.BACK_LOADED, Shape.HISTORY]
+# "(value 2)" in a service's message names the period input it is about.
+VALUE_INDEX = re.compile(r"\(value (\d+)\)")
+
+
+def _clean_number(text: str) -> str:
+    return text.strip().replace(",", "").replace("_", "").replace(" ", "")
+
+
+def parse_number(text: str) -> Decimal | None:
+    """A number as typed ("1,000,000", "12.5"), or None when it is not one."""
+    try:
+        value = Decimal(_clean_number(text))
+    except (InvalidOperation, ValueError):
+        return None
+    return value if value.is_finite() else None
+
+
+@dataclass
+class PlanForm:
+    """What the editor shows in its inputs: the stored plan, or what was posted."""
+
+    raw: list[str]
+    version: int
+    rationale: str = ""
+    shape: str = Shape.LINEAR
+    target: str = ""
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    value_errors: dict[int, list[str]] = field(default_factory=dict)
+    stale_version: int | None = None
+
+    @classmethod
+    def of_plan(cls, kr: KeyResult) -> "PlanForm":
+        plan = kr.plan
+        shape = plan.shape if plan.shape in PRESETS else Shape.LINEAR
+        return cls(
+            raw=[fmt(v) for v in plan.values],
+            version=plan.version,
+            shape=shape,
+            target=fmt(kr.target),
+        )
+
+    @classmethod
+    def of_post(cls, kr: KeyResult, data) -> "PlanForm":
+        n = len(kr.cycle.periods)
+        raw = [str(v)[:60] for v in data.getlist("values")][: n + 5]
+        try:
+            version = int(data.get("version", ""))
+        except ValueError:
+            version = 0
+        return cls(
+            raw=raw,
+            version=version,
+            rationale=data.get("rationale", "")[:4000],
+            shape=data.get("shape", Shape.LINEAR),
+            target=data.get("target", "")[:60],
+        )
+
+    def add(self, error: ValidationError) -> None:
+        for name, messages_ in error.message_dict.items():
+            for message in messages_:
+                match = VALUE_INDEX.search(message) if name == "values" else None
+                index = int(match.group(1)) - 1 if match else None
+                if index is not None and 0 <= index < len(self.raw):
+                    self.value_errors.setdefault(index, []).append(message)
+                key = "__all__" if name == NON_FIELD_ERRORS else name
+                self.errors.setdefault(key, []).append(message)
+
+    @property
+    def first_invalid(self) -> int | None:
+        """The first period input with an error: the page puts the focus there."""
+        return min(self.value_errors, default=None)
+
+    @property
+    def all_errors(self) -> list[str]:
+        return [m for messages_ in self.errors.values() for m in messages_]
+
+    @property
+    def values_errors(self) -> list[str]:
+        return self.errors.get("values", [])
+
+    @property
+    def rationale_errors(self) -> list[str]:
+        return self.errors.get("rationale", [])
+
+    @property
+    def shape_errors(self) -> list[str]:
+        return self.errors.get("shape", [])
+
+    @property
+    def target_errors(self) -> list[str]:
+        return self.errors.get("target", [])
+
+
+def parse_values(kr: KeyResult, raw: list[str]) -> list[Decimal]:
+    """The typed values as decimals; a ValidationError naming the period of a bad one."""
+    periods = kr.cycle.periods
+    values = []
+    for i, text in enumerate(raw):
+        value = parse_number(text)
+        if value is None:
+            label = periods[i].label if i < len(periods) else f"Period {i + 1}"
+            shown = text.strip() or "nothing"
+            raise ValidationError(
+                {"values": [f"{label} (value {i + 1}): “{shown}” is not a number."]}
+            )
+        values.append(value)
+    return values
