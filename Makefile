@@ -35,12 +35,13 @@ lint: $(VENV)/.installed
 	env -u DATABASE_URL -u REDIS_URL DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 
 # The whole suite on SQLite; then, when DATABASE_URL is set (CI sets it), again on
-# PostgreSQL and Redis for everything but the browser tests.
+# PostgreSQL and Redis for what the database changes: services, APIs, locking, workers
+# (not the browser tests, the rendered pages or the whole-system smoke tests).
 test: $(VENV)/.installed sysdeps lint
 	env -u DATABASE_URL -u REDIS_URL $(VENV)/bin/pytest
 	@if [ -n "$$DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL ($$DATABASE_URL) and Redis ($${REDIS_URL:-embedded broker})"; \
-		$(VENV)/bin/pytest -m "not browser and not once"; \
+		$(VENV)/bin/pytest -m "not browser and not once and not page"; \
 	fi
 
 bench: $(VENV)/.installed

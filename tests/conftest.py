@@ -102,3 +102,12 @@ def api():
 def _fast_password_hashing(settings):
     """PBKDF2's deliberate slowness costs seconds per fixture; tests need none of it."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_collection_modifyitems(items):
+    """Pages (`test_*_page.py`, `test_*_view.py`) render what the services and selectors
+    return: the database does not change what they show, so they run on SQLite only
+    (`make test` runs the second, PostgreSQL pass with `-m "not page"`)."""
+    for item in items:
+        if item.path.name.endswith(("_page.py", "_view.py")):
+            item.add_marker(pytest.mark.page)
