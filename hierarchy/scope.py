@@ -11,9 +11,10 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from rest_framework.views import APIView
 
 from hierarchy.models import Membership, Organization, TenantModel
@@ -92,9 +93,19 @@ def org_view(view):
     The view is called as `view(request, scope, **kwargs)`; a non-member gets 404.
     """
 
-    @login_required
     @wraps(view)
     def wrapper(request, org: str, *args, **kwargs):
+        if not request.user.is_authenticated and getattr(request, "htmx", False):
+            # An htmx request (live totals, a fragment) after the session expired: send
+            # the whole page to the login, not the login page into the fragment's box.
+            back = request.htmx.current_url_abs_path or request.get_full_path()
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = redirect_to_login(back).url
+            return response
+        return _logged_in(request, org, *args, **kwargs)
+
+    @login_required
+    def _logged_in(request, org: str, *args, **kwargs):
         scope = scope_resolve(user=request.user, slug=org)
         return view(request, scope, *args, **kwargs)
 

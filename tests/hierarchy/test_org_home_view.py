@@ -28,3 +28,17 @@ def test_it_links_the_shared_key_results_to_their_combined_view(planning, world,
     assert f'href="/o/acme/krs/{planning.pipeline.pk}/alignment/"' in page
     assert "Generate $5M in new pipeline" in page
     assert "Marketing pipeline</a>" not in page  # not shared: no combined view
+
+
+def test_it_sends_an_expired_htmx_request_to_the_login_as_a_whole_page(client, world):
+    """Live totals typed after the session expired: htmx is told to load the login page
+    (HX-Redirect) instead of swapping the login form into the totals box."""
+    response = client.post(
+        "/o/acme/krs/1/plan/preview/",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL="http://testserver/o/acme/krs/1/plan/",
+    )
+
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == "/accounts/login/?next=/o/acme/krs/1/plan/"
+    assert response.content == b""
