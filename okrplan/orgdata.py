@@ -37,6 +37,7 @@ from hierarchy.models import (
     TenantModel,
 )
 from notifications.models import Notification, PropagationRule, Round, RoundEvent, Step
+from okrplan.lib.erasing import erasing
 from plans.models import CheckIn, HistoryPoint, ImportBatch, Plan, PlanRevision
 
 FORMAT = "okrplan.organization"
@@ -416,6 +417,27 @@ def org_import_file(path: str, *, slug: str | None = None) -> ImportReport:
     except (OSError, ValueError) as error:
         raise OrgDataError(f"Cannot read {path}: {error}") from None
     return org_import(data=data, slug=slug)
+
+
+# --- Erase ---------------------------------------------------------------------
+
+
+def org_erase(*, org: Organization) -> dict[str, int]:
+    """Delete every row of `org`, then the organization; its users stay (they may belong
+    to other organizations). Irreversible: the one path that deletes plan revisions
+    and round events, in erase mode (okrplan/lib/erasing.py). Export it first."""
+    deleted = {}
+    qn = connection.ops.quote_name
+    # Raw statements: the ORM's collector would refuse (PROTECT) and its queryset guard
+    # (ImmutableQuerySet) too. Table names come from the models, quoted; one parameter.
+    with erasing(), connection.cursor() as cursor:
+        for model in reversed(CARRIED):
+            table = qn(model._meta.db_table)
+            cursor.execute(f"DELETE FROM {table} WHERE organization_id = %s", [org.pk])  # noqa: S608
+            deleted[label(model)] = cursor.rowcount
+        table = qn(Organization._meta.db_table)
+        cursor.execute(f"DELETE FROM {table} WHERE id = %s", [org.pk])  # noqa: S608
+    return deleted
 
 
 # --- Coverage ------------------------------------------------------------------

@@ -182,6 +182,7 @@ def _org_fields(org):
 def test_it_moves_a_rich_organization_whole(rich, tmp_path, capsys):
     path = tmp_path / "acme.json"
     call_command("export_org", "acme", output=str(path))
+    assert path.stat().st_mode & 0o777 == 0o600  # everything the organization has
     call_command("import_org", str(path), slug="acme-copy")
 
     copy = Organization.objects.get(slug="acme-copy")
@@ -307,3 +308,30 @@ def test_every_tenant_model_is_carried(monkeypatch):
     assert any(
         "notifications.step.proposed_json is a JSON field" in p for p in orgdata.coverage_problems()
     )
+
+
+def test_an_organization_moves_out_and_back_under_its_slug(rich, world, tmp_path):
+    """Export, erase (the one path that deletes revisions and events), import again."""
+    before = {model: Naturals(rich).rows(model) for model in tenant_models()}
+    globex = {
+        m.__name__: m.objects.filter(organization=world.other_org).count() for m in tenant_models()
+    }
+    users = User.objects.count()
+    path = tmp_path / "acme.json"
+    call_command("export_org", "acme", output=str(path))
+
+    with pytest.raises(CommandError, match="Not confirmed"):
+        call_command("erase_org", "acme", confirm="acm")
+    call_command("erase_org", "acme", confirm="acme")
+    assert not Organization.objects.filter(slug="acme").exists()
+    for model in tenant_models():
+        assert not model._base_manager.filter(organization_id=rich.pk).exists(), model.__name__
+    assert {
+        m.__name__: m.objects.filter(organization=world.other_org).count() for m in tenant_models()
+    } == globex
+    assert User.objects.count() == users
+
+    call_command("import_org", str(path))
+    back = Organization.objects.get(slug="acme")
+    for model in tenant_models():
+        assert Naturals(back).rows(model) == before[model], model.__name__

@@ -2,8 +2,9 @@
 
 Plan revisions and round events are refused UPDATE and DELETE by triggers
 (`plans/migrations/0003_*`, `notifications/migrations/0002_*`). Deleting them is
-allowed only inside `erasing()`, which `manage.py flush` (Django's test runner
-flushes between transactional tests) uses; nothing in the app does.
+allowed only inside `erasing()`, which two commands use: `manage.py erase_org`
+(an organization and all its rows, okrplan/orgdata.py) and `manage.py flush`
+(Django's test runner flushes between transactional tests). Nothing in the app does.
 
 On PostgreSQL erase mode is the transaction-local setting `okrplan.erasing = on`
 (`set_config(..., true)`: gone at commit or rollback). On SQLite, which has no
