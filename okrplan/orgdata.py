@@ -372,41 +372,52 @@ def org_import(*, data: dict, slug: str | None = None) -> ImportReport:
     database's IntegrityError) and leaves the database as it was.
     """
     _header_check(data)
+    with transaction.atomic():
+        try:
+            return _import(data, slug)
+        except ValidationError as error:
+            raise OrgDataError("; ".join(error.messages)) from None
+        except (KeyError, TypeError, AttributeError) as error:
+            raise OrgDataError(
+                f"The file is malformed ({type(error).__name__}: {error})."
+            ) from None
+
+
+def _import(data: dict, slug: str | None) -> ImportReport:
     exported = data["organization"]
     slug = slug or exported["slug"]
-    with transaction.atomic():
-        if Organization.objects.filter(slug=slug).exists():
-            raise OrgDataError(
-                f"An organization with the slug {slug!r} exists already: import under "
-                "another one with --slug."
-            )
-        org = Organization(slug=slug)
-        for f in _org_fields():
-            if f.name in exported:
-                setattr(org, f.attname, _load(f, exported[f.name]))
-        try:
-            org.full_clean()
-        except ValidationError as error:
-            raise OrgDataError(f"organization: {'; '.join(error.messages)}") from None
-        org.save_base(raw=True)  # raw: the exported created_at, not now
-        report = ImportReport(org=org)
-        ctx = _Import(org=org, users=_users_load(data.get("users", []), report), ids={})
-        for model in CARRIED:
-            rows = data.get("rows", {}).get(label(model), [])
-            ctx.ids[model] = {}
-            for n, row in enumerate(_parent_first(model, rows)):
-                where = f"{label(model)} row {n} (id {row.get('id')!r})"
-                obj = model(organization=org)
-                try:
-                    for f in _fields(model):
-                        if f.name in row:
-                            setattr(obj, f.attname, _value_load(model, f, row[f.name], ctx, where))
-                except ValidationError as error:
-                    raise OrgDataError(f"{where}: {'; '.join(error.messages)}") from None
-                # raw: timestamps as exported (no auto_now), and no model save() logic
-                obj.save_base(raw=True)
-                ctx.ids[model][row["id"]] = obj.pk
-            report.rows[label(model)] = len(rows)
+    if Organization.objects.filter(slug=slug).exists():
+        raise OrgDataError(
+            f"An organization with the slug {slug!r} exists already: import under "
+            "another one with --slug."
+        )
+    org = Organization(slug=slug)
+    for f in _org_fields():
+        if f.name in exported:
+            setattr(org, f.attname, _load(f, exported[f.name]))
+    org.full_clean()
+    org.save_base(raw=True)  # raw: the exported created_at, not now
+    report = ImportReport(org=org)
+    ctx = _Import(org=org, users=_users_load(data.get("users", []), report), ids={})
+    for model in CARRIED:
+        rows = data.get("rows", {}).get(label(model), [])
+        ctx.ids[model] = {}
+        relations = [f.name for f in _fields(model) if f.is_relation]
+        for n, row in enumerate(_parent_first(model, rows)):
+            where = f"{label(model)} row {n} (id {row.get('id')!r})"
+            obj = model(organization=org)
+            try:
+                for f in _fields(model):
+                    if f.name in row:
+                        setattr(obj, f.attname, _value_load(model, f, row[f.name], ctx, where))
+                # choices, lengths, ranges (references are mapped above, not looked up)
+                obj.clean_fields(exclude=relations)
+            except ValidationError as error:
+                raise OrgDataError(f"{where}: {'; '.join(error.messages)}") from None
+            # raw: timestamps as exported (no auto_now), and no model save() logic
+            obj.save_base(raw=True)
+            ctx.ids[model][row["id"]] = obj.pk
+        report.rows[label(model)] = len(rows)
     return report
 
 

@@ -226,6 +226,8 @@ def _notification_rows(document):
     [
         "missing_reference",  # found by the import, at the last kind of row
         "bad_decimal",
+        "bad_choice",
+        "malformed",
         "duplicate_key",  # found by the database's unique constraint
         "unknown_key_format",
     ],
@@ -237,6 +239,10 @@ def test_a_broken_file_imports_nothing(rich, tmp_path, breakage):
         last["step"] = 10**9
     elif breakage == "bad_decimal":
         document["rows"]["plans.checkin"][-1]["value"] = "a lot"
+    elif breakage == "bad_choice":
+        document["rows"]["notifications.step"][-1]["kind"] = "pray"
+    elif breakage == "malformed":
+        document["rows"]["plans.checkin"] = "not a list of rows"
     elif breakage == "duplicate_key":
         last["key"] = _notification_rows(document)[0]["key"]
     else:
