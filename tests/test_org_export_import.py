@@ -341,3 +341,17 @@ def test_an_organization_moves_out_and_back_under_its_slug(rich, world, tmp_path
     back = Organization.objects.get(slug="acme")
     for model in tenant_models():
         assert Naturals(back).rows(model) == before[model], model.__name__
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_command_exports_outside_a_transaction(world, planning, tmp_path):
+    """As run by hand: export_org opens the transaction (on PostgreSQL one REPEATABLE
+    READ snapshot), and the test's flush afterwards goes through erase mode."""
+    path = tmp_path / "acme.json"
+    call_command("export_org", "acme", output=str(path))
+    document = json.loads(path.read_text())
+    assert (
+        len(document["rows"]["plans.planrevision"])
+        == PlanRevision.objects.filter(organization=world.org).count()
+    )
+    assert {u["username"] for u in document["users"]} >= {"admin", "owner", "maya", "pat"}
