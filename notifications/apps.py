@@ -13,3 +13,10 @@ class NotificationsConfig(AppConfig):
 
         subscribe(PlanChanged, services.on_plan_changed)
         subscribe(CheckInRecorded, services.on_checkin_recorded)
+
+        # Every tenant model is carried by export_org / import_org (okrplan.E001).
+        from django.core import checks
+
+        from okrplan.orgdata import coverage_check
+
+        checks.register(coverage_check, checks.Tags.models)

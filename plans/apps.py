@@ -7,10 +7,16 @@ class PlansConfig(AppConfig):
 
     def ready(self):
         """The plans app's subscriptions to the hierarchy's events, all in one place."""
+        from django.db.backends.signals import connection_created
+
         from hierarchy.events import KeyResultCreated, KeyResultDeleted, KeyResultMoved
+        from okrplan.lib.erasing import sqlite_function_install
         from okrplan.lib.events import subscribe
         from plans import services
 
         subscribe(KeyResultCreated, services.on_kr_created)
         subscribe(KeyResultMoved, services.on_kr_moved)
         subscribe(KeyResultDeleted, services.on_kr_deleted)
+        # The SQLite guard on plan revisions and round events asks this function
+        # (okrplan/lib/erasing.py).
+        connection_created.connect(sqlite_function_install, dispatch_uid="okrplan_erasing")
