@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from okrplan.lib.env import env_bool, env_decimal, env_int, env_list, env_str
+from okrplan.lib.env import env_bool, env_decimal, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("OKRPLAN_VAR_DIR", str(BASE_DIR / "var")))
@@ -153,6 +153,23 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Attempts to log in (the API token and the login form) per client address and
+# username: okrplan/lib/throttling.py. Counted in the default cache.
+LOGIN_RATE = env_rate("LOGIN_RATE", "10/min")
+
+# --- Cache ----------------------------------------------------------------
+# The login attempt counts live here. CACHE_URL (redis://host:6379/1: not the broker's
+# database) shares them between the web processes; without it each process counts on
+# its own (local memory), so the limit is per process.
+CACHE_URL = env_str("CACHE_URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 # --- Security (on unless DEBUG) -------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
@@ -232,6 +249,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "okrplan.lib.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "COERCE_DECIMAL_TO_STRING": True,
+    # How many proxies in front of us append to X-Forwarded-For: the client address for
+    # the login limit. 0: REMOTE_ADDR, so a client cannot make up its address.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
 
 SPECTACULAR_SETTINGS = {

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from hierarchy import views as hierarchy_views
 from okrplan.health import healthz
 
 urlpatterns = [
@@ -13,7 +14,7 @@ urlpatterns = [
     path("api/v1/orgs/<slug:org>/", include("plans.api_urls")),
     path("api/v1/orgs/<slug:org>/", include("notifications.api_urls")),
     path("api/v1/orgs/<slug:org>/", include("notifications.report_urls")),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", hierarchy_views.login, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("", include("hierarchy.urls")),

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from okrplan.lib.env import env_bool, env_decimal, env_int, env_list
+from okrplan.lib.env import env_bool, env_decimal, env_int, env_list, env_rate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,6 +59,9 @@ def test_a_bad_setting_fails_loudly_naming_the_variable(monkeypatch):
     monkeypatch.setenv("DEADLINE_SCAN_SECONDS", "nan")
     with pytest.raises(ImproperlyConfigured, match="DEADLINE_SCAN_SECONDS"):
         env_decimal("DEADLINE_SCAN_SECONDS", Decimal(60))
+    monkeypatch.setenv("LOGIN_RATE", "ten a minute")
+    with pytest.raises(ImproperlyConfigured, match="LOGIN_RATE"):
+        env_rate("LOGIN_RATE", "10/min")
 
 
 def test_settings_helpers_read_good_values(monkeypatch):
@@ -69,3 +72,6 @@ def test_settings_helpers_read_good_values(monkeypatch):
     assert env_list("HOSTS", []) == ["a.example", "b.example"]
     assert env_decimal("SECONDS", Decimal(60)) == Decimal("0.5")
     assert env_int("UNSET_VARIABLE_FOR_TEST", 7) == 7
+    monkeypatch.setenv("LOGIN_RATE", "5/hour")
+    assert env_rate("LOGIN_RATE", "10/min") == "5/hour"
+    assert env_rate("UNSET_VARIABLE_FOR_TEST", "10/min") == "10/min"
