@@ -4,14 +4,16 @@ The schema is loaded from `/api/schema/` of the WSGI application, in a database 
 the demo organization (okrplan/demo.py: SPEC.md §8's cast and shared KRs, locked), and
 every operation is called with generated input, as maya (a member: Marketing's lead),
 with her token. Path parameters name real objects of acme, so the generated bodies and
-query strings reach the code behind the 404. Each answer must not be a 5xx and, where the
-schema describes the answer's status, must conform to it.
+query strings reach the code behind the 404. Then the admin's configuration writes, which
+maya is refused before her body is read, as alice (an admin). Each answer must not be a
+5xx and, where the schema describes the answer's status, must conform to it.
 
 Bounded and derandomized (the same examples on every run): 5 valid (positive) cases per
 operation, and 5 invalid (negative) ones for each operation with a body or query string
 to make invalid. About a minute; the first (SQLite) pass only.
 """
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -83,8 +85,11 @@ def demo(db, _keep_the_test_connection):
         now=now,
         message=lambda step: "Review your plan.",
     )
+    alice = Membership.objects.get(organization=org, user__username="alice").user  # an admin
     return {
-        "token": Token.objects.get_or_create(user=maya)[0].key,
+        "tokens": {
+            user.username: Token.objects.get_or_create(user=user)[0].key for user in (maya, alice)
+        },
         "path": {
             "org": org.slug,
             "kr_id": kr.pk,
@@ -127,11 +132,12 @@ def _fuzz(strategy, headers: dict) -> int:
     return len(calls)
 
 
-def test_it_answers_every_generated_request_without_a_server_error(demo):
+def _fuzz_operations(demo, username: str, chosen=lambda operation: True) -> tuple[int, int]:
+    """Fuzz the chosen operations as `username`; (operations, requests), or fail listing
+    every operation that failed."""
     schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
-    headers = {"Authorization": f"Token {demo['token']}"}
-    operations = _operations(schema)
-    assert len(operations) > 50, "the schema describes too few operations"
+    headers = {"Authorization": f"Token {demo['tokens'][username]}"}
+    operations = [op for op in _operations(schema) if chosen(op)]
     failures, examples = {}, 0
 
     for operation in operations:
@@ -148,5 +154,24 @@ def test_it_answers_every_generated_request_without_a_server_error(demo):
             except Exception as error:  # gather them all, then fail once
                 failures[f"{operation.label} ({mode.value})"] = str(error)[:3000]
 
-    print(f"fuzzed {len(operations)} operations with {examples} generated requests")
+    print(f"fuzzed {len(operations)} operations as {username} with {examples} requests")
     assert not failures, "\n\n".join(f"== {label}\n{error}" for label, error in failures.items())
+    return len(operations), examples
+
+
+def test_it_answers_every_generated_request_without_a_server_error(demo):
+    operations, _ = _fuzz_operations(demo, "maya")
+    assert operations > 50, "the schema describes too few operations"
+
+
+ADMIN_WRITES = re.compile(r"/(settings|members|departments|cycles|propagation-rules?)/")
+
+
+def test_it_answers_an_admins_configuration_changes_without_a_server_error(demo):
+    """What maya is refused (403 before the body is read), an admin's bodies reach."""
+    operations, _ = _fuzz_operations(
+        demo,
+        "alice",
+        lambda op: op.method.upper() != "GET" and ADMIN_WRITES.search(op.path) is not None,
+    )
+    assert operations >= 10
