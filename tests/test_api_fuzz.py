@@ -86,10 +86,14 @@ def demo(db, _keep_the_test_connection):
         message=lambda step: "Review your plan.",
     )
     alice = Membership.objects.get(organization=org, user__username="alice").user  # an admin
+    victor = parent.owner  # the parent owner: lock, impact notice, close
     return {
         "tokens": {
-            user.username: Token.objects.get_or_create(user=user)[0].key for user in (maya, alice)
+            user.username: Token.objects.get_or_create(user=user)[0].key
+            for user in (maya, alice, victor)
         },
+        "parent_owner": victor.username,
+        "parent_id": parent.pk,
         "path": {
             "org": org.slug,
             "kr_id": kr.pk,
@@ -175,3 +179,15 @@ def test_it_answers_an_admins_configuration_changes_without_a_server_error(demo)
         lambda op: op.method.upper() != "GET" and ADMIN_WRITES.search(op.path) is not None,
     )
     assert operations >= 10
+
+
+PARENT_OWNER_ACTIONS = re.compile(r"/(lock|notice|close)/$")
+
+
+def test_it_answers_the_parent_owners_actions_without_a_server_error(demo):
+    """Lock, impact notice, close: the parent owner's, refused to maya."""
+    demo["path"]["kr_id"] = demo["parent_id"]  # lock the shared KR itself
+    operations, _ = _fuzz_operations(
+        demo, demo["parent_owner"], lambda op: PARENT_OWNER_ACTIONS.search(op.path) is not None
+    )
+    assert operations == 3
