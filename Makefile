@@ -31,6 +31,7 @@ sysdeps:
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/bandit -c pyproject.toml -r hierarchy plans notifications okrplan -q
 	env -u DATABASE_URL -u REDIS_URL DEBUG=1 $(PY) manage.py check
 	env -u DATABASE_URL -u REDIS_URL DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 

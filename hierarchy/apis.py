@@ -2,7 +2,7 @@
 departments and organization settings."""
 
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
@@ -15,6 +15,7 @@ from hierarchy.fields import MemberField, OrgRelatedField
 from hierarchy.models import Cycle, Department, Granularity, Membership, Organization, Role
 from hierarchy.scope import OrgApi
 from okrplan.lib.api import paginated
+from okrplan.lib.throttling import LoginRateThrottle, LoginThrottled
 
 User = get_user_model()
 
@@ -48,13 +49,29 @@ class RegisterApi(APIView):
 
 
 class TokenApi(APIView):
+    """A user's token for their username and password; attempts are limited (LOGIN_RATE)."""
+
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes = [LoginRateThrottle]
 
     class OutputSerializer(serializers.Serializer):
         token = serializers.CharField()
 
-    @extend_schema(request=AuthTokenSerializer, responses={200: OutputSerializer}, auth=[])
+    def throttled(self, request, wait):
+        raise LoginThrottled(wait=LoginRateThrottle.seconds(wait))
+
+    @extend_schema(
+        request=AuthTokenSerializer,
+        responses={
+            200: OutputSerializer,
+            429: OpenApiResponse(
+                description="Too many attempts for this username from this address: "
+                "`Retry-After` says how many seconds to wait."
+            ),
+        },
+        auth=[],
+    )
     def post(self, request):
         data = AuthTokenSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)

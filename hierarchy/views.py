@@ -1,10 +1,34 @@
 """Browser pages of the hierarchy: the organization list and an organization's home."""
 
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.shortcuts import render
 
 from hierarchy.models import Department, KeyResult, Membership
 from hierarchy.scope import Scope, org_view
+from okrplan.lib.throttling import LoginRateThrottle, throttled_message
+
+_login = auth_views.LoginView.as_view()
+
+
+def login(request, *args, **kwargs):
+    """Django's login page, with the API token's limit on attempts (LOGIN_RATE): past
+    it, the form again with 429, Retry-After and what to do; the password is not tried."""
+    if request.method == "POST":
+        throttle = LoginRateThrottle()
+        if not throttle.allow_request(request, None):
+            seconds = throttle.retry_after()
+            form = AuthenticationForm(request, initial={"username": request.POST.get("username")})
+            context = {
+                "form": form,
+                "throttled": throttled_message(seconds),
+                "next": request.POST.get("next", ""),
+            }
+            response = render(request, "registration/login.html", context, status=429)
+            response["Retry-After"] = str(seconds)
+            return response
+    return _login(request, *args, **kwargs)
 
 
 @login_required

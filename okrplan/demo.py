@@ -12,7 +12,7 @@ from hierarchy import services as hs
 from hierarchy.models import Cycle, Department, Membership, Organization, Role
 from plans import services as ps
 
-DEMO_PASSWORD = "okrplan-demo"
+DEMO_PASSWORD = "okrplan-demo"  # nosec B105  # the demo users' published password (load_demo, README), not a secret
 DEMO_ORG = ("acme", "Acme Inc.")
 
 # username, full name, role, what they do, department they lead

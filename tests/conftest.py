@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -96,6 +97,15 @@ def api():
         return client
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The cache (local memory in tests) holds the login attempt counts: each test starts
+    with none, so the suite, which logs in as the same few people, is never throttled."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from okrplan.lib.env import env_bool, env_decimal, env_int, env_list
+from okrplan.lib.env import env_bool, env_decimal, env_int, env_list, env_rate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,6 +60,9 @@ def test_a_bad_setting_fails_loudly_naming_the_variable(monkeypatch):
     monkeypatch.setenv("DEADLINE_SCAN_SECONDS", "nan")
     with pytest.raises(ImproperlyConfigured, match="DEADLINE_SCAN_SECONDS"):
         env_decimal("DEADLINE_SCAN_SECONDS", Decimal(60))
+    monkeypatch.setenv("LOGIN_RATE", "ten a minute")
+    with pytest.raises(ImproperlyConfigured, match="LOGIN_RATE"):
+        env_rate("LOGIN_RATE", "10/min")
 
 
 def test_settings_helpers_read_good_values(monkeypatch):
@@ -69,3 +73,61 @@ def test_settings_helpers_read_good_values(monkeypatch):
     assert env_list("HOSTS", []) == ["a.example", "b.example"]
     assert env_decimal("SECONDS", Decimal(60)) == Decimal("0.5")
     assert env_int("UNSET_VARIABLE_FOR_TEST", 7) == 7
+    monkeypatch.setenv("LOGIN_RATE", "5/hour")
+    assert env_rate("LOGIN_RATE", "10/min") == "5/hour"
+    assert env_rate("UNSET_VARIABLE_FOR_TEST", "10/min") == "10/min"
+
+
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "x7-" + "q" * 60 + "-production-like-secret-9f2",
+    "ALLOWED_HOSTS": "okrplan.example.com",
+}
+
+
+def test_production_cookies_and_transport_are_secure(tmp_path):
+    names = [
+        "SESSION_COOKIE_SECURE",
+        "SESSION_COOKIE_HTTPONLY",
+        "SESSION_COOKIE_SAMESITE",
+        "CSRF_COOKIE_SECURE",
+        "CSRF_COOKIE_HTTPONLY",
+        "SECURE_SSL_REDIRECT",
+        "SECURE_HSTS_SECONDS",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+        "SECURE_CONTENT_TYPE_NOSNIFF",
+        "X_FRAME_OPTIONS",
+        "SECURE_REFERRER_POLICY",
+        "CONTENT_SECURITY_POLICY",
+        "LOGIN_RATE",
+    ]
+    code = (
+        "import json; from django.conf import settings; "
+        f"print(json.dumps({{n: getattr(settings, n) for n in {names!r}}}))"
+    )
+    result = _manage("shell", "-c", code, **PRODUCTION, OKRPLAN_VAR_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout.strip().splitlines()[-1])
+    assert values["SESSION_COOKIE_SECURE"] is values["CSRF_COOKIE_SECURE"] is True
+    assert values["SESSION_COOKIE_HTTPONLY"] is values["CSRF_COOKIE_HTTPONLY"] is True
+    assert values["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert values["SECURE_SSL_REDIRECT"] is True
+    assert values["SECURE_HSTS_SECONDS"] >= 31536000
+    assert values["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
+    assert values["SECURE_CONTENT_TYPE_NOSNIFF"] is True
+    assert values["X_FRAME_OPTIONS"] == "DENY"
+    assert values["SECURE_REFERRER_POLICY"] == "same-origin"
+    assert "script-src 'self'" in values["CONTENT_SECURITY_POLICY"]
+    assert "'unsafe-eval'" not in values["CONTENT_SECURITY_POLICY"]
+    assert values["LOGIN_RATE"] == "10/min"
+
+
+def test_every_page_and_api_answer_carries_the_security_headers(db, client):
+    for url in ("/accounts/login/", "/api/v1/orgs/", "/api/docs/", "/healthz"):
+        response = client.get(url)
+        assert response["X-Content-Type-Options"] == "nosniff", url
+        assert response["X-Frame-Options"] == "DENY", url
+        assert response["Referrer-Policy"] == "same-origin", url
+        policy = response["Content-Security-Policy"]
+        assert "default-src 'self'" in policy, url
+        assert "frame-ancestors 'none'" in policy, url

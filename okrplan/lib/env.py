@@ -5,6 +5,7 @@ variable, instead of silently falling back to a default.
 """
 
 import os
+import re
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ImproperlyConfigured
@@ -57,3 +58,16 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+_RATE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate as DRF's throttles read it: `10/min`, `100/hour`, `5/s`."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    if not _RATE.match(raw.strip()):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a rate (attempts per period: 10/min)")
+    return raw.strip()

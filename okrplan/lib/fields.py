@@ -2,8 +2,6 @@
 
 from decimal import Decimal, InvalidOperation
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from okrplan.lib.numbers import fmt
@@ -32,8 +30,10 @@ def parse_decimal(value) -> Decimal:
     return number
 
 
-@extend_schema_field(OpenApiTypes.DECIMAL)
 class NumberField(serializers.Field):
+    """A number: in, a JSON number or a numeric string; out, a string (API.md). Its schema,
+    which differs by direction, is okrplan/lib/schema.py's NumberFieldExtension."""
+
     default_error_messages = {"invalid": "{reason}."}
 
     def to_internal_value(self, data) -> Decimal:
@@ -46,9 +46,9 @@ class NumberField(serializers.Field):
         return fmt(value)
 
 
-@extend_schema_field({"type": "array", "items": {"type": "string", "format": "decimal"}})
 class NumberListField(serializers.Field):
-    """A list of numbers; an error names the position of each bad value (1-based)."""
+    """A list of numbers; an error names the position of each bad value (1-based).
+    Schema: okrplan/lib/schema.py's NumberListFieldExtension."""
 
     default_error_messages = {
         "not_a_list": "Give a list of numbers, one per period.",

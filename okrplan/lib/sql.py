@@ -88,7 +88,7 @@ class Columns:
         return self.converter()(values)
 
     def instance(self, values: Sequence) -> Model:
-        assert self.complete, "only complete rows make model instances"
+        assert self.complete, "only complete rows make model instances"  # nosec B101  # a caller's bug, not input
         return self.model.from_db(DEFAULT_DB_ALIAS, self.attnames, self.convert(values))
 
 
@@ -200,7 +200,7 @@ class Batch:
         self._inserted = instance
 
     def _add(self, statement: tuple[str, list]) -> None:
-        assert self._inserted is None, "the insert comes last"
+        assert self._inserted is None, "the insert comes last"  # nosec B101  # a caller's bug, not input
         self._statements.append(statement)
 
     def execute(self) -> None:

@@ -1,0 +1,53 @@
+"""One limit on password guessing, for the API token and the browser login form.
+
+Both `POST /api/v1/auth/token/` and `POST /accounts/login/` count attempts per client
+address and username (`settings.LOGIN_RATE`, e.g. `10/min`) in Django's cache, with
+DRF's sliding-window throttle. Keyed by the pair, a guesser is slowed down on the
+accounts they try while somebody else cannot lock a user out from another address.
+The client address is REMOTE_ADDR unless `REST_FRAMEWORK["NUM_PROXIES"]` says how many
+proxies in front of us append to X-Forwarded-For (so a client cannot make up one).
+"""
+
+import hashlib
+import math
+
+from django.conf import settings
+from rest_framework.exceptions import Throttled
+from rest_framework.throttling import SimpleRateThrottle
+
+
+class LoginRateThrottle(SimpleRateThrottle):
+    """Attempts to log in, per client address and username (DRF view or Django view)."""
+
+    scope = "login"
+
+    def get_rate(self) -> str:
+        return settings.LOGIN_RATE  # read per request, so that a test can change it
+
+    def get_cache_key(self, request, view) -> str:
+        data = request.data if hasattr(request, "data") else request.POST
+        username = str(data.get("username", "") if hasattr(data, "get") else "")
+        # Hashed: usernames are user input, cache keys have a length and character set.
+        who = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
+        ident = f"{self.get_ident(request)}:{who}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+    def retry_after(self) -> int:
+        """Whole seconds until the next attempt is allowed (at least 1)."""
+        return self.seconds(self.wait())
+
+    @staticmethod
+    def seconds(wait: float | None) -> int:
+        return max(1, math.ceil(wait or 1))
+
+
+class LoginThrottled(Throttled):
+    """429 with Retry-After (DRF's exception handler sets it from `wait`)."""
+
+    default_detail = "Too many login attempts."
+    extra_detail_singular = "Try again in {wait} second."
+    extra_detail_plural = "Try again in {wait} seconds."
+
+
+def throttled_message(seconds: int) -> str:
+    return str(LoginThrottled(wait=seconds).detail)

@@ -1,0 +1,348 @@
+"""Who may call what: every API route × every kind of caller, in one table.
+
+Routes are discovered from the URLconf (like tests/test_tenant_isolation.py); a route or a
+method the table does not list fails loudly, so a new endpoint cannot ship without
+deciding who may call it. Each (route, method) is one test; each caller's request runs in
+a savepoint that is rolled back, so every caller meets the same data (a DELETE by the
+first caller allowed to does not turn the next one's answer into a 404).
+
+The callers, in the column order of the table:
+
+- `anon`: no credentials.
+- `outsider`: an admin of another organization (globex): a non-member of acme.
+- `viewer`: reads only.
+- `member`: a plain member who owns and leads nothing the routes point at.
+- `lead`: maya, lead of Marketing, the department of the KR the routes point at (she does
+  not own it: pat does), and assignee of the review step and owner of the notification.
+- `owner`: the owner of the shared parent KR ("Generate $5M in new pipeline"), who is not
+  the owner or lead of the child KR the routes point at (SPEC.md §1: the parent owner
+  locks, sends the impact notice and closes the round; the child's plan is its owner's).
+- `admin`: an admin of acme.
+
+Expected answers follow API.md: 401 without credentials, 404 for anything outside the
+caller's organizations, 403 for a member who may not do this, 2xx for those who may (every
+write has a valid body, so an allowed caller really gets through).
+"""
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from hierarchy import services as hs
+from hierarchy.models import Department, Membership
+from notifications import services as ns
+from notifications.models import Notification, Round, Step, StepKind
+from tests.conftest import PASSWORD, make_user
+from tests.planning import lock, make_kr, set_plan
+
+User = get_user_model()
+ROLES = ("anon", "outsider", "viewer", "member", "lead", "owner", "admin")
+
+# Rows that recur: the columns are ROLES.
+READ = (401, 404, 200, 200, 200, 200, 200)  # everyone in the organization reads
+ADMIN = (401, 404, 403, 403, 403, 403, 200)  # configuration: admins only
+ADMIN_201 = (401, 404, 403, 403, 403, 403, 201)
+ADMIN_204 = (401, 404, 403, 403, 403, 403, 204)
+EDITOR = (401, 404, 403, 403, 200, 403, 200)  # the KR's owner, its department's lead, admins
+EDITOR_201 = (401, 404, 403, 403, 201, 403, 201)
+EDITOR_204 = (401, 404, 403, 403, 204, 403, 204)
+PARENT_OWNER = (401, 404, 403, 403, 403, 200, 200)  # lock, notice, close: parent owner, admins
+WRITER_201 = (401, 404, 403, 201, 201, 201, 201)  # any member but a viewer
+
+# fmt: off
+#                                               anon outsider viewer member lead owner admin
+MATRIX: dict[str, dict[str, tuple[int, ...]]] = {
+    # Accounts: no organization in the path.
+    "api-register":             {"post":   (201, 201, 201, 201, 201, 201, 201)},  # no auth
+    "api-token":                {"post":   (400, 200, 200, 200, 200, 200, 200)},  # own password
+    "api-orgs":                 {"get":    (401, 200, 200, 200, 200, 200, 200),
+                                 "post":   (401, 201, 201, 201, 201, 201, 201)},  # becomes admin
+    "api-org":                  {"get":    READ},
+    "api-settings":             {"get":    READ, "patch": ADMIN},
+    "api-members":              {"get":    READ, "post": ADMIN_201},
+    "api-member":               {"get":    READ, "patch": ADMIN, "delete": ADMIN_204},
+    "api-departments":          {"get":    READ, "post": ADMIN_201},
+    "api-department":           {"get":    READ, "patch": ADMIN, "delete": ADMIN_204},
+    "api-cycles":               {"get":    READ, "post": ADMIN_201},
+    "api-cycle":                {"get":    READ, "patch": ADMIN},
+    # Planning.
+    "api-objectives":           {"get":    READ, "post": WRITER_201},
+    "api-objective":            {"get":    READ,                       # its owner (the parent
+                                 "patch":  PARENT_OWNER,               # owner) and admins
+                                 "delete": (401, 404, 403, 403, 403, 204, 204)},
+    # A child of the owner's KR, for Marketing, owned by maya: her department, and a
+    # child of a KR the owner owns; a plain member may create only KRs they will own.
+    "api-krs":                  {"get":    READ, "post": (401, 404, 403, 403, 201, 201, 201)},
+    "api-kr":                   {"get":    READ, "patch": EDITOR, "delete": EDITOR_204},
+    "api-plan":                 {"get":    READ, "put": EDITOR},
+    "api-plan-submit":          {"post":   EDITOR},
+    "api-plan-preview":         {"post":   EDITOR},
+    "api-kr-lock":              {"post":   PARENT_OWNER},
+    "api-checkins":             {"get":    READ, "post": EDITOR_201},
+    "api-dependencies":         {"get":    READ, "post": EDITOR_201},  # edits the downstream
+    "api-dependency":           {"get":    READ, "delete": EDITOR_204},
+    # A file naming a KR the caller may not edit is rejected row by row (400 with the
+    # rows, SPEC.md §7), like any bad row; a viewer is refused outright.
+    "api-imports":              {"post":   (401, 404, 403, 400, 201, 400, 201)},
+    "api-kr-history":           {"get":    READ},
+    "api-alignment":            {"get":    READ},
+    "api-propagation-rules":    {"get":    READ, "put": ADMIN},
+    "api-kr-propagation-rule":  {"get":    READ, "put": ADMIN, "delete": ADMIN},
+    # Notifications and rounds.
+    "api-steps":                {"get":    READ},
+    "api-step-answer":          {"post":   (401, 404, 403, 403, 200, 403, 403)},  # assignee
+    "api-round":                {"get":    READ},
+    "api-round-notice":         {"post":   PARENT_OWNER},
+    "api-round-close":          {"post":   PARENT_OWNER},
+    "api-notifications":        {"get":    READ},  # the caller's own
+    "api-notifications-count":  {"get":    READ},
+    "api-notifications-read-all": {"post": READ},  # one's own inbox: viewers too
+    # maya's notification: anybody else's is as missing as a foreign one.
+    "api-notification-read":    {"post":   (401, 404, 404, 404, 200, 404, 404)},
+    "api-report-quarterly":     {"get":    READ},
+    "api-calendar":             {"get":    READ},
+}
+# fmt: on
+
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def _walk(patterns, prefix=""):
+    for entry in patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry.url_patterns, route)
+        elif isinstance(entry, URLPattern):
+            yield route, entry
+
+
+def api_routes() -> list[tuple[str, str, str]]:
+    """(route, url name, method) of every API operation in the URLconf."""
+    found = []
+    for route, pattern in _walk(get_resolver().url_patterns):
+        if not route.startswith("api/v1/"):
+            continue
+        assert pattern.name, f"{route} has no URL name: the matrix is keyed by names"
+        view_class = pattern.callback.view_class
+        for method in METHODS:
+            if hasattr(view_class, method):
+                found.append((route, pattern.name, method))
+    assert len(found) > 40, "the walk found too few operations: is the URLconf discovered?"
+    return found
+
+
+OPERATIONS = api_routes()
+
+
+def test_the_table_lists_every_api_operation_and_nothing_else():
+    in_urlconf = {(name, method) for _, name, method in OPERATIONS}
+    in_table = {(name, method) for name, methods in MATRIX.items() for method in methods}
+    assert in_urlconf - in_table == set(), "operations the table does not list: add them"
+    assert in_table - in_urlconf == set(), "the table lists operations that do not exist"
+    assert all(len(row) == len(ROLES) for m in MATRIX.values() for row in m.values())
+
+
+# --- The objects the routes point at ------------------------------------------------
+
+
+@pytest.fixture
+def objs(world, planning):
+    """Real objects, made by the services, for the path parameters and the bodies."""
+    org, pipeline = world.org, planning.pipeline
+    pat = User.objects.get(username="pat")
+    # A modification round on the shared pipeline: locked, then Sales cuts its plan.
+    lock(pipeline)
+    set_plan(planning.sales_kr, [400000, 400000, 400000], rationale="Two reps left")
+    round = Round.objects.get(parent_kr=pipeline)
+    # The KR the routes point at: Marketing's (maya leads it), owned by pat.
+    kr = make_kr(
+        world,
+        planning.objective,
+        title="Marketing events pipeline",
+        owner=pat,
+        department=world.marketing,
+        parent=pipeline,
+    )
+    set_plan(kr, [100, 100, 100])
+    # A KR without history, which may be deleted (revisions and check-ins are kept).
+    unplanned = make_kr(
+        world,
+        planning.objective,
+        title="Marketing podcast pipeline",
+        owner=pat,
+        department=world.marketing,
+        parent=pipeline,
+    )
+    lockable = make_kr(world, planning.objective, title="Expansion pipeline", owner=world.owner)
+    dependency = hs.dependency_create(
+        org=org,
+        upstream=planning.sales_kr,
+        downstream=kr,
+        assumption="Sales books the venues",
+        actor=pat,
+    )
+    now = timezone.now()
+    step = ns.review_open(
+        kind=StepKind.DOWNWARD_REVIEW,
+        kr=planning.marketing_kr,
+        source_kr_id=pipeline.pk,
+        due_at=now + timedelta(hours=48),
+        now=now,
+        message=lambda step: "The pipeline target changed: review your plan.",
+    )
+    notification = Notification.objects.get(step=step)
+    make_user("newcomer")
+    return {
+        "world": world,
+        "planning": planning,
+        "kr": kr,
+        "path": {
+            "org": org.slug,
+            "kr_id": kr.pk,
+            "objective_id": hs.objective_create(
+                org=org, cycle=planning.cycle, title="Spare", owner=world.owner
+            ).pk,
+            "cycle_id": planning.cycle.pk,
+            "member_id": Membership.objects.get(organization=org, user=world.member).pk,
+            "department_id": Department.objects.create(
+                organization=org, name="Events", lead=pat
+            ).pk,
+            "dependency_id": dependency.pk,
+            "step_id": step.pk,
+            "round_id": round.pk,
+            "notification_id": notification.pk,
+        },
+        # path parameters of one route (or one operation) that differ from the defaults
+        "override": {
+            "api-kr-lock": {"kr_id": lockable.pk},
+            "api-alignment": {"kr_id": pipeline.pk},
+            ("api-kr", "delete"): {"kr_id": unplanned.pk},
+        },
+    }
+
+
+def _version(kr) -> int:
+    kr.plan.refresh_from_db()
+    return kr.plan.version
+
+
+def _body(name: str, method: str, objs: dict, user) -> tuple[dict, str]:
+    """A valid body for one operation: (data, format)."""
+    world, planning, kr = objs["world"], objs["planning"], objs["kr"]
+    bodies = {
+        ("api-register", "post"): lambda: {
+            "username": "newbie",
+            "email": "newbie@example.test",
+            "password": "a-long-and-unusual-passphrase",
+        },
+        ("api-token", "post"): lambda: {
+            "username": user.username if user else "maya",
+            "password": PASSWORD if user else "guessed",
+        },
+        ("api-orgs", "post"): lambda: {"name": "Initech", "slug": "initech"},
+        ("api-settings", "patch"): lambda: {"gap_tolerance_pct": "2"},
+        ("api-members", "post"): lambda: {"username": "newcomer", "role": "member"},
+        ("api-member", "patch"): lambda: {"role": "viewer"},
+        ("api-departments", "post"): lambda: {"name": "Ops", "lead": "member"},
+        ("api-department", "patch"): lambda: {"name": "Field events"},
+        ("api-cycles", "post"): lambda: {
+            "name": "Q2 2026",
+            "start": "2026-04-01",
+            "end": "2026-06-30",
+            "granularity": "month",
+        },
+        ("api-cycle", "patch"): lambda: {"name": "Q1 (renamed)"},
+        ("api-objectives", "post"): lambda: {"cycle": planning.cycle.pk, "title": "Retain"},
+        ("api-objective", "patch"): lambda: {"title": "Spare, renamed"},
+        ("api-krs", "post"): lambda: {
+            "objective": planning.objective.pk,
+            "title": "Webinar pipeline",
+            "owner": "maya",
+            "department": world.marketing.pk,
+            "unit": "USD",
+            "metric_kind": "cumulative",
+            "target": 0,
+            "parent": planning.pipeline.pk,
+        },
+        ("api-kr", "patch"): lambda: {"title": "Marketing events and fairs"},
+        ("api-plan", "put"): lambda: {"values": [10, 20, 30], "version": _version(kr)},
+        ("api-plan-preview", "post"): lambda: {"values": [10, 20, 30], "version": _version(kr)},
+        ("api-checkins", "post"): lambda: {"period": 0, "value": 5},
+        ("api-dependencies", "post"): lambda: {
+            "upstream": planning.marketing_kr.pk,
+            "downstream": kr.pk,
+            "assumption": "Marketing's leads come first",
+        },
+        ("api-imports", "post"): lambda: (
+            {"file": SimpleUploadedFile("h.csv", f"kr,period,value\n{kr.pk},0,12\n".encode())},
+            "multipart",
+        ),
+        ("api-propagation-rules", "put"): lambda: {"upward": "notify", "downward": "none"},
+        ("api-kr-propagation-rule", "put"): lambda: {"upward": "notify", "downward": "none"},
+        ("api-step-answer", "post"): lambda: {"answer": "no_change", "note": "Still fine"},
+        ("api-round-notice", "post"): lambda: {"message": "Sales cut 300k: please assess."},
+        ("api-round-close", "post"): lambda: {"note": "We accept the lower total."},
+    }
+    body = bodies.get((name, method), dict)()
+    return body if isinstance(body, tuple) else (body, "json")
+
+
+def _url(route: str, name: str, method: str, objs: dict) -> str:
+    override = objs["override"]
+    params = {**objs["path"], **override.get(name, {}), **override.get((name, method), {})}
+    kwargs = {p: params[p] for p in re.findall(r"<(?:\w+:)?(\w+)>", route)}
+    url = reverse(name, kwargs=kwargs)
+    if name == "api-report-quarterly":
+        url += f"?cycle={objs['path']['cycle_id']}"
+    return url
+
+
+@pytest.mark.parametrize(
+    ("route", "name", "method"), OPERATIONS, ids=[f"{m.upper()} {r}" for r, _, m in OPERATIONS]
+)
+def test_it_answers_each_caller_as_the_table_says(objs, api, route, name, method):
+    world = objs["world"]
+    users = {
+        "anon": None,
+        "outsider": world.outsider,
+        "viewer": world.viewer,
+        "member": world.member,
+        "lead": world.marketing_lead,
+        "owner": world.owner,
+        "admin": world.admin,
+    }
+    clients = {role: api(user) for role, user in users.items()}  # tokens made outside
+    url = _url(route, name, method, objs)
+    expected = dict(zip(ROLES, MATRIX[name][method], strict=True))
+    answered = {}
+    for role in ROLES:
+        with transaction.atomic():
+            data, fmt = _body(name, method, objs, users[role])
+            response = getattr(clients[role], method)(url, data, format=fmt)
+            answered[role] = response.status_code
+            if response.status_code != expected[role]:
+                detail = getattr(response, "data", None)
+                answered[role] = f"{response.status_code} {detail}"
+            transaction.set_rollback(True)
+    assert answered == expected, f"{method.upper()} {url}"
+
+
+def test_the_fixture_is_what_the_table_assumes(objs):
+    """The round is open, the step is maya's, and the KR's owner is neither maya nor
+    the parent owner: otherwise the `lead` and `owner` columns would prove nothing."""
+    world, kr = objs["world"], objs["kr"]
+    assert kr.owner_id not in (world.marketing_lead.pk, world.owner.pk)
+    assert kr.department.lead_id == world.marketing_lead.pk
+    assert kr.parent.owner_id == world.owner.pk
+    assert Round.objects.get(pk=objs["path"]["round_id"]).status == "open"
+    assert Step.objects.get(pk=objs["path"]["step_id"]).assignee_id == world.marketing_lead.pk
+    kr.plan.refresh_from_db()
+    assert kr.plan.values == [Decimal(100)] * 3
+    assert kr.plan.status == "draft"
