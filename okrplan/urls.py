@@ -27,3 +27,5 @@ urlpatterns = [
     path("", include("plans.urls")),
     path("", include("notifications.urls")),
 ]
+
+handler500 = "okrplan.errors.server_error"  # 503 when the database is out of reach
