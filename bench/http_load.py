@@ -302,6 +302,9 @@ class Load:
             )  # fmt: skip
         finally:
             os.unlink(f.name)
+        # wrk stops at its deadline with requests in flight: let the server finish them
+        # before the next run reads the plans' versions (else its first save is stale).
+        time.sleep(1)
         line = next((ln for ln in out.stdout.splitlines() if ln.startswith("OKRPLAN_WRK ")), None)
         if out.returncode or line is None:
             raise RuntimeError(f"wrk failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
@@ -401,13 +404,13 @@ def measure_load(load: Load, *, seconds: float, rounds: int, warmup: float = 2) 
     return figures
 
 
-def soak(load: Load, *, chunk_seconds: int = 10) -> dict:
+def soak(load: Load, *, total: int = SOAK_REQUESTS, chunk_seconds: int = 10) -> dict:
     """Workers' RSS before and after `SOAK_REQUESTS` requests of the three kinds in turn
     (runs of `chunk_seconds` until that many have been answered; wrk itself has no
     request count)."""
     before = load.srv.rss_kb()
     requests = non_2xx = runs = 0
-    while requests < SOAK_REQUESTS and runs < 100:
+    while requests < total and runs < 100:
         run = load.run("mix", seconds=chunk_seconds)
         requests, non_2xx, runs = requests + run["requests"], non_2xx + run["non_2xx"], runs + 1
     after = load.srv.rss_kb()
@@ -432,7 +435,7 @@ def measure(
     tenant: "BenchTenant",
     seconds: float,
     rounds: int,
-    memory: bool = True,
+    soak_requests: int = SOAK_REQUESTS,
     worker_class: str = WORKER_CLASS,
     threads: int = THREADS,
 ) -> dict:
@@ -440,10 +443,10 @@ def measure(
     load_before = load_average()
     with server(database_url, redis_url, worker_class=worker_class, threads=threads) as srv:
         session = session_login(srv, tenant)
+        queries = query_counts(tenant, session)  # first: a broken request stops the run early
         load = Load(srv, tenant, session)
         figures = measure_load(load, seconds=seconds, rounds=rounds)
-        memory_figures = soak(load) if memory else None
-    queries = query_counts(tenant, session)
+        memory_figures = soak(load, total=soak_requests) if soak_requests else None
     for kind, count in queries.items():
         figures[kind]["queries"] = count
     p99 = max(figures[k]["p99_ms"] for k in KINDS)
@@ -454,6 +457,7 @@ def measure(
         "p99_ms": p99 <= TARGETS["p99_ms"],
     }
     errors = sum(figures[k]["non_2xx"] + figures[k]["socket_errors"] for k in figures)
+    errors += memory_figures["non_2xx"] if memory_figures else 0
     return {
         **figures,
         **({"memory": memory_figures} if memory_figures else {}),
@@ -490,7 +494,7 @@ def svg(figures: dict, title: str) -> str:
     order = ["floor_write", "plan_save", "floor_read", "combined_view", "floor_page", "org_home"]
     top = max(figures[k]["rps"] for k in order)
     width, left, bar_w, row = 900, 170, 420, 34
-    height = 70 + row * len(order) + 30
+    height = 60 + row * len(order) + 30
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="13">',
@@ -498,6 +502,9 @@ def svg(figures: dict, title: str) -> str:
         f'<text x="10" y="22" font-size="15" font-weight="bold">{title}</text>',
         '<text x="10" y="42" fill="#555">requests per second under '
         f"{CONNECTIONS} connections; p50 / p99 latency; × = throughput ratio to the floor</text>",
+        f'<text x="10" y="{height - 12}" fill="#555">{figures["cpus"]} cores, load average '
+        f"{figures['load_average_before'][0]} before the run (other work on the machine "
+        "counts)</text>",
     ]
     for i, kind in enumerate(order):
         f = figures[kind]

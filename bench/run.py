@@ -232,6 +232,8 @@ def http_main(args) -> None:
     _pg_admin(url, *(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in (HTTP_DB, TENANTS_DB)))
     _pg_admin(url, f'CREATE DATABASE "{HTTP_DB}"')
     os.environ["DATABASE_URL"] = _pg_url(url, HTTP_DB)
+    os.environ["OKRPLAN_BENCH_URLS"] = "1"  # the floors, for the query counts made here
+    os.environ["SECRET_KEY"] = http.SECRET  # the server's: its session cookie is read here
     try:
         setup()  # migrates okrplan_http
         _close_connections()
@@ -242,7 +244,8 @@ def http_main(args) -> None:
             redis_url=redis_url, seconds=args.seconds, rounds=args.rounds,
             worker_class=args.worker_class, threads=args.threads,
         )  # fmt: skip
-        one = http.measure(database_url=_pg_url(url, HTTP_DB), tenant=tenant, **options)
+        soak = {"soak_requests": args.soak}
+        one = http.measure(database_url=_pg_url(url, HTTP_DB), tenant=tenant, **options, **soak)
         one.update(database())
         one["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
         results_merge("http", one)
@@ -253,7 +256,7 @@ def http_main(args) -> None:
         many_tenant, built_s = _tenant_in(TENANTS_DB, others=args.tenants)
         rows = _table_rows()
         many = http.measure(
-            database_url=_pg_url(url, TENANTS_DB), tenant=many_tenant, memory=False, **options
+            database_url=_pg_url(url, TENANTS_DB), tenant=many_tenant, soak_requests=0, **options
         )
         figures = tenants_figures(one, many, orgs=args.tenants + 1, built_s=built_s, rows=rows)
         results_merge("tenants", figures)
@@ -280,6 +283,12 @@ def tenants_figures(one: dict, many: dict, *, orgs: int, built_s: float, rows: d
             "many_tenants_p99_ms": many[kind]["p99_ms"],
             "queries": many[kind].get("queries"),
         }
+    for kind, floor in KINDS.items():
+        # The same against the floors of the same run: what remains when the machine's
+        # speed drifted between the two runs.
+        kinds[kind]["cost_ratio_to_floors"] = round(
+            kinds[kind]["cost_ratio"] / kinds[floor]["cost_ratio"], 3
+        )
     worst = max(kinds[k]["cost_ratio"] for k in KINDS)
     return {
         "organizations": orgs,
@@ -344,6 +353,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="HTTP: runs of each kind")
     parser.add_argument(
         "--tenants", type=int, default=1000, help="HTTP: other organizations (0: skip)"
+    )
+    parser.add_argument(
+        "--soak", type=int, default=10_000, help="HTTP: requests of the memory soak (0: none)"
     )
     parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
     parser.add_argument("--threads", type=int, default=4, help="HTTP: gunicorn threads")

@@ -74,10 +74,13 @@ end
 
 function response(status, headers, resp)
   answered = answered + 1
+  if last == "plan" and (status == 200 or status == 409) then
+    -- The new version, or on a 409 (a save still in flight when the previous run
+    -- stopped) the current one, which the 409's body carries: the next save is current.
+    version = tonumber(string.match(resp, '"version":%s*(%d+)'))
+  end
   if status ~= 200 then
     bad = bad + 1
-  elseif last == "plan" then
-    version = tonumber(string.match(resp, '"version":%s*(%d+)'))
   end
 end
 
