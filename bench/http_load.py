@@ -124,6 +124,8 @@ def collectstatic(env: dict) -> None:
 def server(
     database_url: str, redis_url: str, *, worker_class: str = WORKER_CLASS, threads: int = THREADS
 ) -> Iterator[Server]:
+    if worker_class == "sync":
+        threads = 1  # gunicorn turns a sync worker with threads into gthread
     env = server_env(database_url, redis_url)
     collectstatic(env)
     port = _free_port()
