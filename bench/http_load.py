@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -244,6 +244,7 @@ class Load:
     srv: Server
     tenant: "BenchTenant"
     session: str
+    alias: str = "default"  # the Django database alias of the server's database
 
     def config(self, kind: str) -> dict:
         from plans.models import Plan
@@ -253,7 +254,7 @@ class Load:
         savers = t.children[:CONNECTIONS]
         if kind == "floor_write":
             savers = t.children[CONNECTIONS : 2 * CONNECTIONS]
-        plans = {p.kr_id: p for p in Plan.objects.filter(kr_id__in=savers)}
+        plans = {p.kr_id: p for p in Plan.objects.using(self.alias).filter(kr_id__in=savers)}
         connections = [
             {
                 "kr": kr,
@@ -392,18 +393,61 @@ def _median_run(runs: list[dict]) -> dict:
 
 def measure_load(load: Load, *, seconds: float, rounds: int, warmup: float = 2) -> dict:
     """Every request kind next to its floor: rps, p50, p99 and the throughput ratio."""
-    for kind in (*KINDS.values(), *KINDS):
-        load.run(kind, seconds=warmup)
-    runs: dict[str, list[dict]] = {k: [] for pair in KINDS.items() for k in pair}
+    return measure_loads({"one": load}, seconds=seconds, rounds=rounds, warmup=warmup)["one"]
+
+
+def measure_loads(
+    loads: dict[str, Load], *, seconds: float, rounds: int, warmup: float = 2
+) -> dict[str, dict]:
+    """`measure_load` of several servers at once, their runs in alternation: each
+    floor, then its kind, on each server in turn, so that a change of the machine's
+    speed weighs on all of them alike."""
+    for load in loads.values():
+        for kind in (*KINDS.values(), *KINDS):
+            load.run(kind, seconds=warmup)
+    runs = {name: {k: [] for pair in KINDS.items() for k in pair} for name in loads}
     for _ in range(rounds):
         for kind, floor in KINDS.items():
-            runs[floor].append(load.run(floor, seconds=seconds))
-            runs[kind].append(load.run(kind, seconds=seconds))
-    figures = {kind: _median_run(r) for kind, r in runs.items()}
-    for kind, floor in KINDS.items():
-        figures[kind]["floor"] = floor
-        figures[kind]["ratio_to_floor"] = round(figures[kind]["rps"] / figures[floor]["rps"], 3)
-    return figures
+            for name, load in loads.items():
+                runs[name][floor].append(load.run(floor, seconds=seconds))
+                runs[name][kind].append(load.run(kind, seconds=seconds))
+    out = {}
+    for name in loads:
+        figures = {kind: _median_run(r) for kind, r in runs[name].items()}
+        for kind, floor in KINDS.items():
+            figures[kind]["floor"] = floor
+            ratio = figures[kind]["rps"] / figures[floor]["rps"]
+            figures[kind]["ratio_to_floor"] = round(ratio, 3)
+        out[name] = figures
+    return out
+
+
+def compare(
+    *,
+    targets: dict[str, tuple[str, "BenchTenant", str, dict[str, int]]],
+    redis_url: str,
+    seconds: float,
+    rounds: int,
+    worker_class: str = WORKER_CLASS,
+    threads: int = THREADS,
+) -> dict[str, dict]:
+    """The servers of several databases side by side, measured in alternation.
+    `targets`: name → (database URL, tenant, Django alias, statements per request)."""
+    load_before = load_average()
+    with ExitStack() as stack:
+        loads = {}
+        for name, (url, tenant, alias, _) in targets.items():
+            srv = stack.enter_context(
+                server(url, redis_url, worker_class=worker_class, threads=threads)
+            )
+            loads[name] = Load(srv, tenant, session_login(srv, tenant), alias)
+        out = measure_loads(loads, seconds=seconds, rounds=rounds)
+    for name, (_, _, _, queries) in targets.items():
+        for kind, count in queries.items():
+            out[name][kind]["queries"] = count
+        out[name]["load_average_before"] = load_before
+        out[name]["load_average_after"] = load_average()
+    return out
 
 
 def soak(load: Load, *, total: int = SOAK_REQUESTS, chunk_seconds: int = 10) -> dict:

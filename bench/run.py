@@ -164,7 +164,10 @@ def profile() -> None:
     pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
 
 
-HTTP_DB, TENANTS_DB = "okrplan_http", "okrplan_tenants"
+# The HTTP benchmark's two databases (created and dropped by it); other names let two
+# runs share a server.
+HTTP_DB = os.environ.get("OKRPLAN_BENCH_HTTP_DB", "okrplan_http")
+TENANTS_DB = os.environ.get("OKRPLAN_BENCH_TENANTS_DB", "okrplan_tenants")
 SVG = ROOT / "docs" / "http.svg"
 
 
@@ -209,6 +212,16 @@ def _tenant_in(name: str, *, others: int) -> "object":
     return tenant, round(built_s, 1)
 
 
+def _session_for(tenant) -> str:
+    """A session of the tenant's admin in the current database (for the query counts)."""
+    from django.test import Client
+
+    client = Client()
+    if not client.login(username=tenant.username, password=tenant.password):
+        raise RuntimeError(f"no login for {tenant.username}")
+    return client.cookies["sessionid"].value
+
+
 def _table_rows() -> dict[str, int]:
     from django.db import connection
 
@@ -245,20 +258,34 @@ def http_main(args) -> None:
             worker_class=args.worker_class, threads=args.threads,
         )  # fmt: skip
         soak = {"soak_requests": args.soak}
-        one = http.measure(database_url=_pg_url(url, HTTP_DB), tenant=tenant, **options, **soak)
-        one.update(database())
-        one["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-        results_merge("http", one)
-        SVG.write_text(http.svg(one, f"okrplan under gunicorn ({one['measured_at'][:10]})"))
-        print(http_report(one))
+        if not args.only_tenants:
+            one = http.measure(database_url=_pg_url(url, HTTP_DB), tenant=tenant, **options, **soak)
+            one.update(database())
+            one["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+            results_merge("http", one)
+            SVG.write_text(http.svg(one, f"okrplan under gunicorn ({one['measured_at'][:10]})"))
+            print(http_report(one))
         if not args.tenants:
             return
         many_tenant, built_s = _tenant_in(TENANTS_DB, others=args.tenants)
         rows = _table_rows()
-        many = http.measure(
-            database_url=_pg_url(url, TENANTS_DB), tenant=many_tenant, soak_requests=0, **options
+        many_queries = http.query_counts(many_tenant, _session_for(many_tenant))
+        _use_database(HTTP_DB)
+        one_queries = http.query_counts(tenant, _session_for(tenant))
+        from django.db import connections
+
+        connections.settings["many"] = {**connections.settings["default"], "NAME": TENANTS_DB}
+        side = http.compare(
+            targets={
+                "one": (_pg_url(url, HTTP_DB), tenant, "default", one_queries),
+                "many": (_pg_url(url, TENANTS_DB), many_tenant, "many", many_queries),
+            },
+            **options,
         )
-        figures = tenants_figures(one, many, orgs=args.tenants + 1, built_s=built_s, rows=rows)
+        connections["many"].close()
+        figures = tenants_figures(
+            side["one"], side["many"], orgs=args.tenants + 1, built_s=built_s, rows=rows
+        )
         results_merge("tenants", figures)
         print(tenants_report(figures))
     finally:
@@ -298,7 +325,8 @@ def tenants_figures(one: dict, many: dict, *, orgs: int, built_s: float, rows: d
         "worst_cost_ratio": worst,
         "target_cost_ratio": 1.2,
         "met": worst <= 1.2,
-        "load_average": many["load_average_after"],
+        "load_average": [many["load_average_before"], many["load_average_after"]],
+        "runs": "both databases' servers side by side, their runs in alternation",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -356,6 +384,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--soak", type=int, default=10_000, help="HTTP: requests of the memory soak (0: none)"
+    )
+    parser.add_argument(
+        "--only-tenants", action="store_true", help="HTTP: only the many-tenants comparison"
     )
     parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
     parser.add_argument("--threads", type=int, default=4, help="HTTP: gunicorn threads")
