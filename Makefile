@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint sysdeps bench clean
+.PHONY: run test lint sysdeps bench bench-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,7 +45,11 @@ test: $(VENV)/.installed sysdeps lint
 		$(VENV)/bin/pytest -m "not browser and not once and not page"; \
 	fi
 
-bench: $(VENV)/.installed
+# Debian's wrk: the load generator of the HTTP benchmark (bench/http_load.py).
+bench-deps:
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+
+bench: $(VENV)/.installed bench-deps
 	$(PY) bench/run.py
 
 clean:

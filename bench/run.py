@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -163,13 +164,240 @@ def profile() -> None:
     pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
 
 
+# The HTTP benchmark's two databases (created and dropped by it); other names let two
+# runs share a server.
+HTTP_DB = os.environ.get("OKRPLAN_BENCH_HTTP_DB", "okrplan_http")
+TENANTS_DB = os.environ.get("OKRPLAN_BENCH_TENANTS_DB", "okrplan_tenants")
+SVG = ROOT / "docs" / "http.svg"
+
+
+def _pg_admin(url: str, *statements: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_pg_url(url, "postgres"), autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def _use_database(name: str) -> None:
+    from django.db import connection, connections
+
+    connections.close_all()
+    connection.settings_dict["NAME"] = name
+
+
+def _tenant_in(name: str, *, others: int) -> "object":
+    """Build `others` generated organizations and then the measured one in database `name`."""
+    import time
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    from bench.tenants import bench_tenant, tenants_build
+    from hierarchy.models import Organization
+    from plans.recompute import recompute_organization
+
+    _use_database(name)
+    started = time.perf_counter()
+    for start in range(0, others, 250):
+        tenants_build(prefix=f"t{start // 250}", count=min(250, others - start))
+    tenant = bench_tenant()
+    built_s = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    report = recompute_organization(org=Organization.objects.get(slug=tenant.slug), write=False)
+    if report.mismatches:
+        raise RuntimeError(f"stored aggregates of {tenant.slug} are wrong: {report.mismatches[:3]}")
+    call_command("recompute", "--org", tenant.slug, "--verify", verbosity=0)
+    return tenant, round(built_s, 1)
+
+
+def _session_for(tenant) -> str:
+    """A session of the tenant's admin in the current database (for the query counts)."""
+    from django.test import Client
+
+    client = Client()
+    if not client.login(username=tenant.username, password=tenant.password):
+        raise RuntimeError(f"no login for {tenant.username}")
+    return client.cookies["sessionid"].value
+
+
+def _table_rows() -> dict[str, int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, n_live_tup FROM pg_stat_user_tables WHERE n_live_tup > 0"
+            " ORDER BY relname"
+        )
+        return dict(cursor.fetchall())
+
+
+def http_main(args) -> None:
+    """The HTTP benchmark (bench/http_load.py) on one tenant, then on many (bench/tenants.py)."""
+    from bench import http_load as http
+
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        print("HTTP benchmark skipped: it needs DATABASE_URL of a PostgreSQL server.")
+        return
+    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/14"
+    _pg_admin(url, *(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in (HTTP_DB, TENANTS_DB)))
+    _pg_admin(url, f'CREATE DATABASE "{HTTP_DB}"')
+    os.environ["DATABASE_URL"] = _pg_url(url, HTTP_DB)
+    os.environ["OKRPLAN_BENCH_URLS"] = "1"  # the floors, for the query counts made here
+    os.environ["SECRET_KEY"] = http.SECRET  # the server's: its session cookie is read here
+    try:
+        setup()  # migrates okrplan_http
+        _close_connections()
+        if args.tenants:
+            _pg_admin(url, f'CREATE DATABASE "{TENANTS_DB}" TEMPLATE "{HTTP_DB}"')
+        tenant, _ = _tenant_in(HTTP_DB, others=0)
+        options = dict(
+            redis_url=redis_url, seconds=args.seconds, rounds=args.rounds,
+            worker_class=args.worker_class, threads=args.threads,
+        )  # fmt: skip
+        soak = {"soak_requests": args.soak}
+        if not args.only_tenants:
+            one = http.measure(database_url=_pg_url(url, HTTP_DB), tenant=tenant, **options, **soak)
+            one.update(database())
+            one["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+            results_merge("http", one)
+            SVG.write_text(http.svg(one, f"okrplan under gunicorn ({one['measured_at'][:10]})"))
+            print(http_report(one))
+        if not args.tenants:
+            return
+        many_tenant, built_s = _tenant_in(TENANTS_DB, others=args.tenants)
+        rows = _table_rows()
+        many_queries = http.query_counts(many_tenant, _session_for(many_tenant))
+        _use_database(HTTP_DB)
+        one_queries = http.query_counts(tenant, _session_for(tenant))
+        from django.db import connections
+
+        connections.settings["many"] = {**connections.settings["default"], "NAME": TENANTS_DB}
+        side = http.compare(
+            targets={
+                "one": (_pg_url(url, HTTP_DB), tenant, "default", one_queries),
+                "many": (_pg_url(url, TENANTS_DB), many_tenant, "many", many_queries),
+            },
+            **options,
+        )
+        connections["many"].close()
+        figures = tenants_figures(
+            side["one"], side["many"], orgs=args.tenants + 1, built_s=built_s, rows=rows
+        )
+        results_merge("tenants", figures)
+        print(tenants_report(figures))
+    finally:
+        _close_connections()
+        _pg_admin(
+            url, *(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in (HTTP_DB, TENANTS_DB))
+        )
+        os.environ["DATABASE_URL"] = url
+
+
+def tenants_figures(one: dict, many: dict, *, orgs: int, built_s: float, rows: dict) -> dict:
+    from bench.http_load import KINDS
+
+    kinds = {}
+    for kind in (*KINDS, *KINDS.values()):
+        kinds[kind] = {
+            "one_tenant_rps": one[kind]["rps"],
+            "many_tenants_rps": many[kind]["rps"],
+            "cost_ratio": round(one[kind]["rps"] / many[kind]["rps"], 3),
+            "one_tenant_p50_ms": one[kind]["p50_ms"],
+            "many_tenants_p50_ms": many[kind]["p50_ms"],
+            "many_tenants_p99_ms": many[kind]["p99_ms"],
+            "queries": many[kind].get("queries"),
+        }
+    for kind, floor in KINDS.items():
+        # The same against the floors of the same run: what remains when the machine's
+        # speed drifted between the two runs.
+        kinds[kind]["cost_ratio_to_floors"] = round(
+            kinds[kind]["cost_ratio"] / kinds[floor]["cost_ratio"], 3
+        )
+    worst = max(kinds[k]["cost_ratio"] for k in KINDS)
+    return {
+        "organizations": orgs,
+        "rows": rows,
+        "build_s": built_s,
+        **kinds,
+        "worst_cost_ratio": worst,
+        "target_cost_ratio": 1.2,
+        "met": worst <= 1.2,
+        "load_average": [many["load_average_before"], many["load_average_after"]],
+        "runs": "both databases' servers side by side, their runs in alternation",
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def http_report(f: dict) -> str:
+    from bench.http_load import KINDS
+
+    lines = [
+        f"HTTP benchmark: gunicorn {f['server']['gunicorn_workers']} × "
+        f"{f['server']['worker_class']} ({f['server']['threads']} threads), "
+        f"{f['connections']} connections, {f['rounds']} × {f['seconds']} s per kind; "
+        f"load average {f['load_average_before']} → {f['load_average_after']}",
+        f"{'':16} {'rps':>8} {'p50 ms':>8} {'p99 ms':>8} {'queries':>8} {'ratio':>7}",
+    ]
+    for kind in (*[k for pair in KINDS.items() for k in pair],):
+        x = f[kind]
+        ratio = f"{x['ratio_to_floor']:.2f}" if "ratio_to_floor" in x else ""
+        lines.append(
+            f"{kind:16} {x['rps']:>8.1f} {x['p50_ms']:>8.2f} {x['p99_ms']:>8.2f} "
+            f"{x.get('queries', ''):>8} {ratio:>7}"
+        )
+    if "memory" in f:
+        m = f["memory"]
+        lines.append(
+            f"memory: {m['requests']} requests, worker RSS {m['rss_before_kb']} → "
+            f"{m['rss_after_kb']} kB"
+        )
+    lines.append(f"errors: {f['errors']}; targets met: {f['met']}")
+    return "\n".join(lines)
+
+
+def tenants_report(f: dict) -> str:
+    lines = [f"Many tenants: {f['organizations']} organizations (built in {f['build_s']} s)"]
+    for kind in ("plan_save", "combined_view", "org_home"):
+        x = f[kind]
+        lines.append(
+            f"{kind:16} one {x['one_tenant_rps']:>7.1f}/s  many {x['many_tenants_rps']:>7.1f}/s  "
+            f"cost ×{x['cost_ratio']:.2f}"
+        )
+    lines.append(
+        f"worst ×{f['worst_cost_ratio']} (target ≤ 1.2): {'met' if f['met'] else 'NOT met'}"
+    )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", action="store_true", help="profile instead of timing")
+    parser.add_argument("--http", action="store_true", help="only the HTTP benchmark")
+    parser.add_argument("--no-http", action="store_true", help="skip the HTTP benchmark")
+    parser.add_argument("--seconds", type=int, default=8, help="HTTP: seconds per run")
+    parser.add_argument("--rounds", type=int, default=2, help="HTTP: runs of each kind")
+    parser.add_argument(
+        "--tenants", type=int, default=1000, help="HTTP: other organizations (0: skip)"
+    )
+    parser.add_argument(
+        "--soak", type=int, default=10_000, help="HTTP: requests of the memory soak (0: none)"
+    )
+    parser.add_argument(
+        "--only-tenants", action="store_true", help="HTTP: only the many-tenants comparison"
+    )
+    parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
+    parser.add_argument("--threads", type=int, default=4, help="HTTP: gunicorn threads")
     parser.add_argument("--recompute", metavar="SLUG", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from bench import CHILD_ENV
+
+    if args.http:
+        http_main(args)
+        return
 
     if args.recompute:  # a child of the benchmark, on the benchmark's database
         if not os.environ.get(CHILD_ENV):
@@ -199,6 +427,8 @@ def main() -> None:
         f"{scan['batch_size']}, {scan['queries_per_batch']} queries per batch"
     )
     print(f"Written to {RESULTS.relative_to(ROOT)} under 'rollup' and 'deadlines'.")
+    if not args.no_http:  # in a process of its own: its own databases and settings
+        subprocess.run([sys.executable, __file__, "--http", *sys.argv[1:]], check=True)
 
 
 if __name__ == "__main__":

@@ -61,9 +61,14 @@ class Scope:
             raise Http404 from None
 
 
-def scope_resolve(*, user: AbstractBaseUser, slug: str) -> Scope:
+def scope_resolve(*, user: AbstractBaseUser, slug: str, request=None) -> Scope:
+    """The caller's scope in organization `slug`, or 404. With `request`, resolved once
+    per request: the page's view and the template's context processor share it."""
     if not user.is_authenticated:
         raise Http404
+    cached = getattr(request, "_okrplan_scope", None)
+    if cached is not None and cached.org.slug == slug and cached.membership.user_id == user.pk:
+        return cached
     membership = (
         Membership.objects.select_related("organization", "user")
         .filter(user=user, organization__slug=slug)
@@ -71,7 +76,10 @@ def scope_resolve(*, user: AbstractBaseUser, slug: str) -> Scope:
     )
     if membership is None:
         raise Http404
-    return Scope(org=membership.organization, membership=membership)
+    scope = Scope(org=membership.organization, membership=membership)
+    if request is not None:
+        request._okrplan_scope = scope
+    return scope
 
 
 class OrgApi(APIView):
@@ -106,7 +114,7 @@ def org_view(view):
 
     @login_required
     def _logged_in(request, org: str, *args, **kwargs):
-        scope = scope_resolve(user=request.user, slug=org)
+        scope = scope_resolve(user=request.user, slug=org, request=request)
         return view(request, scope, *args, **kwargs)
 
     return wrapper

@@ -10,14 +10,15 @@ def unread_notifications(request) -> dict:
     """`unread_count` of the caller's notifications, on pages inside an organization.
 
     Only when the URL names an organization the caller is a member of (the same
-    resolver as the views, so a foreign slug adds nothing); one COUNT query.
+    resolver as the views, so a foreign slug adds nothing, and the scope the view
+    resolved already); one COUNT query.
     """
     match = getattr(request, "resolver_match", None)
     user = getattr(request, "user", None)
     if match is None or "org" not in match.kwargs or user is None or not user.is_authenticated:
         return {}
     try:
-        scope = scope_resolve(user=user, slug=match.kwargs["org"])
+        scope = scope_resolve(user=user, slug=match.kwargs["org"], request=request)
     except Http404:
         return {}
     count = Notification.objects.filter(

@@ -65,6 +65,9 @@ if not DEBUG:
     MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "okrplan.urls"
+# The HTTP benchmark's floor endpoints under /bench/ (bench/urls.py): set by bench/http_load.py
+# for the server it starts, and by nothing else.
+BENCH_URLS = env_bool("OKRPLAN_BENCH_URLS", False)
 WSGI_APPLICATION = "okrplan.wsgi.application"
 
 TEMPLATES = [

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -27,5 +28,8 @@ urlpatterns = [
     path("", include("plans.urls")),
     path("", include("notifications.urls")),
 ]
+
+if settings.BENCH_URLS:  # the HTTP benchmark's floors (bench/floors.py); never in production
+    urlpatterns.insert(0, path("bench/", include("bench.urls")))
 
 handler500 = "okrplan.errors.server_error"  # 503 when the database is out of reach

@@ -305,7 +305,7 @@ class PlanApi(OrgApi):
         data = PlanInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         plan = plan_save(kr, data.validated_data, request.user)
-        plan.kr.refresh_from_db(fields=["target"])
+        # plan.kr is the row plan_update locked and wrote, its target the new one.
         return Response(PlanOutputSerializer(plan).data)
 
 

@@ -59,3 +59,16 @@ def test_docker_compose_validates_it(tmp_path):
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_http_benchmark_measures_the_web_service_as_deployed():
+    from bench import http_load
+
+    command = _command(COMPOSE["services"]["web"])
+
+    def option(name):
+        return command[command.index(name) + 1]
+
+    assert int(option("--workers")) == http_load.WORKERS
+    assert option("--worker-class") == http_load.WORKER_CLASS
+    assert int(option("--threads")) == http_load.THREADS

@@ -106,5 +106,5 @@ def test_it_refuses_posts_without_a_csrf_token(world):
 def test_it_costs_a_fixed_number_of_queries(world, client, django_assert_num_queries):
     client.force_login(world.admin)
     # session, user, scope, + the base template's 2: the settings are the scope's row
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         assert client.get(URL).status_code == 200

@@ -1,6 +1,6 @@
 def test_a_member_sees_departments_members_and_settings(world, client, django_assert_num_queries):
     client.force_login(world.viewer)
-    with django_assert_num_queries(8):  # + the unread badge: membership and count
+    with django_assert_num_queries(7):  # + the unread badge: its count (the scope is reused)
         response = client.get("/o/acme/")
     assert response.status_code == 200
     page = response.content.decode()

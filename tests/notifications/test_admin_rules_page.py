@@ -241,12 +241,12 @@ def test_it_costs_the_same_queries_for_few_and_many_overrides(
 ):
     client.force_login(world.admin)
     # session, user, scope, default rule, overrides, KRs with children, + the base's 2
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         assert client.get(URL).status_code == 200
     for i in range(15):
         parent = make_kr(world, planning.objective, title=f"Parent {i:02d}")
         make_kr(world, planning.objective, title=f"Child {i:02d}", parent=parent)
         PropagationRule.objects.create(organization=world.org, kr=parent, upward="notify")
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         page = client.get(URL).content.decode()
     assert page.count('<tr id="override-') == 15

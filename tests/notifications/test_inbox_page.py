@@ -222,7 +222,7 @@ def test_it_uses_a_constant_number_of_queries(
         notify(world.owner, world.org, f"k{i}", kr_id=kr.pk if i % 2 else None)
     client.force_login(world.owner)
     # session, user, scope; the page's count and rows; the badge's scope and count
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         response = client.get(inbox_url())
     assert response.content.decode().count("inbox-row unread") == count
 

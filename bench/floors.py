@@ -1,0 +1,54 @@
+"""The HTTP benchmark's floors: the least a request of each kind can cost in this server.
+
+Mounted under `/bench/` only when `OKRPLAN_BENCH_URLS=1` (see `okrplan/urls.py`), never
+in production. Each floor goes through the same middleware and authenticates the same
+way as the request it stands next to (a token for the API, the session cookie for the
+page), then does one indexed read, or one single-row update in a transaction, and
+renders a few bytes. What a real request costs above its floor is the work of okrplan:
+the organization scope, the permissions, the service or selector, the rendering.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404, HttpResponse
+from django.utils import timezone
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from hierarchy.models import KeyResult
+from plans.models import Plan
+
+
+class FloorReadApi(APIView):
+    """GET: token authentication, then one indexed read of a KR of the organization."""
+
+    def get(self, request, org, kr_id):
+        row = (
+            KeyResult.objects.filter(organization__slug=org, pk=kr_id).values("id", "title").first()
+        )
+        if row is None:
+            raise Http404
+        return Response(row)
+
+
+class FloorWriteApi(APIView):
+    """PUT: token authentication, the JSON body parsed, then one single-row update of a
+    plan in a transaction (its `updated_at`, so the plan's version stays current for the
+    real saves)."""
+
+    def put(self, request, org, kr_id):
+        values = request.data.get("values", [])
+        with transaction.atomic():
+            updated = Plan.objects.filter(kr_id=kr_id).update(updated_at=timezone.now())
+        if not updated:
+            raise Http404
+        return Response({"kr": kr_id, "values": len(values)})
+
+
+@login_required
+def floor_page(request, org, kr_id):
+    """GET: session authentication, then one indexed read, as a small HTML page."""
+    row = KeyResult.objects.filter(organization__slug=org, pk=kr_id).values("title").first()
+    if row is None:
+        raise Http404
+    return HttpResponse(f"<!doctype html><title>floor</title><p>{row['title']}</p>")
