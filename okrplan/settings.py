@@ -97,11 +97,20 @@ if DATABASE_URL:
             DATABASE_URL, conn_max_age=CONN_MAX_AGE, conn_health_checks=True
         )
     }
+    # psycopg prepares a statement after this many runs on a connection, for the cursors
+    # that bind on the server: only the hot reads of plans/chain.py use one. Django's own
+    # cursors bind on the client and are never prepared. None turns it off (a pooler in
+    # transaction mode without prepared-statement support).
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        None
+        if env_str("PG_PREPARE_THRESHOLD", "2").lower() == "none"
+        else env_int("PG_PREPARE_THRESHOLD", 2)
+    )
     # The planner's cost of a random page read. PostgreSQL's default (4) is for spinning
     # disks; on SSDs (every managed database) 1.1 is the usual value. With 4 the planner
     # joins a KR's children to their plans by scanning every plan of the table while it is
     # small (7 ms instead of 0.5 ms per save); see docs/decisions.md.
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+    DATABASES["default"]["OPTIONS"]["options"] = (
         f"-c random_page_cost={env_decimal('PG_RANDOM_PAGE_COST', Decimal('1.1'))}"
     )
 else:

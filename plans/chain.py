@@ -13,6 +13,7 @@ from collections import defaultdict
 
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
 from hierarchy.models import Cycle, Department, Dependency, KeyResult, Organization
 from okrplan.lib.sql import Columns, placeholders, qn, split
@@ -50,6 +51,40 @@ def _t(model) -> str:
     return qn(model._meta.db_table)
 
 
+def _prepared_cursor():
+    """A cursor for the reads that run on every save and every view.
+
+    On PostgreSQL a server-side binding cursor, so that psycopg prepares each of these
+    statements once per connection (`prepare_threshold` in settings) and PostgreSQL stops
+    planning them anew on every call: the locking read's planning (four tables, two
+    `EXISTS`) cost more than running it. Django's own cursors bind on the client and are
+    never prepared, so nothing else changes. Wrapped like Django's own cursors: logged,
+    counted, in the caller's transaction. Elsewhere, Django's cursor."""
+    if (
+        connection.vendor != "postgresql"
+        or connection.settings_dict["OPTIONS"].get("prepare_threshold") is None
+    ):
+        return connection.cursor()
+    import psycopg
+
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    raw = psycopg.Cursor(connection.connection)
+    if connection.queries_logged:
+        return _LoggedCursor(raw, connection)
+    return CursorWrapper(raw, connection)
+
+
+class _LoggedCursor(CursorDebugWrapper):
+    """Logs the statement with its values, as Django's cursors do: once prepared, psycopg
+    keeps no query text for Django's `last_executed_query` to read back."""
+
+    def debug_sql(self, sql=None, params=None, use_last_executed_query=False, many=False):
+        if not many and params is not None:
+            sql = self.db.ops.compose_sql(sql, params)
+        return super().debug_sql(sql, params, use_last_executed_query=False, many=many)
+
+
 @functools.cache
 def _chain_lock_sql(vendor: str, count: int) -> str:
     lock = " FOR UPDATE OF p" if connection.features.has_select_for_update_of else ""
@@ -84,7 +119,7 @@ def chain_lock(*, organization_id: int, kr_ids: list[int]) -> dict[int, Plan]:
     `has_children` and `has_expectations` (a registered dependency expects a number of
     this KR)."""
     sql = _chain_lock_sql(connection.vendor, len(kr_ids))
-    with connection.cursor() as cursor:
+    with _prepared_cursor() as cursor:
         cursor.execute(sql, [organization_id, *kr_ids])
         rows = cursor.fetchall()
     chain = {}
@@ -104,7 +139,7 @@ def children_of(*, organization_id: int, parent_ids: list[int]) -> dict[int, lis
     """What the rollup needs of the children of each of `parent_ids`, in funnel order:
     one statement through the (organization, parent) index, plain values."""
     sql = _children_sql(connection.vendor, len(parent_ids))
-    with connection.cursor() as cursor:
+    with _prepared_cursor() as cursor:
         cursor.execute(sql, [organization_id, *parent_ids])
         rows = cursor.fetchall()
     children: dict[int, list[rollup.Child]] = defaultdict(list)
@@ -144,7 +179,7 @@ def view_children(*, organization_id: int, parent_id: int) -> list[dict]:
     """The children of a KR as the combined view shows them, in funnel order: one
     statement through the (organization, parent) index, converted values by name
     (`department__name`, `owner__username`, `plan__…` as the ORM would name them)."""
-    with connection.cursor() as cursor:
+    with _prepared_cursor() as cursor:
         cursor.execute(_view_children_sql(connection.vendor), [organization_id, parent_id])
         rows = cursor.fetchall()
     groups = [
