@@ -32,7 +32,6 @@ from plans.models import (
     PlanRevision,
     PlanStatus,
     Shape,
-    decimals_from_json,
     decimals_to_json,
 )
 
@@ -63,36 +62,6 @@ def children_plans(*, organization_id: int, parent_id: int) -> list[Plan]:
         .select_related("kr")
         .order_by("kr__stage", "kr_id")
     )
-
-
-def children_rollup(*, organization_id: int, parent_id: int) -> list[rollup.Child]:
-    """What the rollup needs of a KR's children: one query through the (organization,
-    parent) index, plain rows rather than model instances (the hot path of every save)."""
-    rows = (
-        KeyResult.objects.filter(organization_id=organization_id, parent_id=parent_id)
-        .order_by("stage", "pk")
-        .values_list(
-            "pk",
-            "target",
-            "plan__effective_json",
-            "metric_kind",
-            "stage",
-            "plan__reference_target",
-            "claimed_impact",
-        )
-    )
-    return [
-        rollup.Child(
-            id=pk,
-            target=target,
-            effective_values=decimals_from_json(effective),
-            metric_kind=metric_kind,
-            stage=stage,
-            reference_target=reference_target,
-            claimed_impact=claimed_impact,
-        )
-        for pk, target, effective, metric_kind, stage, reference_target, claimed_impact in rows
-    ]
 
 
 def _lock_chain(kr: KeyResult) -> dict[int, Plan]:
@@ -577,7 +546,9 @@ def on_kr_deleted(event: KeyResultDeleted) -> None:
 def _recompute_self_and_ancestors(kr: KeyResult) -> None:
     locked = _lock_chain(kr)
     plan = locked[kr.pk]
-    children = children_rollup(organization_id=kr.organization_id, parent_id=kr.pk)
+    children = chain.children_of(organization_id=kr.organization_id, parent_ids=[kr.pk]).get(
+        kr.pk, []
+    )
     effective = rollup.effective_values(
         aggregation=kr.aggregation, own_values=plan.values, children=children
     )

@@ -158,22 +158,10 @@ def _saved(instance: Model, pk: int) -> None:
     instance._state.db = connection.alias
 
 
-def update_row(model: type[Model], pk: int, values: dict[str, object]) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(*update_row_sql(model, pk, values))
-
-
 def update_column(model: type[Model], name: str, values_by_pk: dict[int, object]) -> None:
     if values_by_pk:
         with connection.cursor() as cursor:
             cursor.execute(*update_column_sql(model, name, values_by_pk))
-
-
-def insert_row(instance: Model) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(*insert_row_sql(instance))
-        _saved(instance, cursor.fetchone()[0])
-    return instance.pk
 
 
 class Batch:
