@@ -33,9 +33,10 @@ from django.test.utils import CaptureQueriesContext
 from bench import CHILD_ENV
 from bench.data import PERIODS, BenchOrg, org_build
 from hierarchy.models import KeyResult, Organization
-from notifications.selectors import alignment_kr_queryset, alignment_view
+from notifications.selectors import alignment_view
 from plans.models import Plan
 from plans.recompute import recompute_organization
+from plans.selectors import kr_or_404
 from plans.services import plan_update
 
 REPETITIONS = 50
@@ -87,7 +88,7 @@ def view(bench: BenchOrg) -> Callable[[], dict]:
     """The combined view of the shared parent, loaded as its API loads it."""
 
     def run() -> dict:
-        kr = alignment_kr_queryset().get(organization=bench.org, pk=bench.shared_parent.pk)
+        kr = kr_or_404(org=bench.org, pk=bench.shared_parent.pk)
         return alignment_view(org=bench.org, kr=kr)
 
     return run

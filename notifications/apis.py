@@ -19,6 +19,7 @@ from okrplan.lib.fields import NumberField
 from okrplan.lib.numbers import fmt
 from plans import services as plan_services
 from plans.apis import PlanInputSerializer
+from plans.selectors import kr_or_404
 
 
 class CheckSerializer(serializers.Serializer):
@@ -77,7 +78,7 @@ class PreviewSerializer(AlignmentSerializer):
 
 
 def kr_for_view(api: OrgApi, kr_id) -> KeyResult:
-    return api.scope.get(selectors.alignment_kr_queryset(), kr_id)
+    return kr_or_404(org=api.scope.org, pk=kr_id)
 
 
 class AlignmentApi(OrgApi):

@@ -3,15 +3,16 @@ preview of a plan change, propagation rules, steps."""
 
 from decimal import Decimal
 
-from django.db.models import Prefetch, Q
+from django.db.models import Q
 
 from hierarchy.models import KeyResult, Organization
+from notifications import reads
 from notifications.models import PropagationRule, Round, Step, StepKind, StepState
 from notifications.rules import Rule, upward_decision
 from okrplan.lib.numbers import fmt
 from plans import rollup
 from plans.alignment import Alignment, AlignmentInputs, alignment_build, with_child_plan
-from plans.selectors import alignment_inputs
+from plans.selectors import alignment_inputs, kr_or_404
 
 ROUNDS_SHOWN = 20
 
@@ -56,39 +57,15 @@ def rule_default(*, org: Organization) -> Rule:
 
 
 def _protocol_facts(org: Organization, kr: KeyResult) -> tuple[list[dict], list[Round]]:
-    reviews = (
-        Step.objects.filter(
-            organization=org,
-            kind=StepKind.CASCADE_REVIEW,
-            state=StepState.OPEN,
-            kr__parent=kr,
-        )
-        .select_related("department")
-        .order_by("kr__stage", "id")
-    )
     open_reviews = [
         {
-            "kr": step.kr_id,
-            "step": step.pk,
-            "department": step.department.name if step.department else "",
-            "proposed_target": fmt(step.proposed_target),
-            "due_at": step.due_at.isoformat(),
+            **review,
+            "proposed_target": fmt(review["proposed_target"]),
+            "due_at": review["due_at"].isoformat(),
         }
-        for step in reviews
+        for review in reads.open_reviews(organization_id=org.pk, parent_id=kr.pk)
     ]
-    rounds = list(
-        Round.objects.filter(organization=org, parent_kr=kr)
-        .select_related("modified_kr__department")
-        .prefetch_related(
-            Prefetch(
-                "steps",
-                queryset=Step.objects.select_related("assignee", "department").order_by(
-                    "due_at", "id"
-                ),
-            )
-        )
-        .order_by("-started_at", "-id")[:ROUNDS_SHOWN]
-    )
+    rounds = reads.latest_rounds(organization_id=org.pk, parent_id=kr.pk, limit=ROUNDS_SHOWN)
     return open_reviews, rounds
 
 
@@ -180,11 +157,6 @@ def rollup_s(value):
     return fmt(value)
 
 
-def alignment_kr_queryset():
-    """How the combined view and the preview load their KR: what `_render` reads."""
-    return KeyResult.objects.select_related("owner", "plan", "cycle", "department")
-
-
 def alignment_view(*, org: Organization, kr: KeyResult) -> dict:
     """The combined view (API.md) of `kr`, loaded with its plan, owner and cycle."""
     open_reviews, rounds = _protocol_facts(org, kr)
@@ -230,9 +202,9 @@ def plan_preview_of(*, org: Organization, kr: KeyResult, values: list[Decimal]) 
     """The preview of `kr`'s plan becoming `values` (validated already), as the API's
     `POST .../plan/preview/` and the plan editor's live fragment both show it.
 
-    `kr` is loaded with `alignment_kr_queryset`; its parent is loaded the same way."""
+    `kr` is loaded with `kr_or_404`; its parent is loaded the same way."""
     if kr.parent_id:
-        kr.parent = alignment_kr_queryset().get(organization=org, pk=kr.parent_id)
+        kr.parent = kr_or_404(org=org, pk=kr.parent_id)
     return plan_preview(
         org=org, kr=kr, values=values, target=rollup.plan_total(kr.metric_kind, values)
     )

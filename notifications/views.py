@@ -35,7 +35,6 @@ from notifications.models import (
 )
 from notifications.selectors import (
     agenda_facts,
-    alignment_kr_queryset,
     alignment_view,
     kr_history,
     rule_for,
@@ -52,7 +51,7 @@ from plans import services as plan_services
 from plans.checks import num
 from plans.forms import PlanForm, parse_values
 from plans.models import Cause, PlanStatus
-from plans.selectors import kr_progress, kr_queryset
+from plans.selectors import kr_or_404, kr_progress, kr_queryset
 from plans.services import validate_plan_values
 from plans.shapes import centroid
 from plans.views import STATUS_LABELS
@@ -70,7 +69,7 @@ def _n(value) -> str:
 
 @org_view
 def kr_alignment(request, scope: Scope, kr_id: int):
-    kr = scope.get(alignment_kr_queryset(), kr_id)
+    kr = kr_or_404(org=scope.org, pk=kr_id)
     return render(request, "notifications/alignment.html", _alignment_context(scope, kr))
 
 
@@ -229,7 +228,7 @@ def _actions_context(scope: Scope, kr: KeyResult, view: dict, forms: dict) -> di
 def _done(request, scope: Scope, kr_id: int, message: str):
     messages.success(request, message)
     if request.htmx:
-        kr = scope.get(alignment_kr_queryset(), kr_id)
+        kr = kr_or_404(org=scope.org, pk=kr_id)
         context = _alignment_context(scope, kr)
         return render(request, "notifications/alignment.html#region", context)
     return redirect("kr-alignment", scope.org.slug, kr_id)
@@ -238,7 +237,7 @@ def _done(request, scope: Scope, kr_id: int, message: str):
 def _failed(request, scope: Scope, kr_id: int, forms: dict):
     """Re-render with the errors: the region for htmx (200, so htmx swaps it in), the
     whole page without JS (400)."""
-    kr = scope.get(alignment_kr_queryset(), kr_id)
+    kr = kr_or_404(org=scope.org, pk=kr_id)
     context = _alignment_context(scope, kr, forms)
     if request.htmx:
         return render(request, "notifications/alignment.html#region", context)
@@ -262,7 +261,7 @@ def _hidden_form_errors(request, round: Round, form, shown: bool) -> None:
 @org_view
 @require_POST
 def kr_lock(request, scope: Scope, kr_id: int):
-    kr = scope.get(alignment_kr_queryset(), kr_id)
+    kr = kr_or_404(org=scope.org, pk=kr_id)
     kr_require_parent_owner(scope, kr)
     plan = plan_services.plan_lock(kr=kr, actor=request.user)
     count = KeyResult.objects.filter(organization=scope.org, parent=kr).count()
@@ -280,7 +279,7 @@ def kr_lock(request, scope: Scope, kr_id: int):
 @org_view
 @require_POST
 def kr_target(request, scope: Scope, kr_id: int):
-    kr = scope.get(alignment_kr_queryset(), kr_id)
+    kr = kr_or_404(org=scope.org, pk=kr_id)
     kr_require_parent_owner(scope, kr)
     form = TargetForm(request.POST, auto_id="t-%s")
     if form.is_valid() and form.cleaned_data["target"] == kr.target:
@@ -495,7 +494,7 @@ def _history_row(entry: dict) -> dict:
 @org_view
 def kr_history_page(request, scope: Scope, kr_id: int):
     """Plan revisions and round events, oldest first: what `GET .../history/` returns."""
-    kr = scope.get(alignment_kr_queryset(), kr_id)
+    kr = kr_or_404(org=scope.org, pk=kr_id)
     entries = kr_history(org=scope.org, kr=kr)
     page = Paginator(entries, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
@@ -541,7 +540,7 @@ def _distribution(centroid) -> str:
 
 @org_view
 def kr_agenda(request, scope: Scope, kr_id: int):
-    kr = scope.get(alignment_kr_queryset(), kr_id)
+    kr = kr_or_404(org=scope.org, pk=kr_id)
     context = _alignment_context(scope, kr, actions=False)
     view = context["view"]
     facts = agenda_facts(org=scope.org, kr=kr, children=view["children"])
@@ -701,7 +700,7 @@ def _preview_figures(
 def plan_preview_page(request, scope: Scope, kr_id: int):
     """The plan editor's impact fragment: the same computation as the API's
     `POST .../plan/preview/` over the typed values; nothing written."""
-    kr = scope.get(alignment_kr_queryset(), kr_id)
+    kr = kr_or_404(org=scope.org, pk=kr_id)
     kr_require_edit(scope, kr)
     form = PlanForm.of_post(kr, request.POST)
     context = {"scope": scope, "org": scope.org, "kr": kr}

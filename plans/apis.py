@@ -267,9 +267,7 @@ class PlanInputSerializer(serializers.Serializer):
 
 
 def plan_get(api: OrgApi, kr_id) -> tuple[KeyResult, Plan]:
-    kr = api.scope.get(
-        KeyResult.objects.select_related("cycle", "department", "plan", "organization"), kr_id
-    )
+    kr = selectors.kr_or_404(org=api.scope.org, pk=kr_id)
     return kr, kr.plan
 
 

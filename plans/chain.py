@@ -1,5 +1,6 @@
-"""Hot reads written by hand: the two reads of every plan save (the locked chain, and
-the children of its ancestors) and the children of the combined view.
+"""Hot reads written by hand: the KR a plan request or a combined view is about, the two
+reads of every plan save (the locked chain, and the children of its ancestors) and the
+children of the combined view.
 
 They run on every save and every view, so they are written once by hand
 (`okrplan.lib.sql`) rather than compiled by the ORM on every call: the locking read
@@ -13,10 +14,9 @@ from collections import defaultdict
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
 from hierarchy.models import Cycle, Department, Dependency, KeyResult, Organization
-from okrplan.lib.sql import Columns, placeholders, qn, split
+from okrplan.lib.sql import Columns, id_in_range, placeholders, prepared_cursor, qn, split
 from plans import rollup
 from plans.models import Plan, decimals_from_json
 
@@ -43,46 +43,14 @@ _VIEW_KR = Columns(
     ],
 )
 _VIEW_DEPARTMENT = Columns(Department, "d", ["name"])
+_DEPARTMENT = Columns(Department, "d")
+_OWNER = Columns(get_user_model(), "u")
 _VIEW_OWNER = Columns(get_user_model(), "u", ["username"])
 _VIEW_PLAN = Columns(Plan, "p", ["values_json", "effective_json", "reference_target", "status"])
 
 
 def _t(model) -> str:
     return qn(model._meta.db_table)
-
-
-def _prepared_cursor():
-    """A cursor for the reads that run on every save and every view.
-
-    On PostgreSQL a server-side binding cursor, so that psycopg prepares each of these
-    statements once per connection (`prepare_threshold` in settings) and PostgreSQL stops
-    planning them anew on every call: the locking read's planning (four tables, two
-    `EXISTS`) cost more than running it. Django's own cursors bind on the client and are
-    never prepared, so nothing else changes. Wrapped like Django's own cursors: logged,
-    counted, in the caller's transaction. Elsewhere, Django's cursor."""
-    if (
-        connection.vendor != "postgresql"
-        or connection.settings_dict["OPTIONS"].get("prepare_threshold") is None
-    ):
-        return connection.cursor()
-    import psycopg
-
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    raw = psycopg.Cursor(connection.connection)
-    if connection.queries_logged:
-        return _LoggedCursor(raw, connection)
-    return CursorWrapper(raw, connection)
-
-
-class _LoggedCursor(CursorDebugWrapper):
-    """Logs the statement with its values, as Django's cursors do: once prepared, psycopg
-    keeps no query text for Django's `last_executed_query` to read back."""
-
-    def debug_sql(self, sql=None, params=None, use_last_executed_query=False, many=False):
-        if not many and params is not None:
-            sql = self.db.ops.compose_sql(sql, params)
-        return super().debug_sql(sql, params, use_last_executed_query=False, many=many)
 
 
 @functools.cache
@@ -119,7 +87,7 @@ def chain_lock(*, organization_id: int, kr_ids: list[int]) -> dict[int, Plan]:
     `has_children` and `has_expectations` (a registered dependency expects a number of
     this KR)."""
     sql = _chain_lock_sql(connection.vendor, len(kr_ids))
-    with _prepared_cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [organization_id, *kr_ids])
         rows = cursor.fetchall()
     chain = {}
@@ -139,7 +107,7 @@ def children_of(*, organization_id: int, parent_ids: list[int]) -> dict[int, lis
     """What the rollup needs of the children of each of `parent_ids`, in funnel order:
     one statement through the (organization, parent) index, plain values."""
     sql = _children_sql(connection.vendor, len(parent_ids))
-    with _prepared_cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [organization_id, *parent_ids])
         rows = cursor.fetchall()
     children: dict[int, list[rollup.Child]] = defaultdict(list)
@@ -179,7 +147,7 @@ def view_children(*, organization_id: int, parent_id: int) -> list[dict]:
     """The children of a KR as the combined view shows them, in funnel order: one
     statement through the (organization, parent) index, converted values by name
     (`department__name`, `owner__username`, `plan__…` as the ORM would name them)."""
-    with _prepared_cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_view_children_sql(connection.vendor), [organization_id, parent_id])
         rows = cursor.fetchall()
     groups = [
@@ -201,3 +169,61 @@ def view_children(*, organization_id: int, parent_id: int) -> list[dict]:
             start += len(group)
         out.append(dict(zip(names, values, strict=True)))
     return out
+
+
+@functools.cache
+def _view_links_sql(vendor: str) -> str:
+    return (
+        f"SELECT l.upstream_id, l.downstream_id FROM {_t(Dependency)} l "
+        f"JOIN {_t(KeyResult)} up ON up.id = l.upstream_id "
+        f"JOIN {_t(KeyResult)} down ON down.id = l.downstream_id "
+        f"WHERE l.organization_id = %s AND up.parent_id = %s AND down.parent_id = %s "
+        f"ORDER BY l.id"
+    )
+
+
+def view_links(*, organization_id: int, parent_id: int) -> list[tuple[int, int]]:
+    """The registered dependencies between two children of `parent_id` (upstream,
+    downstream), through the (organization, downstream) index."""
+    with prepared_cursor() as cursor:
+        cursor.execute(_view_links_sql(connection.vendor), [organization_id, parent_id, parent_id])
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+@functools.cache
+def _kr_sql(vendor: str) -> str:
+    return (
+        f"SELECT {_KR.sql}, {_CYCLE.sql}, {_DEPARTMENT.sql}, {_OWNER.sql}, {_PLAN.sql} "
+        f"FROM {_t(KeyResult)} k "
+        f"JOIN {_t(Cycle)} c ON c.id = k.cycle_id "
+        f"JOIN {_t(Department)} d ON d.id = k.department_id "
+        f"JOIN {_t(get_user_model())} u ON u.id = k.owner_id "
+        f"LEFT JOIN {_t(Plan)} p ON p.kr_id = k.id "
+        f"WHERE k.organization_id = %s AND k.id = %s"
+    )
+
+
+def kr_read(*, org: Organization, pk: int) -> KeyResult | None:
+    """KR `pk` of `org` with its cycle, department, owner and plan loaded (what
+    `select_related` of the four would load: complete instances), or None when `org`
+    has no such KR. One prepared statement: every plan request and every combined view
+    starts with it."""
+    if not id_in_range(KeyResult, pk):
+        return None
+    with prepared_cursor() as cursor:
+        cursor.execute(_kr_sql(connection.vendor), [org.pk, pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    (kr_v, cycle_v, department_v, owner_v, plan_v), _ = split(
+        row, _KR, _CYCLE, _DEPARTMENT, _OWNER, _PLAN
+    )
+    kr = _KR.instance(kr_v)
+    kr.organization, kr.cycle = org, _CYCLE.instance(cycle_v)
+    kr.department, kr.owner = _DEPARTMENT.instance(department_v), _OWNER.instance(owner_v)
+    if plan_v[0] is None:  # no plan yet: `kr.plan` raises as after select_related
+        KeyResult.plan.related.set_cached_value(kr, None)
+    else:
+        plan = _PLAN.instance(plan_v)
+        plan.kr = kr  # both ways: `kr.plan.kr` is `kr`
+    return kr

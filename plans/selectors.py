@@ -3,8 +3,9 @@
 from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet
+from django.http import Http404
 
-from hierarchy.models import Dependency, KeyResult, Objective, Organization
+from hierarchy.models import KeyResult, Objective, Organization
 from plans import chain, rollup
 from plans.alignment import AlignmentInputs, ChildRow
 from plans.checks import ChildFacts, Tolerances
@@ -61,6 +62,15 @@ def objective_progress(objective: Objective) -> Decimal | None:
     )
 
 
+def kr_or_404(*, org: Organization, pk: int) -> KeyResult:
+    """KR `pk` of `org` with its cycle, department, owner and plan, for a plan request,
+    a combined view or a preview; 404 alike for a foreign and a missing id."""
+    kr = chain.kr_read(org=org, pk=pk)
+    if kr is None:
+        raise Http404
+    return kr
+
+
 def revision_list(*, org: Organization, kr: KeyResult) -> QuerySet:
     return (
         PlanRevision.objects.filter(organization=org, kr=kr)
@@ -80,17 +90,8 @@ def alignment_inputs(
     reading plain rows (the children are many; model instances would cost more than
     the computation). `kr` comes with its plan and owner loaded."""
     rows = chain.view_children(organization_id=org.pk, parent_id=kr.pk)
-    # The registered dependencies between two children (through the (organization,
-    # downstream) index; no list of ids, which costs the driver more than the query).
-    links = (
-        list(
-            Dependency.objects.filter(
-                organization=org, upstream__parent_id=kr.pk, downstream__parent_id=kr.pk
-            ).values_list("upstream_id", "downstream_id")
-        )
-        if len(rows) > 1
-        else []
-    )
+    # The registered dependencies between two children.
+    links = chain.view_links(organization_id=org.pk, parent_id=kr.pk) if len(rows) > 1 else []
     children = [
         ChildRow(
             facts=ChildFacts(

@@ -15,6 +15,7 @@ other (`django_assert_num_queries`), and run in the caller's transaction.
 from collections.abc import Sequence
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Field, Model
 
 
@@ -22,8 +23,50 @@ def qn(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
+def id_in_range(model: type[Model], pk) -> bool:
+    """Whether `pk` fits the model's primary key column. The ORM answers "no such row"
+    for an id out of range; given to a hand-written statement, SQLite's driver refuses
+    an integer past 64 bits with an error."""
+    low, high = connection.ops.integer_field_range(model._meta.pk.get_internal_type())
+    return isinstance(pk, int) and (low is None or low <= pk) and (high is None or pk <= high)
+
+
 def placeholders(count: int) -> str:
     return ", ".join(["%s"] * count)
+
+
+def prepared_cursor():
+    """A cursor for the reads that run on every save and every view.
+
+    On PostgreSQL a server-side binding cursor, so that psycopg prepares each of these
+    statements once per connection (`prepare_threshold` in settings) and PostgreSQL stops
+    planning them anew on every call: the locking read's planning (four tables, two
+    `EXISTS`) cost more than running it. Django's own cursors bind on the client and are
+    never prepared, so nothing else changes. Wrapped like Django's own cursors: logged,
+    counted, in the caller's transaction. Elsewhere, Django's cursor."""
+    if (
+        connection.vendor != "postgresql"
+        or connection.settings_dict["OPTIONS"].get("prepare_threshold") is None
+    ):
+        return connection.cursor()
+    import psycopg
+
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    raw = psycopg.Cursor(connection.connection)
+    if connection.queries_logged:
+        return _LoggedCursor(raw, connection)
+    return CursorWrapper(raw, connection)
+
+
+class _LoggedCursor(CursorDebugWrapper):
+    """Logs the statement with its values, as Django's cursors do: once prepared, psycopg
+    keeps no query text for Django's `last_executed_query` to read back."""
+
+    def debug_sql(self, sql=None, params=None, use_last_executed_query=False, many=False):
+        if not many and params is not None:
+            sql = self.db.ops.compose_sql(sql, params)
+        return super().debug_sql(sql, params, use_last_executed_query=False, many=many)
 
 
 class Columns:

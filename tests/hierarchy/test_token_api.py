@@ -67,3 +67,34 @@ def test_it_counts_by_the_address_it_sees_not_a_forwarded_for_header(world, api,
         URL, {"username": "maya", "password": PASSWORD}, REMOTE_ADDR="192.0.2.7"
     )
     assert other_address.status_code == 200
+
+
+def _with_token(key: str):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+def test_a_token_authenticates_its_user_and_nothing_else(world, api):
+    key = api().post(URL, {"username": "maya", "password": PASSWORD}).json()["token"]
+    me = _with_token(key).get("/api/v1/orgs/acme/departments/")
+    assert me.status_code == 200
+
+    wrong = _with_token(key[:-1] + ("0" if key[-1] != "0" else "1")).get(
+        "/api/v1/orgs/acme/departments/"
+    )
+    assert wrong.status_code == 401
+    assert wrong.json() == {"detail": "Invalid token."}
+    too_long = _with_token(key + "x" * 300).get("/api/v1/orgs/acme/departments/")
+    assert too_long.status_code == 401
+
+
+def test_the_token_of_a_deactivated_user_is_refused(world, api):
+    key = api().post(URL, {"username": "maya", "password": PASSWORD}).json()["token"]
+    world.marketing_lead.is_active = False
+    world.marketing_lead.save()
+    refused = _with_token(key).get("/api/v1/orgs/acme/departments/")
+    assert refused.status_code == 401
+    assert refused.json() == {"detail": "User inactive or deleted."}

@@ -278,3 +278,17 @@ def test_the_history_lists_revisions_oldest_first(planning, world, api):
     assert [e["version"] for e in body["results"]] == [2, 3]
     assert body["results"][1]["after_values"] == ["1", "2", "3"]
     assert body["results"][1]["actor"] == "maya"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["krs/{id}/plan/", "krs/{id}/alignment/", "krs/{id}/plan/submit/", "krs/{id}/lock/"],
+)
+@pytest.mark.parametrize("kr_id", [2**63, 10**30, 0])
+def test_an_id_no_key_result_can_have_answers_404(planning, world, api, path, kr_id):
+    """The KR of a plan request is read by a hand-written statement: an id beyond the
+    database's integer range must be "not found", as through the ORM, not an error."""
+    client = api(world.admin)
+    url = f"/api/v1/orgs/acme/{path.format(id=kr_id)}"
+    method = client.get if path.endswith(("plan/", "alignment/")) else client.post
+    assert method(url).status_code == 404
