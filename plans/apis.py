@@ -25,7 +25,7 @@ from hierarchy.scope import OrgApi
 from okrplan.lib.api import paginated
 from okrplan.lib.fields import NumberField, NumberListField
 from plans import selectors, services
-from plans.models import CheckIn, Plan, Shape
+from plans.models import CheckIn, Plan, PlanStatus, Shape
 from plans.shapes import centroid
 
 # --- Key results ------------------------------------------------------------
@@ -206,30 +206,21 @@ class KrDetailApi(OrgApi):
 # --- Plans ------------------------------------------------------------------
 
 
-class PlanOutputSerializer(serializers.ModelSerializer):
+# A plain serializer: a `ModelSerializer` builds its fields from the model again for
+# every instance, and this one answers every plan save.
+class PlanOutputSerializer(serializers.Serializer):
+    kr = serializers.IntegerField(source="kr_id", read_only=True)
     values = NumberListField()
-    effective_values = NumberListField()
     target = NumberField(source="kr.target")
     total = serializers.SerializerMethodField()
+    shape = serializers.ChoiceField(choices=Shape.choices, read_only=True)
+    status = serializers.ChoiceField(choices=PlanStatus.choices, read_only=True)
+    version = serializers.IntegerField(read_only=True)
+    effective_values = NumberListField()
     centroid = serializers.SerializerMethodField()
     periods = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Plan
-        fields = [
-            "kr",
-            "values",
-            "target",
-            "total",
-            "shape",
-            "status",
-            "version",
-            "effective_values",
-            "centroid",
-            "periods",
-            "submitted_at",
-            "locked_at",
-        ]
+    submitted_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    locked_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
     def get_total(self, plan) -> str:
         return format(sum(plan.values, Decimal(0)), "f")
