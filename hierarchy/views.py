@@ -41,16 +41,51 @@ def home(request):
     return render(request, "hierarchy/home.html", {"memberships": memberships})
 
 
+def _person(first: str, last: str, username: str) -> str:
+    """A person as the pages name them: the full name, else the username."""
+    return f"{first} {last}".strip() or username
+
+
 @org_view
 def org_home(request, scope: Scope):
-    departments = scope.queryset(Department).select_related("lead", "parent").order_by("name")
-    members = scope.queryset(Membership).select_related("user").order_by("user__username")
-    shared = (
-        scope.queryset(KeyResult)
+    # Plain values, not instances: the organization's home is the page everyone opens.
+    departments = [
+        {"name": name, "lead": _person(*lead), "parent": parent}
+        for name, parent, *lead in scope.queryset(Department)
+        .order_by("name")
+        .values_list(
+            "name", "parent__name", "lead__first_name", "lead__last_name", "lead__username"
+        )
+    ]
+    members = [
+        {"name": _person(first, last, username), "username": username, "role": role}
+        for username, first, last, role in scope.queryset(Membership)
+        .order_by("user__username")
+        .values_list("user__username", "user__first_name", "user__last_name", "role")
+    ]
+    shared = [
+        {
+            "id": pk,
+            "title": title,
+            "cycle": cycle,
+            "owner": _person(*owner),
+            "target": target,
+            "unit": unit,
+        }
+        for pk, title, cycle, target, unit, *owner in scope.queryset(KeyResult)
         .filter(cross_functional=True)
-        .select_related("owner", "cycle")
-        .order_by("-cycle__start", "title")[:50]
-    )
+        .order_by("-cycle__start", "title")
+        .values_list(
+            "id",
+            "title",
+            "cycle__name",
+            "target",
+            "unit",
+            "owner__first_name",
+            "owner__last_name",
+            "owner__username",
+        )[:50]
+    ]
     return render(
         request,
         "hierarchy/org_home.html",

@@ -1,7 +1,6 @@
-"""Hot reads of the combined view written by hand (see `plans/chain.py` for why): the
-open cascade reviews of a shared KR's children, and its latest rounds.
-
-Every combined view and every preview makes both reads, usually to find nothing; the
+"""Hot reads written by hand (see `plans/chain.py` for why): the open cascade reviews of
+a shared KR's children and its latest rounds, which every combined view and preview
+reads (usually to find nothing), and the unread count of every page's inbox badge. The
 ORM's compilation of each cost more than its execution. What comes back is what the ORM
 would build: plain values for the reviews, complete `Round` instances for the rounds.
 """
@@ -12,7 +11,7 @@ from django.db import connection
 from django.db.models import Prefetch, prefetch_related_objects
 
 from hierarchy.models import Department, KeyResult
-from notifications.models import Round, Step, StepKind, StepState
+from notifications.models import Notification, Round, Step, StepKind, StepState
 from okrplan.lib.sql import Columns, prepared_cursor, qn, split
 
 _REVIEW = Columns(Step, "s", ["kr", "id", "proposed_target", "due_at"])
@@ -95,3 +94,19 @@ def latest_rounds(*, organization_id: int, parent_id: int, limit: int) -> list[R
         steps = Step.objects.select_related("assignee", "department").order_by("due_at", "id")
         prefetch_related_objects(rounds, Prefetch("steps", queryset=steps))
     return rounds
+
+
+@functools.cache
+def _unread_sql(vendor: str) -> str:
+    return (
+        f"SELECT COUNT(*) FROM {_t(Notification)} n "
+        f"WHERE n.organization_id = %s AND n.user_id = %s AND n.read_at IS NULL"
+    )
+
+
+def unread_count(*, organization_id: int, user_id: int) -> int:
+    """How many of the user's notifications in the organization are unread: the badge
+    of every page."""
+    with prepared_cursor() as cursor:
+        cursor.execute(_unread_sql(connection.vendor), [organization_id, user_id])
+        return cursor.fetchone()[0]

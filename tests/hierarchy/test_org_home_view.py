@@ -42,3 +42,13 @@ def test_it_sends_an_expired_htmx_request_to_the_login_as_a_whole_page(client, w
     assert response.status_code == 204
     assert response["HX-Redirect"] == "/accounts/login/?next=/o/acme/krs/1/plan/"
     assert response.content == b""
+
+
+def test_people_are_named_by_full_name_or_else_username(world, client):
+    world.marketing_lead.first_name, world.marketing_lead.last_name = "Maya", "Lopez"
+    world.marketing_lead.save()
+    client.force_login(world.viewer)
+    page = client.get("/o/acme/").content.decode()
+    assert "<td>Marketing</td><td>Maya Lopez</td>" in page  # the department's lead
+    assert "<td>Maya Lopez</td><td>maya</td>" in page  # the member list
+    assert "<td>Sales</td><td>sam</td>" in page  # no full name: the username
