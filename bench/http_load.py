@@ -39,7 +39,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     from bench.tenants import BenchTenant
@@ -93,6 +93,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+CACHE_DB = 12  # the web processes' cache, beside the broker's database
+
+
+def _redis_db(url: str, db: int) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", "", ""))
+
+
 def server_env(database_url: str, redis_url: str) -> dict:
     env = {
         k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "SQLITE_PATH")
@@ -103,6 +111,8 @@ def server_env(database_url: str, redis_url: str) -> dict:
         ALLOWED_HOSTS="127.0.0.1",
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
+        # As in production (docker-compose.yml): a shared cache, and sessions read from it.
+        CACHE_URL=_redis_db(redis_url, CACHE_DB),
         OKRPLAN_BENCH_URLS="1",
         LOG_LEVEL="WARNING",
         OKRPLAN_VAR_DIR=tempfile.mkdtemp(prefix="okrplan-http-var-"),

@@ -163,6 +163,7 @@ STORAGES = {
 }
 
 LOGIN_URL = "login"
+AUTHENTICATION_BACKENDS = ["okrplan.lib.auth.SessionUserBackend"]
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -182,6 +183,16 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+
+# Sessions: with a shared cache (CACHE_URL), read from it and written through to the
+# database (`cached_db`), so a page does not query the session table; a logout deletes
+# both. Without one, from the database only: a per-process cache would keep a session
+# alive in the other processes after its logout.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if CACHE_URL
+    else "django.contrib.sessions.backends.db"
+)
 
 # --- Security (on unless DEBUG) -------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,20 +1,22 @@
-"""API token authentication with one prepared statement.
+"""Who is calling, with one prepared statement a request.
 
 DRF's `TokenAuthentication` loads the token and its user through the ORM on every API
-request; compiling that query cost more than running it. This is the same check (an
-unknown key or an inactive user is refused with DRF's own messages) with the statement
-written once (`okrplan.lib.sql`) and prepared on PostgreSQL.
+request, and Django's `ModelBackend` the session's user on every page; compiling each
+query cost more than running it. These are the same checks (an unknown key or an
+inactive user is refused, with the same messages) with the statements written once
+(`okrplan.lib.sql`) and prepared on PostgreSQL.
 """
 
 import functools
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
-from okrplan.lib.sql import Columns, prepared_cursor, qn, split
+from okrplan.lib.sql import Columns, id_in_range, prepared_cursor, qn, split
 
 _TOKEN = Columns(Token, "t")
 _USER = Columns(get_user_model(), "u")
@@ -50,3 +52,28 @@ class TokenAuthentication(authentication.TokenAuthentication):
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         return (token.user, token)
+
+
+@functools.cache
+def _user_sql(vendor: str) -> str:
+    return f"SELECT {_USER.sql} FROM {qn(get_user_model()._meta.db_table)} u WHERE u.id = %s"
+
+
+class SessionUserBackend(ModelBackend):
+    """Django's `ModelBackend` (passwords, permissions), loading a session's user with
+    a prepared statement."""
+
+    def get_user(self, user_id):
+        try:
+            user_id = int(user_id)
+        except (TypeError, ValueError):
+            return None
+        if not id_in_range(get_user_model(), user_id):
+            return None
+        with prepared_cursor() as cursor:
+            cursor.execute(_user_sql(connection.vendor), [user_id])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        user = _USER.instance(row)
+        return user if self.user_can_authenticate(user) else None
