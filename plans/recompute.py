@@ -10,7 +10,7 @@ The comparison streams: the rows come from the database a chunk at a time, each
 KR after all of its descendants, and a KR's figures are dropped as soon as its
 parent has used them. What stays in memory is a chunk of rows and the finished
 children waiting for their parent, not the organization: the objects die young,
-so CPython's cyclic collector never runs the full collections over a growing heap
+so CPython's cyclic collector no longer runs the full collections over every row
 that made the time grow faster than the organization (docs/performance.md).
 The repair locks every plan first, in the order the rollup service locks its chains
 in, so it reads them all and orders them in memory.
