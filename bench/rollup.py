@@ -170,6 +170,27 @@ def analyze() -> bool:
     return True
 
 
+def recompute_figures(small: BenchOrg, large: BenchOrg) -> dict:
+    """The recompute figures of the two organizations (see `recompute_s`)."""
+    runs_small, runs_large = recompute_s(small, large)
+    median_small, median_large = statistics.median(runs_small), statistics.median(runs_large)
+    return {
+        "recompute_10k_s": round(median_small, 3),
+        "recompute_20k_s": round(median_large, 3),
+        "recompute_growth": round(median_large / median_small, 2),
+        "recompute_10k_runs_s": [round(t, 3) for t in runs_small],
+        "recompute_20k_runs_s": [round(t, 3) for t in runs_large],
+    }
+
+
+def measure_recompute(*, krs: int = 10_000) -> dict:
+    """Only the recompute part of `measure` (`bench/run.py --only-recompute`)."""
+    small = org_build(slug="bench-10k", krs=krs)
+    large = org_build(slug="bench-20k", krs=2 * krs)
+    analyze()
+    return {**recompute_figures(small, large), "load_average": list(os.getloadavg())}
+
+
 def measure(*, krs: int = 10_000, children: int = 100) -> dict:
     """Build the two organizations, measure, and return the `rollup` figures."""
     started = time.perf_counter()
@@ -184,21 +205,20 @@ def measure(*, krs: int = 10_000, children: int = 100) -> dict:
     save_ms, save_floor_ms = paired_ms(saver, floor_save(floor_plan))
     view_queries = query_count(view(small))
     view_ms, view_floor_ms = paired_ms(view(small), floor_read(small))
-    runs_10k, runs_20k = recompute_s(small, large)
-    recompute_10k, recompute_20k = statistics.median(runs_10k), statistics.median(runs_20k)
+    recompute = recompute_figures(small, large)
 
     figures = {
         "save_ms": round(save_ms, 3),
         "save_floor_ms": round(save_floor_ms, 3),
         "view_ms": round(view_ms, 3),
         "view_floor_ms": round(view_floor_ms, 3),
-        "recompute_10k_s": round(recompute_10k, 3),
-        "recompute_20k_s": round(recompute_20k, 3),
+        "recompute_10k_s": recompute["recompute_10k_s"],
+        "recompute_20k_s": recompute["recompute_20k_s"],
         "save_ratio": round(save_ms / save_floor_ms, 2),
         "view_ratio": round(view_ms / view_floor_ms, 2),
-        "recompute_growth": round(recompute_20k / recompute_10k, 2),
-        "recompute_10k_runs_s": [round(t, 3) for t in runs_10k],
-        "recompute_20k_runs_s": [round(t, 3) for t in runs_20k],
+        "recompute_growth": recompute["recompute_growth"],
+        "recompute_10k_runs_s": recompute["recompute_10k_runs_s"],
+        "recompute_20k_runs_s": recompute["recompute_20k_runs_s"],
         "save_queries": save_queries,
         "view_queries": view_queries,
     }

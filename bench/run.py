@@ -10,13 +10,15 @@ organization and of one of 20,000 KRs.
 
 It runs on a database of its own, never the development one: a temporary SQLite
 file, or, when DATABASE_URL is set, a fresh PostgreSQL database `okrplan_bench`
-on the same server (dropped and created through the `postgres` maintenance
-database, dropped again at the end). The figures are merged into
+(`OKRPLAN_BENCH_DB` names another) on the same server (dropped and created through
+the `postgres` maintenance database, dropped again at the end). The figures are merged into
 `bench/results.json` under `rollup`, other benchmarks' keys kept.
 
 Settings load with DEBUG=1 unless DEBUG is set (for the development secret key);
 queries are not logged while timing, as in production. `--profile` prints where a
 save, a view and a recompute spend their time (cProfile) instead of timing them.
+`--only-recompute` times only the full recomputes and prints their figures without
+writing them.
 """
 
 import argparse
@@ -34,7 +36,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
-PG_NAME = "okrplan_bench"
+# Another name (OKRPLAN_BENCH_DB) lets two runs share a server.
+PG_NAME = os.environ.get("OKRPLAN_BENCH_DB", "okrplan_bench")
 
 
 def _pg_url(url: str, name: str) -> str:
@@ -377,6 +380,11 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="profile instead of timing")
     parser.add_argument("--http", action="store_true", help="only the HTTP benchmark")
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP benchmark")
+    parser.add_argument(
+        "--only-recompute",
+        action="store_true",
+        help="only the full recompute of 10,000 and 20,000 KRs (prints, writes no results)",
+    )
     parser.add_argument("--seconds", type=int, default=8, help="HTTP: seconds per run")
     parser.add_argument("--rounds", type=int, default=2, help="HTTP: runs of each kind")
     parser.add_argument(
@@ -414,6 +422,10 @@ def main() -> None:
             profile()
             return
         from bench import deadlines, rollup
+
+        if args.only_recompute:
+            print(json.dumps(rollup.measure_recompute(), indent=1))
+            return
 
         figures = {**database(), **rollup.measure()}
         figures["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")

@@ -3,17 +3,27 @@
 The rollup service keeps the stored aggregates current one chain at a time;
 this module recomputes every KR of an organization from scratch, children
 before parents, with the pure math of `plans/rollup.py`, and reports (or
-repairs) every stored effective plan that differs. One query loads the
-organization's plans with their KRs; everything else happens in memory, so the
-cost is one query whatever the size of the organization.
+repairs) every stored effective plan that differs. One query reads the
+organization's plans with their KRs, whatever the size of the organization.
+
+The comparison streams: the rows come from the database a chunk at a time, each
+KR after all of its descendants, and a KR's figures are dropped as soon as its
+parent has used them. What stays in memory is a chunk of rows and the finished
+children waiting for their parent, not the organization: the objects die young,
+so CPython's cyclic collector no longer runs the full collections over every row
+that made the time grow faster than the organization (docs/performance.md).
+The repair locks every plan first, in the order the rollup service locks its chains
+in, so it reads them all and orders them in memory.
 """
 
-from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import CharField, Value
+from django.db.models.functions import Cast, Collate, Concat
 
 from hierarchy.models import Organization
 from plans import rollup
@@ -34,6 +44,8 @@ _FIELDS = (
     "kr__stage",
     "kr__claimed_impact",
 )
+# What the streamed read adds to check its order (`_in_path_order`).
+_PATHS = ("kr__path", "kr__parent__path")
 
 
 @dataclass(frozen=True)
@@ -53,11 +65,18 @@ class RecomputeReport:
     written: bool = False  # the mismatching plans were stored with the recomputed values
 
 
-Row = Any  # a named row of `_FIELDS` (values_list(named=True))
+Row = Any  # a named row of `_FIELDS` (and `_PATHS`): values_list(named=True)
+
+CHUNK = 500  # rows per fetch of the streamed read: about 2 MB of rows in flight
 
 
-def _load(org: Organization, *, lock: bool) -> list[Row]:
-    """Every plan of the organization with what the rollup reads of its KR, in one query.
+class _OutOfOrder(Exception):
+    """A KR's path disagrees with its parent's: the streamed order cannot be trusted."""
+
+
+def _locked(org: Organization) -> list[Row]:
+    """Every plan of the organization with what the rollup reads of its KR, locked, in one
+    query.
 
     Read from the plan's side (an inner join): the rows the rollup service reads as
     children, and on PostgreSQL `FOR UPDATE` cannot lock the nullable side of the outer
@@ -66,50 +85,81 @@ def _load(org: Organization, *, lock: bool) -> list[Row]:
     instances: building 10,000 of each model costs several times the query itself.
     """
     plans = Plan.objects.filter(organization_id=org.pk).order_by("kr_id")
-    if lock:
-        plans = plans.select_for_update(of=("self",))
-    return list(plans.values_list(*_FIELDS, named=True))
+    return list(plans.select_for_update(of=("self",)).values_list(*_FIELDS, named=True))
 
 
-def _bottom_up(rows: list[Row]) -> tuple[list[Row], dict[int, list[Row]]]:
-    """The rows with every child before its parent, and the children of each KR."""
+def _streamed(org: Organization) -> Iterator[Row]:
+    """The same rows, unlocked, each KR after all of its descendants, `CHUNK` at a time.
+
+    A KR's path and id ("12/40/" and 41 give "12/40/41/") begin the path of every one
+    of its descendants, so in descending order of that key, compared byte by byte (the
+    `C` collation on PostgreSQL, SQLite's default), each subtree comes as one run of
+    rows that ends with its root. On PostgreSQL the rows come from a server-side cursor.
+    """
+    key = Concat("kr__path", Cast("kr_id", CharField()), Value("/"), output_field=CharField())
+    if connection.vendor == "postgresql":
+        key = Collate(key, "C")
+    # The KRs' organization too: without it PostgreSQL joins every KR of every organization.
+    plans = Plan.objects.filter(organization_id=org.pk, kr__organization_id=org.pk)
+    rows = plans.order_by(key.desc()).values_list(*_FIELDS, *_PATHS, named=True)
+    return rows.iterator(chunk_size=CHUNK)
+
+
+def _in_path_order(rows: Iterator[Row]) -> Iterator[Row]:
+    """The streamed rows, checked: the order holds children before parents only if every
+    KR's path is its parent's path and id. Raises `_OutOfOrder` at the first that is not
+    (a row at a time: nothing is kept to check the order)."""
+    for row in rows:
+        parent_id = row.kr__parent_id
+        if parent_id is not None and row.kr__path != f"{row.kr__parent__path}{parent_id}/":
+            raise _OutOfOrder(row.kr_id)
+        yield row
+
+
+def _bottom_up(rows: list[Row]) -> list[Row]:
+    """The rows with every child before its parent, by their parent ids (not their paths)."""
     kr_ids = {row.kr_id for row in rows}
-    children: dict[int, list[Row]] = defaultdict(list)
+    children: dict[int, list[Row]] = {}
     top_down = []
     for row in rows:
         if row.kr__parent_id in kr_ids:
-            children[row.kr__parent_id].append(row)
+            children.setdefault(row.kr__parent_id, []).append(row)
         else:
             top_down.append(row)  # a root
     for row in top_down:  # breadth-first: the list grows while it is walked
         top_down.extend(children.get(row.kr_id, ()))
-    return top_down[::-1], children
+    return top_down[::-1]
 
 
-def _recompute(rows: list[Row]) -> list[tuple[Row, Mismatch]]:
-    """Recompute every effective plan in memory; the rows that differ, with their mismatch."""
-    ordered, children = _bottom_up(rows)
-    effective: dict[int, list[Decimal]] = {}
+def _recompute(rows: Iterable[Row]) -> tuple[int, list[tuple[Row, Mismatch]]]:
+    """Recompute the effective plans of `rows`, which come with every child before its
+    parent; the number of rows, and the rows that differ with their mismatch.
+
+    A finished KR waits, as the `rollup.Child` its parent reads, only until its parent
+    comes (a KR whose parent has no plan is a root, as in `_bottom_up`)."""
+    waiting: dict[int, list[rollup.Child]] = {}  # finished KRs by the id of their parent
     found: list[tuple[Row, Mismatch]] = []
-    for row in ordered:
-        inputs = [
-            rollup.Child(
-                id=child.kr_id,
-                target=child.kr__target,
-                effective_values=effective[child.kr_id],
-                metric_kind=child.kr__metric_kind,
-                stage=child.kr__stage,
-                reference_target=child.reference_target,
-                claimed_impact=child.kr__claimed_impact,
-            )
-            for child in children.get(row.kr_id, ())
-        ]
+    krs = 0
+    for row in rows:
+        krs += 1
+        parent_id = row.kr__parent_id
         expected = rollup.effective_values(
             aggregation=row.kr__aggregation,
             own_values=decimals_from_json(row.values_json),
-            children=inputs,
+            children=waiting.pop(row.kr_id, []),
         )
-        effective[row.kr_id] = expected
+        if parent_id is not None:
+            waiting.setdefault(parent_id, []).append(
+                rollup.Child(
+                    id=row.kr_id,
+                    target=row.kr__target,
+                    effective_values=expected,
+                    metric_kind=row.kr__metric_kind,
+                    stage=row.kr__stage,
+                    reference_target=row.reference_target,
+                    claimed_impact=row.kr__claimed_impact,
+                )
+            )
         stored = decimals_from_json(row.effective_json)
         if stored != expected:  # as Decimals: "1600000" == "1600000.00"
             mismatch = Mismatch(
@@ -117,7 +167,7 @@ def _recompute(rows: list[Row]) -> list[tuple[Row, Mismatch]]:
             )
             found.append((row, mismatch))
     found.sort(key=lambda item: item[0].kr_id)
-    return found
+    return krs, found
 
 
 def recompute_organization(*, org: Organization, write: bool) -> RecomputeReport:
@@ -125,11 +175,13 @@ def recompute_organization(*, org: Organization, write: bool) -> RecomputeReport
     the stored one; with `write`, store the recomputed values of the plans that differ
     (one `bulk_update`, the plans locked while recomputing)."""
     if not write:
-        rows = _load(org, lock=False)
-        return RecomputeReport(krs=len(rows), mismatches=[m for _, m in _recompute(rows)])
+        try:
+            krs, found = _recompute(_in_path_order(_streamed(org)))
+        except _OutOfOrder:  # a path disagrees with the parents: order by the parents
+            krs, found = _recompute(_bottom_up(list(_streamed(org))))
+        return RecomputeReport(krs=krs, mismatches=[m for _, m in found])
     with transaction.atomic():
-        rows = _load(org, lock=True)
-        found = _recompute(rows)
+        krs, found = _recompute(_bottom_up(_locked(org)))
         if found:
             plans = []
             for row, mismatch in found:
@@ -137,4 +189,4 @@ def recompute_organization(*, org: Organization, write: bool) -> RecomputeReport
                 plan.effective_values = mismatch.expected
                 plans.append(plan)
             Plan.objects.bulk_update(plans, ["effective_json"])
-    return RecomputeReport(krs=len(rows), mismatches=[m for _, m in found], written=bool(found))
+    return RecomputeReport(krs=krs, mismatches=[m for _, m in found], written=bool(found))

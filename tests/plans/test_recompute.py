@@ -1,5 +1,7 @@
 """plans.recompute and `manage.py recompute`: stored aggregates equal a full recomputation."""
 
+import gc
+import tracemalloc
 from datetime import date
 from decimal import Decimal
 from io import StringIO
@@ -10,10 +12,12 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from bench.data import org_build
 from hierarchy import services as hs
+from hierarchy.models import KeyResult
 from plans import services as ps
 from plans.models import Plan
-from plans.recompute import Mismatch, recompute_organization
+from plans.recompute import CHUNK, Mismatch, recompute_organization
 from tests.planning import make_kr, set_plan
 
 D = Decimal
@@ -181,3 +185,53 @@ def test_it_is_a_noop_to_recompute_a_locked_plan(planning, world):
     ps.plan_lock(kr=planning.pipeline, actor=world.admin)
 
     assert recompute_organization(org=world.org, write=False).mismatches == []
+
+
+def test_it_recomputes_right_when_a_path_disagrees_with_the_parents(planning, world):
+    """The comparison streams the KRs in the order of their paths; a path that no longer
+    names the KR's parent would bring a child after its parent, so the recompute falls
+    back to the order of the parent ids."""
+    KeyResult.objects.filter(pk=planning.sales_kr.pk).update(path="0/")  # sorts last
+
+    assert recompute_organization(org=world.org, write=False).mismatches == []
+
+    corrupt(planning.pipeline, ["0", "0", "0"])
+    assert recompute_organization(org=world.org, write=False).mismatches == [
+        Mismatch(
+            kr_id=planning.pipeline.pk,
+            title="Generate $5M in new pipeline",
+            stored=[D(0)] * 3,
+            expected=[D(1600000), D(1700000), D(1700000)],
+        )
+    ]
+
+
+def _recompute_peak(org) -> tuple[int, int, int]:
+    """KRs recomputed, queries, and the peak of memory traced while comparing."""
+    with CaptureQueriesContext(connection) as queries:
+        recompute_organization(org=org, write=False)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        report = recompute_organization(org=org, write=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert report.mismatches == []
+    return report.krs, len(queries), peak
+
+
+def test_it_compares_twice_the_key_results_in_the_same_memory(db):
+    """What the comparison holds at once does not grow with the organization: the time
+    of a full recompute grew faster than the organization while it held every row,
+    because CPython's cyclic collector ran full collections over them (docs/performance.md).
+    Memory traced, not time: the same on a busy machine."""
+    small = org_build(slug="small", krs=3 * CHUNK, shared_children=20).org
+    large = org_build(slug="large", krs=6 * CHUNK, shared_children=20).org
+
+    small_krs, small_queries, small_peak = _recompute_peak(small)
+    large_krs, large_queries, large_peak = _recompute_peak(large)
+
+    assert (small_krs, large_krs) == (3 * CHUNK, 6 * CHUNK)
+    assert small_queries == large_queries == 1
+    assert large_peak <= 1.25 * small_peak, (small_peak, large_peak)
