@@ -12,8 +12,8 @@ parent has used them. What stays in memory is a chunk of rows and the finished
 children waiting for their parent, not the organization: the objects die young,
 so CPython's cyclic collector no longer runs the full collections over every row
 that made the time grow faster than the organization (docs/performance.md).
-The repair locks every plan first, in the order the rollup service locks its chains
-in, so it reads them all and orders them in memory.
+The repair locks every plan first (their ids only, in the order the rollup service
+locks its chains in), then streams the same way in that transaction.
 """
 
 from collections.abc import Iterable, Iterator
@@ -74,22 +74,17 @@ class _OutOfOrder(Exception):
     """A KR's path disagrees with its parent's: the streamed order cannot be trusted."""
 
 
-def _locked(org: Organization) -> list[Row]:
-    """Every plan of the organization with what the rollup reads of its KR, locked, in one
-    query.
-
-    Read from the plan's side (an inner join): the rows the rollup service reads as
-    children, and on PostgreSQL `FOR UPDATE` cannot lock the nullable side of the outer
-    join `KeyResult.objects.select_related("plan")` would make. Locked in sorted KR-id
-    order, the order the rollup service locks its chains in. Plain rows, not model
-    instances: building 10,000 of each model costs several times the query itself.
-    """
+def _lock(org: Organization) -> None:
+    """Lock every plan of the organization, in sorted KR-id order: the order the rollup
+    service locks its chains in, so a repair and a save queue, never deadlock. Only the
+    ids come back (a few bytes a plan); the rows are then read by `_streamed`."""
     plans = Plan.objects.filter(organization_id=org.pk).order_by("kr_id")
-    return list(plans.select_for_update(of=("self",)).values_list(*_FIELDS, named=True))
+    list(plans.select_for_update().values_list("id", flat=True))
 
 
 def _streamed(org: Organization) -> Iterator[Row]:
-    """The same rows, unlocked, each KR after all of its descendants, `CHUNK` at a time.
+    """Every plan of the organization with what the rollup reads of its KR (plain rows,
+    not model instances), each KR after all of its descendants, `CHUNK` at a time.
 
     A KR's path and id ("12/40/" and 41 give "12/40/41/") begin the path of every one
     of its descendants, so in descending order of that key, compared byte by byte (the
@@ -170,18 +165,23 @@ def _recompute(rows: Iterable[Row]) -> tuple[int, list[tuple[Row, Mismatch]]]:
     return krs, found
 
 
+def _compared(org: Organization) -> tuple[int, list[tuple[Row, Mismatch]]]:
+    try:
+        return _recompute(_in_path_order(_streamed(org)))
+    except _OutOfOrder:  # a path disagrees with the parents: order by the parents
+        return _recompute(_bottom_up(list(_streamed(org))))
+
+
 def recompute_organization(*, org: Organization, write: bool) -> RecomputeReport:
     """Recompute every KR's effective plan of `org` from scratch and compare it with
     the stored one; with `write`, store the recomputed values of the plans that differ
-    (one `bulk_update`, the plans locked while recomputing)."""
+    (one `bulk_update`, every plan locked first, in the rollup service's order)."""
     if not write:
-        try:
-            krs, found = _recompute(_in_path_order(_streamed(org)))
-        except _OutOfOrder:  # a path disagrees with the parents: order by the parents
-            krs, found = _recompute(_bottom_up(list(_streamed(org))))
+        krs, found = _compared(org)
         return RecomputeReport(krs=krs, mismatches=[m for _, m in found])
     with transaction.atomic():
-        krs, found = _recompute(_bottom_up(_locked(org)))
+        _lock(org)
+        krs, found = _compared(org)
         if found:
             plans = []
             for row, mismatch in found:
