@@ -12,7 +12,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 log = logging.getLogger(__name__)
-EMAIL_LEASE_SECONDS = 300
 EMAIL_BATCH = 200
 
 
@@ -69,7 +68,7 @@ def email_deliver() -> int:
     sent = 0
     while True:
         now = timezone.now()
-        stale = now - timedelta(seconds=EMAIL_LEASE_SECONDS)
+        stale = now - timedelta(seconds=settings.EMAIL_LEASE_SECONDS)
         with transaction.atomic():
             batch = list(
                 Notification.objects.select_for_update(skip_locked=True, of=("self",))
