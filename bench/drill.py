@@ -30,6 +30,7 @@ when a drill failed.
 
 import argparse
 import http.client
+import io
 import json
 import os
 import re
@@ -208,6 +209,7 @@ class Outcome:
     retry_after: str | None = None
     kr: int | None = None
     version: int | None = None  # the version a 200 save answered
+    done: float = 0.0  # seconds since the load started, when the answer (or error) came
 
 
 @dataclass
@@ -257,15 +259,21 @@ class Load:
                 response = conn.getresponse()
                 content = response.read()
             except (OSError, http.client.HTTPException) as error:
-                self.outcomes.append(Outcome(at, kind, None, type(error).__name__, kr=kr))
+                self.outcomes.append(
+                    Outcome(at, kind, None, type(error).__name__, kr=kr, done=self.now())
+                )
                 conn.close()
                 conn = None
                 time.sleep(CLIENT_PAUSE)
                 continue
             outcome = Outcome(
-                at, kind, response.status, retry_after=response.getheader("Retry-After")
+                at,
+                kind,
+                response.status,
+                retry_after=response.getheader("Retry-After"),
+                kr=kr,
+                done=self.now(),
             )
-            outcome.kr = kr
             if kind == "save" and response.status in (200, 409):
                 found = re.search(rb'"version":\s*(\d+)', content)
                 if found:
@@ -304,25 +312,31 @@ def _label(o: Outcome) -> str:
     return str(o.status)
 
 
-def outage_figures(outcomes: list[Outcome], began: float, back: float) -> dict:
-    """What the clients saw from the outage's start to the first 200 save after the
-    database answered again (`back`)."""
-    first_save = min(
-        (o.at for o in outcomes if o.at >= back and o.kind == "save" and o.status == 200),
-        default=None,
-    )
-    first_read = min(
-        (o.at for o in outcomes if o.at >= back and o.kind == "read" and o.status == 200),
-        default=None,
-    )
-    end = first_save if first_save is not None else float("inf")
-    during = Counter(_label(o) for o in outcomes if began <= o.at <= end)
+def outage_figures(
+    outcomes: list[Outcome], began: float, back: float, until: float = float("inf")
+) -> dict:
+    """What the clients saw of one outage: from `began` (the stop or restart was asked
+    for) to the first save answered 200 after `back` (pg_ctl said the server is ready);
+    the time to the first 200s is counted from `back` to when they were answered.
+    `until`: where the next outage begins."""
+
+    def first_200(kind: str) -> float | None:
+        return min(
+            (o.done for o in outcomes if o.kind == kind and o.status == 200 and o.done >= back),
+            default=None,
+        )
+
+    save, read = first_200("save"), first_200("read")
+    end = save if save is not None else float("inf")
+    during = Counter(_label(o) for o in outcomes if o.done >= began and o.at <= end)
     return {
         "began_at_s": round(began, 2),
         "database_back_at_s": round(back, 2),
         "database_away_s": round(back - began, 2),
-        "first_200_save_after_s": None if first_save is None else round(first_save - back, 3),
-        "first_200_read_after_s": None if first_read is None else round(first_read - back, 3),
+        "first_200_save_after_s": None if save is None else round(save - back, 3),
+        "first_200_read_after_s": None if read is None else round(read - back, 3),
+        # a web worker still failing once the database is back (a stale connection)
+        "503_after_back": sum(1 for o in outcomes if o.status == 503 and back <= o.at < until),
         "answers": dict(sorted(during.items())),
     }
 
@@ -331,7 +345,7 @@ def outage_figures(outcomes: list[Outcome], began: float, back: float) -> dict:
 
 
 def drill_database(*, srv, tenant, cluster: Cluster, worker, seconds: float) -> dict:
-    from django.core.management import call_command
+    from django.core.management import CommandError, call_command
     from django.db import connections
 
     from plans.models import PlanRevision
@@ -375,10 +389,12 @@ def drill_database(*, srv, tenant, cluster: Cluster, worker, seconds: float) -> 
     lost = sum(len(versions - stored[kr]) for kr, versions in answered.items())
     saved_200 = sum(len(v) for v in answered.values())
     new_revisions = sum(len({v for v in stored[kr] if v > tenant.versions[kr]}) for kr in stored)
+    out = io.StringIO()
     try:
-        call_command("recompute", "--org", tenant.slug, "--verify", verbosity=0)
+        call_command("recompute", "--org", tenant.slug, "--verify", stdout=out)
         verified = True
-    except SystemExit:
+    except CommandError as error:  # a stored aggregate differs from the recomputation
+        print(f"  recompute --verify: {error}\n{out.getvalue()[:2000]}", flush=True)
         verified = False
     late_200 = any(o.status == 200 and o.at > started + 1 for o in outcomes)
     figures = {
@@ -386,7 +402,7 @@ def drill_database(*, srv, tenant, cluster: Cluster, worker, seconds: float) -> 
         "requests": len(outcomes),
         "answers": dict(sorted(statuses.items())),
         "unexpected_answers": unexpected,
-        "restart": outage_figures(outcomes, began, restarted),
+        "restart": outage_figures(outcomes, began, restarted, until=stopped_at),
         "stop_start": outage_figures(outcomes, stopped_at, started),
         "saves_answered_200": saved_200,
         "revisions_written": new_revisions,
@@ -548,15 +564,13 @@ def drill_redis(*, srv, tenant, redis: RedisServer, worker) -> dict:
     return figures
 
 
-def drill_worker_kill(*, tenant, redis: RedisServer, db_url: str, workdir: Path) -> dict:
+def _pending(tenant, prefix: str, count: int):
+    """`count` notifications of the tenant's people not e-mailed yet, keys `prefix:i`."""
     from django.contrib.auth import get_user_model
-    from django.db import connections
 
     from hierarchy.models import Organization
     from notifications.models import Notification
-    from tests.workers import running_worker, wait_for
 
-    connections.close_all()
     org = Organization.objects.get(slug=tenant.slug)
     users = list(get_user_model().objects.filter(memberships__organization=org).order_by("id"))
     Notification.objects.bulk_create(
@@ -565,39 +579,165 @@ def drill_worker_kill(*, tenant, redis: RedisServer, db_url: str, workdir: Path)
                 organization=org,
                 user=users[i % len(users)],
                 kind="change",
-                key=f"drill:kill:{i}",
-                message=f"drill notification {i}",
+                key=f"{prefix}:{i}",
+                message=f"{prefix} notification {i}",
             )
-            for i in range(KILL_NOTIFICATIONS)
+            for i in range(count)
         ]
     )
-    pending = Notification.objects.filter(key__startswith="drill:kill:")
-    env = _worker_extra_env()
-    db_env = {"DATABASE_URL": db_url}
-    mail_before = len(_mailbox(workdir))  # delivery starts as soon as the worker is ready
-    with running_worker(
-        broker=redis.url(), db_env=db_env, scan_seconds=SCAN_SECONDS, workdir=workdir,
-        extra_env=env,
-    ) as worker:  # fmt: skip
-        # Delivery claims a batch, sends it, marks it: kill once a third of the
-        # notifications have been claimed, in the middle of a batch being sent.
-        claimed = pending.filter(email_claimed_at__isnull=False)
-        wait_for(
-            lambda: claimed.count() >= KILL_NOTIFICATIONS // 3,
-            60,
-            interval=0.005,
-            what="e-mail delivery to be under way",
-            worker=worker,
-        )
-        worker.kill()
-        killed_at = time.monotonic()
-    at_kill = {
-        "emails_sent": _mail_count(worker) - mail_before,
+    return Notification.objects.filter(key__startswith=f"{prefix}:")
+
+
+def _at_kill(pending, workdir: Path, prefix: str) -> dict:
+    """Where delivery stands: this drill's e-mails in the mailbox, and their rows. Read
+    fast (the bodies counted in the files' bytes, not parsed): the pool process killed,
+    its task is redelivered within a fraction of a second."""
+    mark = f"{prefix} notification ".encode()
+    mail = sum(path.read_bytes().count(mark) for path in (workdir / "mail").glob("*.log"))
+    return {
+        "emails_sent": mail,
         "notifications_marked_emailed": pending.filter(emailed_at__isnull=False).count(),
         "claimed_not_marked": pending.filter(
             emailed_at__isnull=True, email_claimed_at__isnull=False
         ).count(),
     }
+
+
+def _kill_when_under_way(pending, worker, kill) -> None:
+    """Delivery claims a batch of 200, then sends and marks each: kill once a third of
+    the notifications are claimed, a few e-mails into that batch."""
+    from tests.workers import wait_for
+
+    claimed = pending.filter(email_claimed_at__isnull=False)
+    wait_for(
+        lambda: claimed.count() >= pending.count() // 3,
+        60,
+        interval=0.005,
+        what="e-mail delivery to be under way",
+        worker=worker,
+    )
+    time.sleep(0.02)
+    kill()
+
+
+def _emailed_once(pending, mailbox, prefix: str, count: int) -> dict:
+    bodies = Counter(
+        m.get_content().strip()
+        for m in mailbox
+        if m.get_content().strip().startswith(f"{prefix} notification ")
+    )
+    expected = {f"{prefix} notification {i}" for i in range(count)}
+    return {
+        "notifications": count,
+        "notifications_recorded": pending.count(),
+        "distinct_emailed": len(set(bodies) & expected),
+        "missing": len(expected - set(bodies)),
+        "duplicates": sum(n - 1 for n in bodies.values()),
+    }
+
+
+def _pool_child(worker) -> int:
+    """The prefork pool's one process (the worker runs without beat: its only child)."""
+    from tests.workers import group_members
+
+    children = [
+        pid
+        for pid in group_members(worker.pgid)
+        if pid != worker.proc.pid
+        and int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        == worker.proc.pid
+    ]
+    if len(children) != 1:
+        raise RuntimeError(f"expected one pool process, found {children}")
+    return children[0]
+
+
+def drill_pool_child_kill(*, tenant, redis: RedisServer, db_url: str, workdir: Path) -> dict:
+    """SIGKILL the pool process while it runs `email_deliver_task`: the worker's main
+    process sees it die (WorkerLostError) and, with acks_late and reject_on_worker_lost,
+    puts the message back; the same task is redelivered to a new pool process."""
+    import signal
+
+    from notifications.tasks import email_deliver_task
+    from tests.workers import running_worker, wait_for
+
+    count = KILL_NOTIFICATIONS
+    pending = _pending(tenant, "drill-child", count)
+    env, db_env = _worker_extra_env(), {"DATABASE_URL": db_url}
+    with running_worker(
+        broker=redis.url(), db_env=db_env, beat=False, workdir=workdir, extra_env=env
+    ) as worker:
+        task_id = email_deliver_task.apply_async().id  # as a save queues it on commit
+        child = _pool_child(worker)
+        _kill_when_under_way(pending, worker, lambda: os.kill(child, signal.SIGKILL))
+        killed_at = time.monotonic()
+        at_kill = _at_kill(pending, workdir, "drill-child")
+        print(f"  pool process SIGKILLed mid-delivery: {at_kill}", flush=True)
+        succeeded = f"email_deliver_task[{task_id}] succeeded"
+        redelivered = True
+        try:
+            wait_for(lambda: succeeded in worker.log_text(), 60, what="the redelivered task")
+        except AssertionError:
+            redelivered = False
+        redelivered_after = time.monotonic() - killed_at
+        after_redelivery = _at_kill(pending, workdir, "drill-child")
+        # What the killed process had claimed waits for the lease; then the next
+        # delivery (the next save's or the next scan's) sends it.
+        time.sleep(max(0.0, EMAIL_LEASE_SECONDS - (time.monotonic() - killed_at)) + 0.5)
+        email_deliver_task.apply_async()
+        done = True
+        try:
+            wait_for(
+                lambda: not pending.filter(emailed_at__isnull=True).exists(),
+                60,
+                interval=0.2,
+                what="every notification to be e-mailed",
+                worker=worker,
+            )
+        except AssertionError as error:
+            print(f"  {error}"[:2000], flush=True)
+            done = False
+        finished = time.monotonic()
+        log = worker.log_text()
+    figures = {
+        "at_kill": at_kill,
+        # the redelivered task sent what nobody had claimed; the killed batch's rest waits
+        "after_redelivery": after_redelivery,
+        "worker_lost_logged": "WorkerLostError" in log,
+        "task_log": [line[:200] for line in log.splitlines() if task_id in line][:6],
+        "task_redelivered_and_succeeded": redelivered,
+        "redelivered_after_s": round(redelivered_after, 2) if redelivered else None,
+        "all_emailed_after_kill_s": round(finished - killed_at, 2) if done else None,
+        **_emailed_once(pending, _mailbox(workdir), "drill-child", count),
+    }
+    figures["passed"] = bool(
+        done
+        and redelivered
+        and figures["notifications_recorded"] == count
+        and figures["missing"] == 0
+        and figures["duplicates"] <= 1
+        and 0 < at_kill["notifications_marked_emailed"] < count
+    )
+    return figures
+
+
+def drill_worker_kill(*, tenant, redis: RedisServer, db_url: str, workdir: Path) -> dict:
+    """SIGKILL the whole worker (main process, pool, beat) while it e-mails; start it
+    again. Its message is not redelivered at once (Redis keeps an unacknowledged message
+    for the visibility timeout, an hour): the restarted worker's next deadline scan
+    finds what is left, since the database, not the broker, knows what is unsent."""
+    from tests.workers import running_worker, wait_for
+
+    count = KILL_NOTIFICATIONS
+    pending = _pending(tenant, "drill-kill", count)
+    env, db_env = _worker_extra_env(), {"DATABASE_URL": db_url}
+    with running_worker(
+        broker=redis.url(), db_env=db_env, scan_seconds=SCAN_SECONDS, workdir=workdir,
+        extra_env=env,
+    ) as worker:  # fmt: skip
+        _kill_when_under_way(pending, worker, worker.kill)
+        killed_at = time.monotonic()
+    at_kill = _at_kill(pending, workdir, "drill-kill")
     print(f"  worker SIGKILLed mid-delivery: {at_kill}", flush=True)
     with running_worker(
         broker=redis.url(), db_env=db_env, scan_seconds=SCAN_SECONDS, workdir=workdir,
@@ -618,30 +758,18 @@ def drill_worker_kill(*, tenant, redis: RedisServer, db_url: str, workdir: Path)
             done = False
         finished = time.monotonic()
         time.sleep(SCAN_SECONDS)  # one more scan: nothing is sent again
-        mailbox = again.mailbox()
-    bodies = Counter(
-        m.get_content().strip()
-        for m in mailbox
-        if m.get_content().strip().startswith("drill notification ")
-    )
-    expected = {f"drill notification {i}" for i in range(KILL_NOTIFICATIONS)}
     figures = {
-        "notifications": KILL_NOTIFICATIONS,
         "at_kill": at_kill,
         "restart_s": round(restarted_at - killed_at, 2),
         "all_emailed_after_restart_s": round(finished - restarted_at, 2) if done else None,
-        "email_lease_s": EMAIL_LEASE_SECONDS,
-        "notifications_recorded": pending.count(),
-        "distinct_emailed": len(set(bodies) & expected),
-        "missing": len(expected - set(bodies)),
-        "duplicates": sum(n - 1 for n in bodies.values()),
+        **_emailed_once(pending, _mailbox(workdir), "drill-kill", count),
     }
     figures["passed"] = bool(
         done
-        and figures["notifications_recorded"] == KILL_NOTIFICATIONS
+        and figures["notifications_recorded"] == count
         and figures["missing"] == 0
         and figures["duplicates"] <= 1
-        and 0 < at_kill["emails_sent"] < KILL_NOTIFICATIONS
+        and 0 < at_kill["notifications_marked_emailed"] < count
     )
     return figures
 
@@ -703,9 +831,16 @@ def run(*, seconds: float, only: set[str]) -> dict:
                     _print("redis", results["redis"])
             if "worker_kill" in only:
                 print("Drill 3: the worker SIGKILLed while it e-mails", flush=True)
-                results["worker_kill"] = drill_worker_kill(
-                    tenant=tenant, redis=redis, db_url=db_url, workdir=workdir
-                )
+                kill = {"tenant": tenant, "redis": redis, "db_url": db_url, "workdir": workdir}
+                parts = {
+                    "pool_process": drill_pool_child_kill(**kill),
+                    "whole_worker": drill_worker_kill(**kill),
+                }
+                results["worker_kill"] = {
+                    **parts,
+                    "email_lease_s": EMAIL_LEASE_SECONDS,
+                    "passed": all(p["passed"] for p in parts.values()),
+                }
                 _print("worker_kill", results["worker_kill"])
         finally:
             from django.db import connections
