@@ -326,6 +326,9 @@ def outage_figures(
             default=None,
         )
 
+    def late(since: float, until: float) -> int:
+        return sum(1 for o in outcomes if o.status == 503 and o.at >= since and o.done < until)
+
     save, read = first_200("save"), first_200("read")
     end = save if save is not None else float("inf")
     during = Counter(_label(o) for o in outcomes if o.done >= began and o.at <= end)
@@ -335,8 +338,11 @@ def outage_figures(
         "database_away_s": round(back - began, 2),
         "first_200_save_after_s": None if save is None else round(save - back, 3),
         "first_200_read_after_s": None if read is None else round(read - back, 3),
-        # a web worker still failing once the database is back (a stale connection)
-        "503_after_back": sum(1 for o in outcomes if o.status == 503 and back <= o.at < until),
+        # 503s to requests sent after pg_ctl said ready, and after the first save was
+        # answered 200 (a web thread's dead connection would show here: its health check
+        # replaces it), answered before the next outage began
+        "503_after_back": late(back, until),
+        "503_after_first_200": late(end, until),
         "answers": dict(sorted(during.items())),
     }
 
@@ -421,8 +427,11 @@ def drill_database(*, srv, tenant, cluster: Cluster, worker, seconds: float) -> 
         and late_200
         and figures["gunicorn_workers_same"]
         and figures["celery_worker_running"]
-        and figures["restart"]["first_200_save_after_s"] is not None
-        and figures["stop_start"]["first_200_save_after_s"] is not None
+        and all(
+            figures[outage]["first_200_save_after_s"] is not None
+            and figures[outage]["503_after_first_200"] == 0  # recovered, for every thread
+            for outage in ("restart", "stop_start")
+        )
     )
     return figures
 
@@ -658,11 +667,16 @@ def drill_pool_child_kill(*, tenant, redis: RedisServer, db_url: str, workdir: P
     puts the message back; the same task is redelivered to a new pool process."""
     import signal
 
+    import redis as redis_client
+
     from notifications.tasks import email_deliver_task
     from tests.workers import running_worker, wait_for
 
     count = KILL_NOTIFICATIONS
     pending = _pending(tenant, "drill-child", count)
+    # The drill's own Redis: drop what the earlier drills left queued (scans, e-mail
+    # tasks), so that the task killed and redelivered is this one.
+    redis_client.Redis.from_url(redis.url()).flushdb()
     env, db_env = _worker_extra_env(), {"DATABASE_URL": db_url}
     with running_worker(
         broker=redis.url(), db_env=db_env, beat=False, workdir=workdir, extra_env=env
@@ -704,6 +718,7 @@ def drill_pool_child_kill(*, tenant, redis: RedisServer, db_url: str, workdir: P
         # the redelivered task sent what nobody had claimed; the killed batch's rest waits
         "after_redelivery": after_redelivery,
         "worker_lost_logged": "WorkerLostError" in log,
+        "task_received": log.count(f"email_deliver_task[{task_id}] received"),
         "task_log": [line[:200] for line in log.splitlines() if task_id in line][:6],
         "task_redelivered_and_succeeded": redelivered,
         "redelivered_after_s": round(redelivered_after, 2) if redelivered else None,
@@ -713,6 +728,7 @@ def drill_pool_child_kill(*, tenant, redis: RedisServer, db_url: str, workdir: P
     figures["passed"] = bool(
         done
         and redelivered
+        and figures["task_received"] == 2  # once, and again after the kill
         and figures["notifications_recorded"] == count
         and figures["missing"] == 0
         and figures["duplicates"] <= 1

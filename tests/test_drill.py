@@ -72,6 +72,7 @@ def test_an_outage_is_measured_from_its_start_to_the_first_saved_plan():
     assert figures["first_200_save_after_s"] == 0.2
     assert figures["first_200_read_after_s"] == 0.05
     assert figures["503_after_back"] == 1
+    assert figures["503_after_first_200"] == 0
     assert figures["answers"] == {
         "200": 2,
         "409": 1,
