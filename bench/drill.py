@@ -13,16 +13,19 @@ and a real Celery worker with beat (`tests/workers.py`, the deadline scan every
    `seconds`; in the middle the cluster is restarted (`pg_ctl restart -m fast`), later
    stopped for `STOP_SECONDS` and started again. Every request's outcome is recorded.
    Pass: only 200, the 409s a save after an unacknowledged commit gets, and 503 with
-   Retry-After; no 500, no connection error; the same gunicorn workers answer 200 after
-   each outage (no restart); every save answered 200 is a stored revision; the stored
+   Retry-After; no 500, no connection error; once a save is answered 200 after an
+   outage, no 503 until the next one; the same gunicorn workers answer before and after
+   (no restart); every save answered 200 is a stored revision; the stored
    aggregates equal a full `recompute --verify`; the Celery worker is still running.
 2. `redis`: Redis stopped while plans are saved. The saves (children of a locked shared
    KR whose rule notifies on every change) answer 200 and record their notifications;
    none is e-mailed while Redis is down; once it is back, the worker (which survived)
    e-mails every one of them.
-3. `worker_kill`: the worker SIGKILLed (its whole process group) while it e-mails
-   `KILL_NOTIFICATIONS` pending notifications; restarted; every notification is then
-   e-mailed, none lost, duplicates counted (at most the one being sent at the kill).
+3. `worker_kill`: twice, while the worker e-mails `KILL_NOTIFICATIONS` pending
+   notifications: its pool process SIGKILLed (the task must be redelivered: received
+   twice, then succeeded), then the whole worker (main process, pool, beat) SIGKILLed
+   and started again. Every notification is then e-mailed: none lost, at most one
+   duplicate (the e-mail between sending and marking at the kill).
 
 The figures and a pass/fail per drill go to `bench/drill.json`; the exit status is 1
 when a drill failed.
