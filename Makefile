@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint sysdeps bench bench-deps clean
+.PHONY: run test lint sysdeps bench bench-deps drill clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,12 @@ bench-deps:
 
 bench: $(VENV)/.installed bench-deps
 	$(PY) bench/run.py
+
+# Fault drills (bench/drill.py): PostgreSQL restarted under load, Redis down during saves,
+# a worker killed mid-delivery, on servers of the drill's own (Debian's postgresql and
+# redis-server packages; never the shared ones). Figures in bench/drill.json.
+drill: $(VENV)/.installed
+	$(PY) bench/drill.py
 
 clean:
 	rm -rf var staticfiles test-artifacts
