@@ -70,8 +70,7 @@ def scope_resolve(*, user: AbstractBaseUser, slug: str, request=None) -> Scope:
     cached = getattr(request, "_okrplan_scope", None)
     if cached is not None and cached.org.slug == slug and cached.membership.user_id == user.pk:
         return cached
-    if connection.vendor == "postgresql":
-        _org_enter(slug)
+    org_enter(slug)
     membership = (
         Membership.objects.select_related("organization", "user")
         .filter(user=user, organization__slug=slug)
@@ -85,11 +84,13 @@ def scope_resolve(*, user: AbstractBaseUser, slug: str, request=None) -> Scope:
     return scope
 
 
-def _org_enter(slug: str) -> None:
+def org_enter(slug: str) -> None:
     """Row-level security (okrplan/lib/tenancy.py): this transaction in the rows of
     organization `slug`. The organization is the tenant root, not tenant data: found by
     slug first, in the same statement that sets it. Then the membership can be read (an
-    unknown slug sets nothing: the membership read finds none, 404)."""
+    unknown slug sets nothing: the membership read finds none, 404). SQLite: nothing."""
+    if connection.vendor != "postgresql":
+        return
     table = connection.ops.quote_name(Organization._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(

@@ -61,6 +61,9 @@ def _protocol_facts(org: Organization, kr: KeyResult) -> tuple[list[dict], list[
             organization=org,
             kind=StepKind.CASCADE_REVIEW,
             state=StepState.OPEN,
+            # the KRs named by organization too: read through kr_org_parent, as the
+            # planner does not use row-level security's condition as an index's
+            kr__organization=org,
             kr__parent=kr,
         )
         .select_related("department")
