@@ -82,10 +82,16 @@ def alignment_inputs(
     rows = chain.view_children(organization_id=org.pk, parent_id=kr.pk)
     # The registered dependencies between two children (through the (organization,
     # downstream) index; no list of ids, which costs the driver more than the query).
+    # The KRs are named by organization too: the planner never uses row-level security's
+    # condition as an index's, and would otherwise read them by parent alone.
     links = (
         list(
             Dependency.objects.filter(
-                organization=org, upstream__parent_id=kr.pk, downstream__parent_id=kr.pk
+                organization=org,
+                upstream__organization=org,
+                upstream__parent_id=kr.pk,
+                downstream__organization=org,
+                downstream__parent_id=kr.pk,
             ).values_list("upstream_id", "downstream_id")
         )
         if len(rows) > 1
