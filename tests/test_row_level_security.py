@@ -221,3 +221,12 @@ def test_it_keeps_the_app_role_out_of_the_tables_definitions(db):
         connection.cursor() as cursor,
     ):
         cursor.execute("ALTER TABLE plans_plan NO FORCE ROW LEVEL SECURITY")
+
+
+def test_it_checks_the_condition_the_migration_created():
+    """One condition: the migration's literal is the library's (okrplan/lib/tenancy.py)."""
+    from importlib import import_module
+
+    migration = import_module("notifications.migrations.0003_row_level_security")
+    assert migration.CONDITION == tenancy.POLICY_CONDITION
+    assert tenancy.POLICY_NAME in migration.TENANT_SQL[2]
