@@ -230,3 +230,17 @@ def test_it_checks_the_condition_the_migration_created():
     migration = import_module("notifications.migrations.0003_row_level_security")
     assert migration.CONDITION == tenancy.POLICY_CONDITION
     assert tenancy.POLICY_NAME in migration.TENANT_SQL[2]
+
+
+def test_it_lets_migrate_run_where_the_check_fails(db):
+    """`migrate` runs the database checks first: it must not refuse to run for want of
+    the policies it creates (as the owner, without okrplan.E002)."""
+    from django.core.management import call_command
+
+    with transaction.atomic():
+        with tenancy.owner(), connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE plans_plan NO FORCE ROW LEVEL SECURITY")
+        assert tenancy.policy_check(databases=["default"])
+        call_command("migrate", verbosity=0, skip_checks=False)  # no SystemCheckError
+        assert _role_facts()[0] == tenancy.app_role()  # and back to the app's role after
+        transaction.set_rollback(True)
