@@ -6,6 +6,10 @@ way as the request it stands next to (a token for the API, the session cookie fo
 page), then does one indexed read, or one single-row update in a transaction, and
 renders a few bytes. What a real request costs above its floor is the work of okrplan:
 the organization scope, the permissions, the service or selector, the rendering.
+
+On PostgreSQL a floor, like every request of an organization, runs in a transaction
+that sets the organization for row-level security first (okrplan/lib/tenancy.py): the
+least such a request can cost now includes that statement.
 """
 
 from django.contrib.auth.decorators import login_required
@@ -16,6 +20,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hierarchy.models import KeyResult
+from hierarchy.scope import org_enter
+from okrplan.lib.tenancy import request_transaction
 from plans.models import Plan
 
 
@@ -23,9 +29,13 @@ class FloorReadApi(APIView):
     """GET: token authentication, then one indexed read of a KR of the organization."""
 
     def get(self, request, org, kr_id):
-        row = (
-            KeyResult.objects.filter(organization__slug=org, pk=kr_id).values("id", "title").first()
-        )
+        with request_transaction():
+            org_enter(org)
+            row = (
+                KeyResult.objects.filter(organization__slug=org, pk=kr_id)
+                .values("id", "title")
+                .first()
+            )
         if row is None:
             raise Http404
         return Response(row)
@@ -39,6 +49,7 @@ class FloorWriteApi(APIView):
     def put(self, request, org, kr_id):
         values = request.data.get("values", [])
         with transaction.atomic():
+            org_enter(org)
             updated = Plan.objects.filter(kr_id=kr_id).update(updated_at=timezone.now())
         if not updated:
             raise Http404
@@ -48,7 +59,9 @@ class FloorWriteApi(APIView):
 @login_required
 def floor_page(request, org, kr_id):
     """GET: session authentication, then one indexed read, as a small HTML page."""
-    row = KeyResult.objects.filter(organization__slug=org, pk=kr_id).values("title").first()
+    with request_transaction():
+        org_enter(org)
+        row = KeyResult.objects.filter(organization__slug=org, pk=kr_id).values("title").first()
     if row is None:
         raise Http404
     return HttpResponse(f"<!doctype html><title>floor</title><p>{row['title']}</p>")

@@ -15,6 +15,7 @@ from hierarchy.fields import MemberField, OrgRelatedField
 from hierarchy.models import Cycle, Department, Granularity, Membership, Organization, Role
 from hierarchy.scope import OrgApi
 from okrplan.lib.api import paginated
+from okrplan.lib.tenancy import system_view
 from okrplan.lib.throttling import LoginRateThrottle, LoginThrottled
 
 User = get_user_model()
@@ -98,7 +99,10 @@ class OrganizationListCreateApi(APIView):
         name = serializers.CharField(max_length=200)
         slug = serializers.SlugField(max_length=50)
 
+    # The caller's organizations, all of them: filtered by the caller here, not by the
+    # row-level security of one organization (okrplan/lib/tenancy.py).
     @extend_schema(responses={200: OrganizationOutputSerializer(many=True)})
+    @system_view
     def get(self, request):
         memberships = Membership.objects.filter(user=request.user)
         roles = dict(memberships.values_list("organization_id", "role"))
@@ -106,6 +110,7 @@ class OrganizationListCreateApi(APIView):
         return paginated(self, orgs, OrganizationOutputSerializer, {"roles": roles})
 
     @extend_schema(request=InputSerializer, responses={201: OrganizationOutputSerializer})
+    @system_view
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -13,11 +13,12 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.db import connection, models
 from django.http import Http404, HttpResponse
 from rest_framework.views import APIView
 
 from hierarchy.models import Membership, Organization, TenantModel
+from okrplan.lib import tenancy
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ def scope_resolve(*, user: AbstractBaseUser, slug: str, request=None) -> Scope:
     cached = getattr(request, "_okrplan_scope", None)
     if cached is not None and cached.org.slug == slug and cached.membership.user_id == user.pk:
         return cached
+    org_enter(slug)
     membership = (
         Membership.objects.select_related("organization", "user")
         .filter(user=user, organization__slug=slug)
@@ -82,10 +84,29 @@ def scope_resolve(*, user: AbstractBaseUser, slug: str, request=None) -> Scope:
     return scope
 
 
+def org_enter(slug: str) -> None:
+    """Row-level security (okrplan/lib/tenancy.py): this transaction in the rows of
+    organization `slug`. The organization is the tenant root, not tenant data: found by
+    slug first, in the same statement that sets it. Then the membership can be read (an
+    unknown slug sets nothing: the membership read finds none, 404). SQLite: nothing."""
+    if connection.vendor != "postgresql":
+        return
+    table = connection.ops.quote_name(Organization._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {tenancy.scope_set_sql_of('id::text')} FROM {table} WHERE slug = %s",  # noqa: S608
+            [slug],
+        )
+
+
 class OrgApi(APIView):
     """Base of every API under /api/v1/orgs/{org}/: resolves `self.scope` first."""
 
     scope: Scope
+
+    def dispatch(self, request, *args, **kwargs):
+        with tenancy.request_transaction():  # the organization is set for its transaction
+            return super().dispatch(request, *args, **kwargs)
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -114,7 +135,8 @@ def org_view(view):
 
     @login_required
     def _logged_in(request, org: str, *args, **kwargs):
-        scope = scope_resolve(user=request.user, slug=org, request=request)
-        return view(request, scope, *args, **kwargs)
+        with tenancy.request_transaction():  # the organization is set for its transaction
+            scope = scope_resolve(user=request.user, slug=org, request=request)
+            return view(request, scope, *args, **kwargs)
 
     return wrapper

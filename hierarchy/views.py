@@ -7,6 +7,7 @@ from django.shortcuts import render
 
 from hierarchy.models import Department, KeyResult, Membership
 from hierarchy.scope import Scope, org_view
+from okrplan.lib.tenancy import system_view
 from okrplan.lib.throttling import LoginRateThrottle, throttled_message
 
 _login = auth_views.LoginView.as_view()
@@ -32,6 +33,7 @@ def login(request, *args, **kwargs):
 
 
 @login_required
+@system_view  # the caller's organizations, all of them: filtered by the caller below
 def home(request):
     memberships = (
         Membership.objects.filter(user=request.user)

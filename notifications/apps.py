@@ -20,3 +20,12 @@ class NotificationsConfig(AppConfig):
         from okrplan.orgdata import coverage_check
 
         checks.register(coverage_check, checks.Tags.models)
+
+        # Every tenant table has row-level security, and the app runs as a role that it
+        # holds for (okrplan/lib/tenancy.py, okrplan.E002).
+        from django.db.backends.signals import connection_created
+
+        from okrplan.lib.tenancy import policy_check, role_set
+
+        checks.register(policy_check, checks.Tags.database)
+        connection_created.connect(role_set, dispatch_uid="okrplan_app_role")

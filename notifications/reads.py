@@ -32,7 +32,10 @@ def _reviews_sql(vendor: str) -> str:
         f"FROM {_t(Step)} s "
         f"JOIN {_t(KeyResult)} k ON k.id = s.kr_id "
         f"LEFT JOIN {_t(Department)} d ON d.id = s.department_id "
-        f"WHERE s.organization_id = %s AND k.parent_id = %s AND s.kind = %s AND s.state = %s "
+        # The KRs named by organization too: the planner never uses row-level security's
+        # condition as an index's, and would read them by parent alone.
+        f"WHERE s.organization_id = %s AND k.organization_id = %s AND k.parent_id = %s "
+        f"AND s.kind = %s AND s.state = %s "
         f"ORDER BY k.stage, s.id"
     )
 
@@ -43,7 +46,13 @@ def open_reviews(*, organization_id: int, parent_id: int) -> list[dict]:
     with prepared_cursor() as cursor:
         cursor.execute(
             _reviews_sql(connection.vendor),
-            [organization_id, parent_id, StepKind.CASCADE_REVIEW.value, StepState.OPEN.value],
+            [
+                organization_id,
+                organization_id,
+                parent_id,
+                StepKind.CASCADE_REVIEW.value,
+                StepState.OPEN.value,
+            ],
         )
         rows = cursor.fetchall()
     review, department = _REVIEW.converter(), _REVIEW_DEPARTMENT.converter()

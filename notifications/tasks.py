@@ -11,6 +11,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from okrplan.lib.tenancy import system_scope
+
 log = logging.getLogger(__name__)
 EMAIL_BATCH = 200
 
@@ -19,8 +21,9 @@ EMAIL_BATCH = 200
 def deadline_scan_task() -> dict:
     from notifications.deadlines import deadline_scan
 
-    report = deadline_scan()
-    email_deliver()
+    with system_scope():  # every organization's deadlines (okrplan/lib/tenancy.py)
+        report = deadline_scan()
+        email_deliver()
     if report.reminders or report.escalations or report.checkin_chases:
         log.info(
             "deadline scan: %s reminders, %s escalations, %s orphaned, %s check-in chases",
@@ -34,7 +37,8 @@ def deadline_scan_task() -> dict:
 
 @shared_task(name="notifications.tasks.email_deliver_task", ignore_result=True)
 def email_deliver_task() -> int:
-    return email_deliver()
+    with system_scope():  # every organization's notifications
+        return email_deliver()
 
 
 _broker_down_until = 0.0

@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "okrplan.lib.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "okrplan.lib.tenancy.RequestScopeMiddleware",
 ]
 
 if not DEBUG:
@@ -91,6 +92,12 @@ TEMPLATES = [
 # web process and a worker can write side by side); DATABASE_URL for PostgreSQL.
 DATABASE_URL = env_str("DATABASE_URL")
 CONN_MAX_AGE = env_int("CONN_MAX_AGE", 60)
+# The PostgreSQL role the app runs as (okrplan/lib/tenancy.py): neither owner of the tables
+# nor superuser nor BYPASSRLS, so row-level security holds for it. Every connection turns
+# into it (`SET ROLE`) unless it is `migrate`, which runs as DATABASE_URL's login, the
+# owner. The migration creates it (NOLOGIN) and grants it what it needs. Empty: run as
+# DATABASE_URL's login (an owner or a superuser passes through the policies; don't).
+PG_APP_ROLE = env_str("PG_APP_ROLE", "okrplan_app")
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(

@@ -177,7 +177,10 @@ def _view_links_sql(vendor: str) -> str:
         f"SELECT l.upstream_id, l.downstream_id FROM {_t(Dependency)} l "
         f"JOIN {_t(KeyResult)} up ON up.id = l.upstream_id "
         f"JOIN {_t(KeyResult)} down ON down.id = l.downstream_id "
-        f"WHERE l.organization_id = %s AND up.parent_id = %s AND down.parent_id = %s "
+        # The KRs named by organization too (row-level security's condition is never an
+        # index's for the planner).
+        f"WHERE l.organization_id = %s AND up.organization_id = %s AND up.parent_id = %s "
+        f"AND down.organization_id = %s AND down.parent_id = %s "
         f"ORDER BY l.id"
     )
 
@@ -186,7 +189,10 @@ def view_links(*, organization_id: int, parent_id: int) -> list[tuple[int, int]]
     """The registered dependencies between two children of `parent_id` (upstream,
     downstream), through the (organization, downstream) index."""
     with prepared_cursor() as cursor:
-        cursor.execute(_view_links_sql(connection.vendor), [organization_id, parent_id, parent_id])
+        cursor.execute(
+            _view_links_sql(connection.vendor),
+            [organization_id, organization_id, parent_id, organization_id, parent_id],
+        )
         return [tuple(row) for row in cursor.fetchall()]
 
 

@@ -16,8 +16,29 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from hierarchy.models import Department, Membership, Organization, Role
+from okrplan.lib import tenancy
 
 pytest_plugins = ["tests.planning"]
+
+# PostgreSQL: the tests' own code (fixtures, assertions) is the operator's, in every
+# organization; each request still starts with none and sets its own, as in production
+# (okrplan/lib/tenancy.py). The test database is created and migrated as the owner.
+tenancy.session_scope_default(tenancy.SYSTEM)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings):
+    tenancy.owner_begin()  # before pytest-django creates the test database
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        tenancy.owner_end()  # created and migrated: the app's role from now on
+    yield
+    with django_db_blocker.unblock():
+        tenancy.owner_begin()  # pytest-django drops the test database next
+
 
 User = get_user_model()
 PASSWORD = "correct-horse-battery"

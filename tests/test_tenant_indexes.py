@@ -21,7 +21,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from bench.tenants import bench_tenant, tenants_build
-from hierarchy.models import Cycle, KeyResult
+from hierarchy.models import Cycle, KeyResult, Organization
+from okrplan.lib import tenancy
 
 pytestmark = [
     pytest.mark.pg,
@@ -34,7 +35,7 @@ def tenants(db):
     tenants_build(prefix="other", count=20)
     tenant = bench_tenant()
     tenants_build(prefix="later", count=5)
-    with connection.cursor() as cursor:
+    with tenancy.owner(), connection.cursor() as cursor:  # the tables' owner may
         cursor.execute("ANALYZE")
     return tenant
 
@@ -61,14 +62,20 @@ def _nodes(plan: dict):
         yield from _nodes(child)
 
 
-def _scans(sql: str) -> list[dict]:
+def _scans(sql: str, org_id: int) -> list[dict]:
+    """The plan of `sql` in the request's organization: row-level security's condition
+    (okrplan/lib/tenancy.py) is planned with the setting's value, as in the request."""
     with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('okrplan.org_id', true)")
+        (scope,) = cursor.fetchone()
         cursor.execute("SET enable_seqscan = off")
+        cursor.execute("SELECT set_config('okrplan.org_id', %s, true)", [str(org_id)])
         try:
             cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
             (raw,) = cursor.fetchone()
         finally:
             cursor.execute("RESET enable_seqscan")
+            cursor.execute("SELECT set_config('okrplan.org_id', %s, true)", [scope])
     plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
     return [node for node in _nodes(plan) if "Scan" in node["Node Type"]]
 
@@ -76,6 +83,7 @@ def _scans(sql: str) -> list[dict]:
 def _access(path: str, client: APIClient, table: str) -> list[tuple[str, str, dict]]:
     """How each captured SELECT of `path` reads `table`: (sql, kind, node) per scan."""
     indexes = _indexes()
+    org_id = Organization.objects.get(slug=path.split("/")[4]).pk  # /api/v1/orgs/{slug}/
     with CaptureQueriesContext(connection) as queries:
         response = client.get(path)
     assert response.status_code == 200, response.content
@@ -84,7 +92,7 @@ def _access(path: str, client: APIClient, table: str) -> list[tuple[str, str, di
         sql = query["sql"]
         if not sql.startswith("SELECT") or f'"{table}"' not in sql:
             continue
-        for node in _scans(sql):
+        for node in _scans(sql, org_id):
             index = node.get("Index Name")
             if index:
                 on, column, _unique = indexes[index]

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from hierarchy.models import Organization
+from okrplan.lib.tenancy import system_scope
 from okrplan.orgdata import org_erase
 
 
@@ -16,6 +17,7 @@ class Command(BaseCommand):
             "--confirm", metavar="SLUG", help="the slug again, to erase without a question"
         )
 
+    @system_scope()  # an operator's command: any organization (okrplan/lib/tenancy.py)
     def handle(self, *args, slug: str, confirm: str | None, **options):
         org = Organization.objects.filter(slug=slug).first()
         if org is None:

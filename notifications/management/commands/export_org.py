@@ -6,6 +6,7 @@ import tempfile
 from django.core.management.base import BaseCommand, CommandError
 
 from hierarchy.models import Organization
+from okrplan.lib.tenancy import system_scope
 from okrplan.orgdata import OrgDataError, org_export
 
 
@@ -19,6 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("slug", help="organization slug")
         parser.add_argument("--output", metavar="FILE", help="write here (default: stdout)")
 
+    @system_scope()  # an operator's command: any organization (okrplan/lib/tenancy.py)
     def handle(self, *args, slug: str, output: str | None, **options):
         org = Organization.objects.filter(slug=slug).first()
         if org is None:

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
+from okrplan.lib.tenancy import system_scope
 from okrplan.orgdata import OrgDataError, org_import_file
 
 
@@ -14,6 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("file", help="a file written by export_org")
         parser.add_argument("--slug", help="import under this slug (default: the exported one)")
 
+    @system_scope()  # an operator's command: any organization (okrplan/lib/tenancy.py)
     def handle(self, *args, file: str, slug: str | None, **options):
         try:
             report = org_import_file(file, slug=slug)

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from okrplan.demo import demo_load, demo_logins
+from okrplan.lib.tenancy import system_scope
 
 
 class Command(BaseCommand):
@@ -9,6 +10,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--url", default="http://127.0.0.1:8000/")
 
+    @system_scope()  # an operator's command: any organization (okrplan/lib/tenancy.py)
     def handle(self, *args, url, **options):
         org = demo_load()
         self.stdout.write("")

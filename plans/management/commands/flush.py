@@ -10,11 +10,13 @@ a `DELETE FROM` per table, which the triggers would refuse. On PostgreSQL a flus
 from django.core.management.commands import flush
 
 from okrplan.lib.erasing import erasing
+from okrplan.lib.tenancy import owner
 
 
 class Command(flush.Command):
     help = flush.Command.help + " Runs in erase mode: plan revisions and round events go too."
 
     def handle(self, **options):
-        with erasing(using=options["database"]):
+        # As the tables' owner: TRUNCATE is not the app role's (okrplan/lib/tenancy.py).
+        with owner(using=options["database"]), erasing(using=options["database"]):
             return super().handle(**options)

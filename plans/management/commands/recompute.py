@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from hierarchy.models import Organization
+from okrplan.lib.tenancy import system_scope
 from plans.recompute import recompute_organization
 
 
@@ -22,6 +23,7 @@ class Command(BaseCommand):
             help="write nothing: list the stored aggregates that differ from a recomputation",
         )
 
+    @system_scope()  # an operator's command: any organization (okrplan/lib/tenancy.py)
     def handle(self, *args, org: str, verify: bool, **options):
         organization = Organization.objects.filter(slug=org).first()
         if organization is None:
