@@ -201,10 +201,11 @@ def _kr_sql(vendor: str) -> str:
     return (
         f"SELECT {_KR.sql}, {_CYCLE.sql}, {_DEPARTMENT.sql}, {_OWNER.sql}, {_PLAN.sql} "
         f"FROM {_t(KeyResult)} k "
-        f"JOIN {_t(Cycle)} c ON c.id = k.cycle_id "
+        f"JOIN {_t(Cycle)} c ON c.id = k.cycle_id AND c.organization_id = k.organization_id "
         f"JOIN {_t(Department)} d ON d.id = k.department_id "
+        f"AND d.organization_id = k.organization_id "
         f"JOIN {_t(get_user_model())} u ON u.id = k.owner_id "
-        f"LEFT JOIN {_t(Plan)} p ON p.kr_id = k.id "
+        f"LEFT JOIN {_t(Plan)} p ON p.kr_id = k.id AND p.organization_id = k.organization_id "
         f"WHERE k.organization_id = %s AND k.id = %s"
     )
 
