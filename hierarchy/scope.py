@@ -17,6 +17,7 @@ from django.db import connection, models
 from django.http import Http404, HttpResponse
 from rest_framework.views import APIView
 
+from hierarchy import reads
 from hierarchy.models import Membership, Organization, TenantModel
 from okrplan.lib import tenancy
 
@@ -70,12 +71,7 @@ def scope_resolve(*, user: AbstractBaseUser, slug: str, request=None) -> Scope:
     cached = getattr(request, "_okrplan_scope", None)
     if cached is not None and cached.org.slug == slug and cached.membership.user_id == user.pk:
         return cached
-    org_enter(slug)
-    membership = (
-        Membership.objects.select_related("organization", "user")
-        .filter(user=user, organization__slug=slug)
-        .first()
-    )
+    membership = reads.membership_in(user=user, slug=slug)
     if membership is None:
         raise Http404
     scope = Scope(org=membership.organization, membership=membership)
@@ -86,17 +82,10 @@ def scope_resolve(*, user: AbstractBaseUser, slug: str, request=None) -> Scope:
 
 def org_enter(slug: str) -> None:
     """Row-level security (okrplan/lib/tenancy.py): this transaction in the rows of
-    organization `slug`. The organization is the tenant root, not tenant data: found by
-    slug first, in the same statement that sets it. Then the membership can be read (an
-    unknown slug sets nothing: the membership read finds none, 404). SQLite: nothing."""
-    if connection.vendor != "postgresql":
-        return
-    table = connection.ops.quote_name(Organization._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {tenancy.scope_set_sql_of('id::text')} FROM {table} WHERE slug = %s",  # noqa: S608
-            [slug],
-        )
+    organization `slug` (the benchmark's floors; requests do it in `scope_resolve`).
+    SQLite: nothing."""
+    if connection.vendor == "postgresql":
+        reads.org_enter(slug)
 
 
 class OrgApi(APIView):
