@@ -4,6 +4,7 @@ dependencies and history. Each API parses input, calls one service, renders."""
 from decimal import Decimal
 
 import django_filters
+from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -103,11 +104,28 @@ class KrInputSerializer(serializers.Serializer):
     claimed_impact = NumberField(required=False, allow_null=True)
 
 
+MAX_ID = 2**63 - 1  # ids are 64-bit (PostgreSQL bigint; SQLite's INTEGER)
+
+
+class IdFilter(django_filters.NumberFilter):
+    """An id in a query string: a whole number an id can be (1 … 2⁶³−1), else a 400
+    naming the parameter. Unknown ids of that shape match nothing (an empty page), like
+    another organization's. The NumberFilter alone took `1.5` and sent a number too large
+    for the database column to the query (500, found by the stateful fuzzing)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
 class KrFilter(django_filters.FilterSet):
-    cycle = django_filters.NumberFilter(field_name="cycle_id")
-    parent = django_filters.NumberFilter(field_name="parent_id")
-    department = django_filters.NumberFilter(field_name="department_id")
-    objective = django_filters.NumberFilter(field_name="objective_id")
+    cycle = IdFilter(field_name="cycle_id")
+    parent = IdFilter(field_name="parent_id")
+    department = IdFilter(field_name="department_id")
+    objective = IdFilter(field_name="objective_id")
     owner = django_filters.CharFilter(field_name="owner__username")
     root = django_filters.BooleanFilter(field_name="parent", lookup_expr="isnull")
 
