@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from hierarchy.models import Department, KeyResult, Membership
 from hierarchy.scope import Scope, org_view
@@ -32,6 +33,7 @@ def login(request, *args, **kwargs):
 
 
 @login_required
+@require_GET
 def home(request):
     memberships = (
         Membership.objects.filter(user=request.user)
@@ -42,6 +44,7 @@ def home(request):
 
 
 @org_view
+@require_GET
 def org_home(request, scope: Scope):
     departments = scope.queryset(Department).select_related("lead", "parent").order_by("name")
     members = scope.queryset(Membership).select_related("user").order_by("user__username")
