@@ -4,7 +4,6 @@ dependencies and history. Each API parses input, calls one service, renders."""
 from decimal import Decimal
 
 import django_filters
-from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -23,7 +22,7 @@ from hierarchy.models import (
 )
 from hierarchy.permissions import kr_require_create, kr_require_edit, kr_require_parent_owner
 from hierarchy.scope import OrgApi
-from okrplan.lib.api import paginated
+from okrplan.lib.api import IdFilter, paginated
 from okrplan.lib.fields import NumberField, NumberListField
 from plans import selectors, services
 from plans.models import CheckIn, Plan, Shape
@@ -102,23 +101,6 @@ class KrInputSerializer(serializers.Serializer):
     stage = serializers.IntegerField(min_value=1, max_value=50, required=False, allow_null=True)
     historical_ratio = NumberField(required=False, allow_null=True)
     claimed_impact = NumberField(required=False, allow_null=True)
-
-
-MAX_ID = 2**63 - 1  # ids are 64-bit (PostgreSQL bigint; SQLite's INTEGER)
-
-
-class IdFilter(django_filters.NumberFilter):
-    """An id in a query string: a whole number an id can be (1 … 2⁶³−1), else a 400
-    naming the parameter. Unknown ids of that shape match nothing (an empty page), like
-    another organization's. The NumberFilter alone took `1.5` and sent a number too large
-    for the database column to the query (500, found by the stateful fuzzing)."""
-
-    field_class = forms.IntegerField
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", MAX_ID)
-        super().__init__(*args, **kwargs)
 
 
 class KrFilter(django_filters.FilterSet):
@@ -411,19 +393,26 @@ class ObjectiveInputSerializer(serializers.Serializer):
     department = OrgRelatedField(Department, required=False, allow_null=True)
 
 
+class ObjectiveFilter(django_filters.FilterSet):
+    cycle = IdFilter(field_name="cycle_id")
+
+    class Meta:
+        model = Objective
+        fields = ["cycle"]
+
+
 class ObjectiveListCreateApi(OrgApi):
     @extend_schema(
         parameters=[OpenApiParameter("cycle", int)],
         responses={200: ObjectiveOutputSerializer(many=True)},
     )
     def get(self, request, org):
-        objectives = selectors.objective_queryset(self.scope.org).order_by("id")
-        cycle = request.GET.get("cycle")
-        if cycle:
-            if not cycle.isdigit():
-                raise ValidationError({"cycle": ["Give a cycle id."]})
-            objectives = objectives.filter(cycle_id=int(cycle))
-        return paginated(self, objectives, ObjectiveOutputSerializer)
+        filters = ObjectiveFilter(
+            request.GET, queryset=selectors.objective_queryset(self.scope.org)
+        )
+        if not filters.is_valid():
+            raise ValidationError(filters.errors)
+        return paginated(self, filters.qs.order_by("id"), ObjectiveOutputSerializer)
 
     @extend_schema(request=ObjectiveInputSerializer, responses={201: ObjectiveOutputSerializer})
     def post(self, request, org):
