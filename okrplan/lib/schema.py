@@ -253,7 +253,7 @@ def postprocess_links(result, generator, request, public):
             if names - {parameter} - carried.keys():
                 continue  # the source cannot say which organization
             suffix = "" if pointer.strip("/") in ("id", "slug") else "Of" + _camel(pointer)
-            links[_link_name(target["operationId"], suffix)] = {
+            links[_new(links, _link_name(target["operationId"], suffix))] = {
                 "operationId": target["operationId"],
                 "parameters": {parameter: f"$response.body#{pointer}", **carried},
             }
@@ -263,12 +263,19 @@ def postprocess_links(result, generator, request, public):
         carried = _carried(path, target_path, "")
         if not carried:
             raise ValueError(f"links: {name} cannot fill the path of {target['operationId']}")
-        links[name] = {
+        links[_new(links, name)] = {
             "operationId": target["operationId"],
             "parameters": carried,
             "requestBody": {field: f"$response.body#{ptr}" for field, ptr in fields.items()},
         }
     return result
+
+
+def _new(links: dict, name: str) -> str:
+    """A link's name, refused if the answer has a link of that name already."""
+    if name in links:
+        raise ValueError(f"links: two links named {name} on one answer")
+    return name
 
 
 def _camel(pointer: str) -> str:
