@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from hierarchy.models import Department, Membership, Organization, Role
 
-pytest_plugins = ["tests.planning", "tests.matrix"]
+pytest_plugins = ["tests.planning", "tests.matrix", "tests.fuzzing"]
 
 User = get_user_model()
 PASSWORD = "correct-horse-battery"
