@@ -86,8 +86,7 @@ def _state_machine(demo, username: str, walked: "Walked"):
         def step(self, input):
             if input.transition is None:
                 # a scenario starts at real objects of acme (as the stateless fuzzing does);
-                # the links then lead to what the answers name, or to another organization
-                # (POST /orgs/ → the new one, whose admin the caller is)
+                # the links then lead to what the answers name
                 for name in input.case.path_parameters or {}:
                     input.case.path_parameters[name] = objects[name]
             elif input.is_applied:
