@@ -9,6 +9,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from okrplan.lib.text import NUL_MESSAGE
+
 
 @extend_schema_field(OpenApiTypes.STR)
 class MemberField(serializers.Field):
@@ -17,11 +19,14 @@ class MemberField(serializers.Field):
     default_error_messages = {
         "not_member": "No member of this organization is named {value!r}.",
         "invalid": "Give a username as a string.",
+        "null_characters": NUL_MESSAGE,
     }
 
     def to_internal_value(self, data):
         if not isinstance(data, str) or not data.strip():
             self.fail("invalid")
+        if "\x00" in data:  # PostgreSQL cannot even compare one (500, found by fuzzing)
+            self.fail("null_characters")
         org = self.context["org"]
         user = (
             get_user_model()

@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from hierarchy.models import Department, KeyResult, Membership
 from hierarchy.scope import Scope, org_view
@@ -33,6 +34,7 @@ def login(request, *args, **kwargs):
 
 
 @login_required
+@require_GET
 @system_view  # the caller's organizations, all of them: filtered by the caller below
 def home(request):
     memberships = (
@@ -49,6 +51,7 @@ def _person(first: str, last: str, username: str) -> str:
 
 
 @org_view
+@require_GET
 def org_home(request, scope: Scope):
     # Plain values, not instances: the organization's home is the page everyone opens.
     departments = [

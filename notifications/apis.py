@@ -55,10 +55,32 @@ class RoundSerializer(serializers.Serializer):
     steps = RoundStepSerializer(many=True)
 
 
+class AlignmentChildSerializer(serializers.Serializer):
+    """One contribution of the combined view (API.md): named, so that its `id` can be
+    followed (the schema's links) to the child KR's own operations."""
+
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    department = serializers.IntegerField()
+    department_name = serializers.CharField()
+    owner = serializers.CharField()
+    target = serializers.CharField()
+    values = serializers.ListField(child=serializers.CharField())
+    plan_status = serializers.CharField()
+    centroid = serializers.CharField(allow_null=True)
+    # sequential children
+    stage = serializers.IntegerField(required=False, allow_null=True)
+    implied_target = serializers.CharField(required=False, allow_null=True)
+    ratio = serializers.CharField(required=False, allow_null=True)
+    historical_ratio = serializers.CharField(required=False, allow_null=True)
+    # parallel children
+    claimed_impact = serializers.CharField(required=False, allow_null=True)
+
+
 class AlignmentSerializer(serializers.Serializer):
     kr = serializers.DictField()
     periods = serializers.ListField(child=serializers.DictField())
-    children = serializers.ListField(child=serializers.DictField())
+    children = AlignmentChildSerializer(many=True)
     aggregate = serializers.DictField()
     baseline = serializers.CharField(allow_null=True)
     checks = CheckSerializer(many=True)

@@ -31,6 +31,7 @@ from notifications.models import (
     StepState,
 )
 from notifications.rules import upward_decision
+from okrplan.lib.text import validate_text
 from plans import rollup, shapes
 from plans import services as plan_services
 from plans.checks import num
@@ -702,6 +703,7 @@ def _planned_by(kr: KeyResult, values: list[Decimal], dependency) -> Decimal | N
 
 @transaction.atomic
 def step_answer(*, step: Step, actor, answer: str, note: str = "") -> Step:
+    validate_text("note", note)
     step = Step.objects.select_for_update(of=("self",)).select_related("round").get(pk=step.pk)
     if step.state != StepState.OPEN:
         raise ValidationError({"answer": [f"This step is {step.state} already."]})

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from hierarchy.models import KeyResult
 from hierarchy.permissions import (
@@ -68,6 +68,7 @@ def _n(value) -> str:
 
 
 @org_view
+@require_GET
 def kr_alignment(request, scope: Scope, kr_id: int):
     kr = kr_or_404(org=scope.org, pk=kr_id)
     return render(request, "notifications/alignment.html", _alignment_context(scope, kr))
@@ -492,6 +493,7 @@ def _history_row(entry: dict) -> dict:
 
 
 @org_view
+@require_GET
 def kr_history_page(request, scope: Scope, kr_id: int):
     """Plan revisions and round events, oldest first: what `GET .../history/` returns."""
     kr = kr_or_404(org=scope.org, pk=kr_id)
@@ -539,6 +541,7 @@ def _distribution(centroid) -> str:
 
 
 @org_view
+@require_GET
 def kr_agenda(request, scope: Scope, kr_id: int):
     kr = kr_or_404(org=scope.org, pk=kr_id)
     context = _alignment_context(scope, kr, actions=False)
@@ -615,6 +618,7 @@ def _back_to_inbox(request, scope: Scope):
 
 
 @org_view
+@require_GET
 def inbox(request, scope: Scope):
     unread_only = request.GET.get("unread") == "1"
     notifications = _inbox_queryset(scope, request.user)
@@ -827,6 +831,7 @@ MY_KRS_SHOWN = 100
 
 
 @org_view
+@require_GET
 def my_home(request, scope: Scope):
     """My KRs (owned, or of departments I lead) with status and progress, and my open
     steps and review requests, each linking to where it is done: 3 queries of its own."""

@@ -324,6 +324,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # the enums' hook (drf-spectacular's default), then the OpenAPI links between operations
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "okrplan.lib.schema.postprocess_links",
+    ],
 }
 
 LOGGING = {

@@ -22,7 +22,7 @@ from hierarchy.models import (
 )
 from hierarchy.permissions import kr_require_create, kr_require_edit, kr_require_parent_owner
 from hierarchy.scope import OrgApi
-from okrplan.lib.api import paginated
+from okrplan.lib.api import IdFilter, paginated
 from okrplan.lib.fields import NumberField, NumberListField
 from plans import selectors, services
 from plans.models import CheckIn, Plan, PlanStatus, Shape
@@ -104,10 +104,10 @@ class KrInputSerializer(serializers.Serializer):
 
 
 class KrFilter(django_filters.FilterSet):
-    cycle = django_filters.NumberFilter(field_name="cycle_id")
-    parent = django_filters.NumberFilter(field_name="parent_id")
-    department = django_filters.NumberFilter(field_name="department_id")
-    objective = django_filters.NumberFilter(field_name="objective_id")
+    cycle = IdFilter(field_name="cycle_id")
+    parent = IdFilter(field_name="parent_id")
+    department = IdFilter(field_name="department_id")
+    objective = IdFilter(field_name="objective_id")
     owner = django_filters.CharFilter(field_name="owner__username")
     root = django_filters.BooleanFilter(field_name="parent", lookup_expr="isnull")
 
@@ -382,19 +382,26 @@ class ObjectiveInputSerializer(serializers.Serializer):
     department = OrgRelatedField(Department, required=False, allow_null=True)
 
 
+class ObjectiveFilter(django_filters.FilterSet):
+    cycle = IdFilter(field_name="cycle_id")
+
+    class Meta:
+        model = Objective
+        fields = ["cycle"]
+
+
 class ObjectiveListCreateApi(OrgApi):
     @extend_schema(
         parameters=[OpenApiParameter("cycle", int)],
         responses={200: ObjectiveOutputSerializer(many=True)},
     )
     def get(self, request, org):
-        objectives = selectors.objective_queryset(self.scope.org).order_by("id")
-        cycle = request.GET.get("cycle")
-        if cycle:
-            if not cycle.isdigit():
-                raise ValidationError({"cycle": ["Give a cycle id."]})
-            objectives = objectives.filter(cycle_id=int(cycle))
-        return paginated(self, objectives, ObjectiveOutputSerializer)
+        filters = ObjectiveFilter(
+            request.GET, queryset=selectors.objective_queryset(self.scope.org)
+        )
+        if not filters.is_valid():
+            raise ValidationError(filters.errors)
+        return paginated(self, filters.qs.order_by("id"), ObjectiveOutputSerializer)
 
     @extend_schema(request=ObjectiveInputSerializer, responses={201: ObjectiveOutputSerializer})
     def post(self, request, org):

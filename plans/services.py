@@ -22,6 +22,7 @@ from hierarchy.services import validate_number
 from okrplan.lib import sql
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.events import publish
+from okrplan.lib.text import validate_text
 from plans import chain, rollup, shapes
 from plans.events import AncestorFacts, CheckInRecorded, PlanChanged, PlanLocked
 from plans.models import (
@@ -244,6 +245,7 @@ def plan_update(
     to the plan's total (or last value), records a revision, recomputes the
     ancestors' effective plans and publishes `PlanChanged`.
     """
+    validate_text("rationale", rationale)
     locked = _lock_chain(kr)
     plan = locked[kr.pk]
     kr = plan.kr  # the row as locked, with the current target
@@ -492,6 +494,7 @@ def checkin_create(
     note: str = "",
     today: date | None = None,
 ) -> CheckIn:
+    validate_text("note", note)
     periods = kr.cycle.periods
     if not 0 <= period < len(periods):
         raise ValidationError({"period": [f"Give a period index from 0 to {len(periods) - 1}."]})

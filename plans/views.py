@@ -12,7 +12,7 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from hierarchy.models import Cycle, KeyResult, MetricKind
 from hierarchy.permissions import kr_can_edit, kr_require_edit
@@ -117,6 +117,7 @@ def _pct(value: Decimal | None) -> str | None:
 
 
 @org_view
+@require_GET
 def cycle_list(request, scope: Scope):
     cycles = (
         scope.queryset(Cycle)
@@ -143,6 +144,7 @@ def cycle_list(request, scope: Scope):
 
 
 @org_view
+@require_GET
 def cycle_tree(request, scope: Scope, cycle_id: int):
     cycle = scope.get(Cycle, cycle_id)
     # 3 queries whatever the size: the objectives, their KRs (`kr_queryset`, with owner,

@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 from hierarchy.models import Department, Membership, Organization, Role
 from okrplan.lib import tenancy
 
-pytest_plugins = ["tests.planning"]
+pytest_plugins = ["tests.planning", "tests.matrix", "tests.fuzzing"]
 
 # PostgreSQL: the tests' own code (fixtures, assertions) is the operator's, in every
 # organization; each request still starts with none and sets its own, as in production

@@ -35,3 +35,96 @@ def test_the_api_docs_render_from_our_own_static_files(db, client):
     assert response.status_code == 200
     assert b"swagger-ui" in response.content
     assert b"cdn" not in response.content.lower()
+
+
+# --- The OpenAPI links (okrplan/lib/schema.py::postprocess_links) --------------------
+
+
+def _schema(client) -> dict:
+    response = client.get("/api/schema/")
+    assert response.status_code == 200
+    return yaml.safe_load(response.content)
+
+
+def _resolve(schema: dict, node: dict) -> dict:
+    while "$ref" in node:
+        node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+    if "allOf" in node and len(node["allOf"]) == 1:
+        return _resolve(schema, node["allOf"][0])
+    return node
+
+
+def _at_pointer(schema: dict, node: dict, pointer: str) -> dict:
+    """The schema of the value a JSON pointer reaches in an answer described by `node`."""
+    for part in pointer.strip("/").split("/"):
+        node = _resolve(schema, node)
+        if part.isdigit():
+            assert node.get("type") == "array", f"{pointer}: {part} indexes a non-array"
+            node = node["items"]
+        else:
+            assert part in node.get("properties", {}), f"{pointer}: no property {part!r}"
+            node = node["properties"][part]
+    return _resolve(schema, node)
+
+
+def _links(schema: dict):
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            for status, response in operation["responses"].items():
+                for name, link in response.get("links", {}).items():
+                    yield path, method, operation, status, response, name, link
+
+
+def test_every_link_names_an_operation_and_parameters_that_exist(db, client):
+    schema = _schema(client)
+    by_id = {
+        op["operationId"]: (path, op)
+        for path, item in schema["paths"].items()
+        for op in item.values()
+    }
+    links = list(_links(schema))
+    assert len(links) > 200, "too few links: is the postprocessing hook installed?"
+    for path, method, source, status, response, name, link in links:
+        where = f"{method.upper()} {path} {status} → {name}"
+        assert link["operationId"] in by_id, f"{where}: no operation {link['operationId']}"
+        target_path, target = by_id[link["operationId"]]
+        target_params = {p["name"]: p for p in target.get("parameters", [])}
+        required = {p["name"] for p in target_params.values() if p["in"] == "path"}
+        assert required <= link["parameters"].keys(), f"{where}: path parameters not all given"
+        source_params = {p["name"] for p in source.get("parameters", []) if p["in"] == "path"}
+        body = response["content"]["application/json"]["schema"]
+        for parameter, expression in link["parameters"].items():
+            assert parameter in target_params, f"{where}: {target_path} has no {parameter}"
+            if expression.startswith("$request.path."):
+                assert expression.removeprefix("$request.path.") in source_params, where
+                continue
+            assert expression.startswith("$response.body#/"), f"{where}: {expression}"
+            value = _at_pointer(schema, body, expression.removeprefix("$response.body#"))
+            wanted = target_params[parameter]["schema"]["type"]
+            assert value.get("type") == wanted, f"{where}: {expression} is not an {wanted}"
+        if "requestBody" in link:
+            content = target["requestBody"]["content"]["application/json"]["schema"]
+            fields = _resolve(schema, content)["properties"]
+            for field, expression in link["requestBody"].items():
+                assert field in fields, f"{where}: the body of {target_path} has no {field}"
+                _at_pointer(schema, body, expression.removeprefix("$response.body#"))
+
+
+def test_a_created_kr_links_to_what_one_does_with_it_next(db, client):
+    """POST a KR → its GET, PATCH, DELETE, plan, alignment, lock, check-ins … by its id."""
+    schema = _schema(client)
+    created = schema["paths"]["/api/v1/orgs/{org}/krs/"]["post"]["responses"]["201"]["links"]
+    targets = {link["operationId"] for link in created.values()}
+    for operation_id in [
+        "v1_orgs_krs_retrieve",
+        "v1_orgs_krs_partial_update",
+        "v1_orgs_krs_destroy",
+        "v1_orgs_krs_plan_update",
+        "v1_orgs_krs_alignment_retrieve",
+        "v1_orgs_krs_lock_create",
+        "v1_orgs_krs_checkins_create",
+        "v1_orgs_krs_history_list",
+    ]:
+        assert operation_id in targets, f"POST krs/ does not link to {operation_id}"
+    plan = created["KrsPlanUpdate"]
+    assert plan["parameters"] == {"kr_id": "$response.body#/id", "org": "$request.path.org"}

@@ -25,7 +25,6 @@ write has a valid body, so an allowed caller really gets through).
 """
 
 import re
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -33,14 +32,9 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from django.utils import timezone
 
-from hierarchy import services as hs
-from hierarchy.models import Department, Membership
-from notifications import services as ns
-from notifications.models import Notification, Round, Step, StepKind
-from tests.conftest import PASSWORD, make_user
-from tests.planning import lock, make_kr, set_plan
+from notifications.models import Round, Step
+from tests.conftest import PASSWORD
 
 User = get_user_model()
 ROLES = ("anon", "outsider", "viewer", "member", "lead", "owner", "admin")
@@ -149,83 +143,8 @@ def test_the_table_lists_every_api_operation_and_nothing_else():
     assert all(len(row) == len(ROLES) for m in MATRIX.values() for row in m.values())
 
 
-# --- The objects the routes point at ------------------------------------------------
-
-
-@pytest.fixture
-def objs(world, planning):
-    """Real objects, made by the services, for the path parameters and the bodies."""
-    org, pipeline = world.org, planning.pipeline
-    pat = User.objects.get(username="pat")
-    # A modification round on the shared pipeline: locked, then Sales cuts its plan.
-    lock(pipeline)
-    set_plan(planning.sales_kr, [400000, 400000, 400000], rationale="Two reps left")
-    round = Round.objects.get(parent_kr=pipeline)
-    # The KR the routes point at: Marketing's (maya leads it), owned by pat.
-    kr = make_kr(
-        world,
-        planning.objective,
-        title="Marketing events pipeline",
-        owner=pat,
-        department=world.marketing,
-        parent=pipeline,
-    )
-    set_plan(kr, [100, 100, 100])
-    # A KR without history, which may be deleted (revisions and check-ins are kept).
-    unplanned = make_kr(
-        world,
-        planning.objective,
-        title="Marketing podcast pipeline",
-        owner=pat,
-        department=world.marketing,
-        parent=pipeline,
-    )
-    lockable = make_kr(world, planning.objective, title="Expansion pipeline", owner=world.owner)
-    dependency = hs.dependency_create(
-        org=org,
-        upstream=planning.sales_kr,
-        downstream=kr,
-        assumption="Sales books the venues",
-        actor=pat,
-    )
-    now = timezone.now()
-    step = ns.review_open(
-        kind=StepKind.DOWNWARD_REVIEW,
-        kr=planning.marketing_kr,
-        source_kr_id=pipeline.pk,
-        due_at=now + timedelta(hours=48),
-        now=now,
-        message=lambda step: "The pipeline target changed: review your plan.",
-    )
-    notification = Notification.objects.get(step=step)
-    make_user("newcomer")
-    return {
-        "world": world,
-        "planning": planning,
-        "kr": kr,
-        "path": {
-            "org": org.slug,
-            "kr_id": kr.pk,
-            "objective_id": hs.objective_create(
-                org=org, cycle=planning.cycle, title="Spare", owner=world.owner
-            ).pk,
-            "cycle_id": planning.cycle.pk,
-            "member_id": Membership.objects.get(organization=org, user=world.member).pk,
-            "department_id": Department.objects.create(
-                organization=org, name="Events", lead=pat
-            ).pk,
-            "dependency_id": dependency.pk,
-            "step_id": step.pk,
-            "round_id": round.pk,
-            "notification_id": notification.pk,
-        },
-        # path parameters of one route (or one operation) that differ from the defaults
-        "override": {
-            "api-kr-lock": {"kr_id": lockable.pk},
-            "api-alignment": {"kr_id": pipeline.pk},
-            ("api-kr", "delete"): {"kr_id": unplanned.pk},
-        },
-    }
+# The objects the routes point at: the `objs` fixture (tests/matrix.py), shared with the
+# pages' matrix (tests/test_page_permission_matrix.py).
 
 
 def _version(kr) -> int:

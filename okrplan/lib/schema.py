@@ -1,5 +1,7 @@
 """OpenAPI schema generation (kept apart from api.py: DRF imports it lazily)."""
 
+import re
+
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 
@@ -53,3 +55,228 @@ class AutoSchema(openapi.AutoSchema):
         if name.startswith("Patched"):
             return "Patched" + owner + name.removeprefix("Patched")
         return owner + name
+
+
+# --- OpenAPI links: what an answer lets a client call next ---------------------------
+#
+# A link says "the id in this answer is the {x_id} of that operation" (OpenAPI 3 `links`),
+# so a client (and schemathesis's stateful fuzzing) can follow POST a KR → its plan, its
+# alignment, its lock, … with real ids. They are generated here, after drf-spectacular has
+# built the paths, from two small tables: which answers name which object, and which
+# bodies can be filled from an answer. Every operation whose path has `{kr_id}` (and no
+# other id) is a target of every answer that names a KR, so a new KR operation is linked
+# without editing this file. `tests/test_health_and_schema.py` checks every link's target
+# operation and parameters exist.
+
+V1 = "/api/v1/orgs/{org}"
+
+# (method, path, status, JSON pointer into the answer, the path parameter it names)
+NAMED_IN_ANSWERS: list[tuple[str, str, str, str, str]] = [
+    ("post", "/api/v1/orgs/", "201", "/slug", "org"),
+    ("get", "/api/v1/orgs/", "200", "/results/0/slug", "org"),
+    *[
+        (method, f"{V1}/{collection}/", status, pointer, parameter)
+        for collection, parameter, created in [
+            ("members", "member_id", True),
+            ("departments", "department_id", True),
+            ("cycles", "cycle_id", True),
+            ("objectives", "objective_id", True),
+            ("krs", "kr_id", True),
+            ("dependencies", "dependency_id", True),
+            ("steps", "step_id", False),  # made by the protocol, listed
+            ("notifications", "notification_id", False),
+        ]
+        for method, status, pointer in [("post", "201", "/id"), ("get", "200", "/results/0/id")]
+        if created or method == "get"
+    ],
+    ("get", f"{V1}/objectives/{{objective_id}}/", "200", "/key_results/0", "kr_id"),
+    ("get", f"{V1}/krs/{{kr_id}}/", "200", "/parent", "kr_id"),
+    ("patch", f"{V1}/krs/{{kr_id}}/", "200", "/parent", "kr_id"),
+    ("get", f"{V1}/krs/{{kr_id}}/", "200", "/objective", "objective_id"),
+    ("get", f"{V1}/krs/{{kr_id}}/", "200", "/cycle", "cycle_id"),
+    ("get", f"{V1}/krs/{{kr_id}}/", "200", "/department", "department_id"),
+    ("get", f"{V1}/krs/{{kr_id}}/alignment/", "200", "/children/0/id", "kr_id"),
+    ("get", f"{V1}/krs/{{kr_id}}/alignment/", "200", "/rounds/0/id", "round_id"),
+    ("get", f"{V1}/krs/{{kr_id}}/history/", "200", "/results/0/round", "round_id"),
+    ("post", f"{V1}/krs/{{kr_id}}/checkins/", "201", "/kr", "kr_id"),
+    ("put", f"{V1}/krs/{{kr_id}}/plan/", "200", "/kr", "kr_id"),
+    ("post", f"{V1}/krs/{{kr_id}}/lock/", "200", "/kr", "kr_id"),
+    ("post", f"{V1}/dependencies/", "201", "/upstream", "kr_id"),
+    ("get", f"{V1}/dependencies/{{dependency_id}}/", "200", "/downstream", "kr_id"),
+    ("get", f"{V1}/steps/", "200", "/results/0/round", "round_id"),
+    ("get", f"{V1}/steps/", "200", "/results/0/kr", "kr_id"),
+    ("post", f"{V1}/steps/{{step_id}}/answer/", "200", "/round", "round_id"),
+    ("get", f"{V1}/rounds/{{round_id}}/", "200", "/parent_kr", "kr_id"),
+    ("post", f"{V1}/rounds/{{round_id}}/notice/", "200", "/id", "round_id"),
+    ("get", f"{V1}/notifications/", "200", "/results/0/kr", "kr_id"),
+]
+
+# (method, path, status, link name, target method, target path, body fields from the answer):
+# the target's body takes these values (merged into what the client writes).
+BODIES_FROM_ANSWERS: list[tuple[str, str, str, str, str, str, dict[str, str]]] = [
+    (
+        "post",
+        f"{V1}/cycles/",
+        "201",
+        "ObjectiveInCycle",
+        "post",
+        f"{V1}/objectives/",
+        {"cycle": "/id"},
+    ),
+    (
+        "post",
+        f"{V1}/objectives/",
+        "201",
+        "KrOfObjective",
+        "post",
+        f"{V1}/krs/",
+        {"objective": "/id"},
+    ),
+    # a child of this KR, in its objective, department and unit
+    (
+        "get",
+        f"{V1}/krs/{{kr_id}}/",
+        "200",
+        "ChildKr",
+        "post",
+        f"{V1}/krs/",
+        {
+            "objective": "/objective",
+            "department": "/department",
+            "owner": "/owner",
+            "unit": "/unit",
+            "metric_kind": "/metric_kind",
+            "parent": "/id",
+        },
+    ),
+    (
+        "post",
+        f"{V1}/krs/",
+        "201",
+        "SiblingKr",
+        "post",
+        f"{V1}/krs/",
+        {
+            "objective": "/objective",
+            "department": "/department",
+            "owner": "/owner",
+            "unit": "/unit",
+            "metric_kind": "/metric_kind",
+            "parent": "/parent",
+        },
+    ),
+    (
+        "get",
+        f"{V1}/krs/{{kr_id}}/",
+        "200",
+        "DependencyOnParent",
+        "post",
+        f"{V1}/dependencies/",
+        {"upstream": "/parent", "downstream": "/id"},
+    ),
+    # the plan as it is, at its current version: what a save or a preview starts from
+    *[
+        (
+            method,
+            f"{V1}/krs/{{kr_id}}/plan/",
+            "200",
+            name,
+            "put" if name == "SavePlan" else "post",
+            f"{V1}/krs/{{kr_id}}/plan/" + ("" if name == "SavePlan" else "preview/"),
+            {"values": "/values", "version": "/version"},
+        )
+        for method in ("get", "put")
+        for name in ("SavePlan", "PreviewPlan")
+    ],
+    (
+        "get",
+        f"{V1}/krs/{{kr_id}}/",
+        "200",
+        "SavePlanAtVersion",
+        "put",
+        f"{V1}/krs/{{kr_id}}/plan/",
+        {"version": "/plan_version"},
+    ),
+]
+
+
+def _path_parameters(path: str) -> set[str]:
+    return set(re.findall(r"{(\w+)}", path))
+
+
+def _link_name(operation_id: str, suffix: str = "") -> str:
+    """A link's name from its target (`v1_orgs_krs_plan_update` → `KrsPlanUpdate`)."""
+    words = operation_id.removeprefix("v1_orgs_").split("_")
+    return "".join(w.capitalize() for w in words) + suffix
+
+
+def _response(operation: dict, status: str) -> dict:
+    try:
+        return operation["responses"][status]
+    except KeyError:
+        raise ValueError(f"links: no {status} answer in {operation['operationId']}") from None
+
+
+def _operation(paths: dict, method: str, path: str) -> dict:
+    try:
+        return paths[path][method]
+    except KeyError:
+        raise ValueError(f"links: no operation {method.upper()} {path}") from None
+
+
+def _carried(source_path: str, target_path: str, filled: str) -> dict[str, str]:
+    """The target's other path parameters, taken from the source's own path (`org`)."""
+    carried = {}
+    for name in _path_parameters(target_path) - {filled}:
+        if name not in _path_parameters(source_path):
+            return {}
+        carried[name] = f"$request.path.{name}"
+    return carried
+
+
+def postprocess_links(result, generator, request, public):
+    """drf-spectacular postprocessing hook: adds the `links` of the two tables above."""
+    paths = result["paths"]
+    operations = [
+        (path, method, op)
+        for path, item in paths.items()
+        for method, op in item.items()
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
+    for method, path, status, pointer, parameter in NAMED_IN_ANSWERS:
+        links = _response(_operation(paths, method, path), status).setdefault("links", {})
+        for target_path, _method, target in operations:
+            names = _path_parameters(target_path)
+            if parameter not in names or names - {parameter, "org"}:
+                continue  # the target needs another id than the one this answer names
+            carried = _carried(path, target_path, parameter)
+            if names - {parameter} - carried.keys():
+                continue  # the source cannot say which organization
+            suffix = "" if pointer.strip("/") in ("id", "slug") else "Of" + _camel(pointer)
+            links[_new(links, _link_name(target["operationId"], suffix))] = {
+                "operationId": target["operationId"],
+                "parameters": {parameter: f"$response.body#{pointer}", **carried},
+            }
+    for method, path, status, name, target_method, target_path, fields in BODIES_FROM_ANSWERS:
+        target = _operation(paths, target_method, target_path)
+        links = _response(_operation(paths, method, path), status).setdefault("links", {})
+        carried = _carried(path, target_path, "")
+        if not carried:
+            raise ValueError(f"links: {name} cannot fill the path of {target['operationId']}")
+        links[_new(links, name)] = {
+            "operationId": target["operationId"],
+            "parameters": carried,
+            "requestBody": {field: f"$response.body#{ptr}" for field, ptr in fields.items()},
+        }
+    return result
+
+
+def _new(links: dict, name: str) -> str:
+    """A link's name, refused if the answer has a link of that name already."""
+    if name in links:
+        raise ValueError(f"links: two links named {name} on one answer")
+    return name
+
+
+def _camel(pointer: str) -> str:
+    return "".join(w.capitalize() for w in re.split(r"[/_]", pointer) if w and not w.isdigit())

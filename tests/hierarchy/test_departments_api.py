@@ -85,3 +85,11 @@ def test_a_department_with_sub_departments_is_not_deleted(world, api):
     response = api(world.admin).delete(f"{URL}{world.marketing.pk}/")
     assert response.status_code == 400
     assert Department.objects.filter(pk=world.marketing.pk).exists()
+
+
+def test_it_refuses_a_lead_with_a_nul_character(world, api):
+    """A username is looked up in the database: PostgreSQL refused the NUL (500)."""
+    response = api(world.admin).post(URL, {"name": "Ops", "lead": "ma\x00ya"}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"lead": ["Null characters are not allowed."]}
+    assert not Department.objects.filter(name="Ops").exists()

@@ -160,3 +160,13 @@ def test_it_costs_a_fixed_number_of_queries(
     # badge reuses the view's scope)
     with django_assert_num_queries(5):
         assert client.get(url(assessing)).status_code == 200
+
+
+def test_it_refuses_a_nul_character_in_the_note(assessing, world, client):
+    """PostgreSQL cannot store a NUL (500 there before, found by fuzzing): 400, inline."""
+    client.force_login(world.sales_lead)
+    response = client.post(url(assessing), {"answer": "no_change", "note": "We\x00hold"})
+    assert response.status_code == 400
+    assert "Null characters are not allowed." in response.content.decode()
+    assessing.refresh_from_db()
+    assert assessing.state == "open"

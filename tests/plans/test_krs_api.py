@@ -244,3 +244,12 @@ def test_a_fresh_leaf_kr_is_deleted_and_its_parent_no_longer_counts_it(planning,
     created = api(world.marketing_lead).post(URL, body(planning, world), format="json").json()
     assert api(world.marketing_lead).delete(f"{URL}{created['id']}/").status_code == 204
     assert not KeyResult.objects.filter(pk=created["id"]).exists()
+
+
+@pytest.mark.parametrize("value", ["1.5", "0", "-3", str(10**30)])
+def test_the_list_refuses_an_id_filter_no_id_can_have_naming_it(planning, world, api, value):
+    """Found by the stateful fuzzing: `?objective=-1471733469025087968166019072` was sent
+    to the database and answered 500; a fraction was taken as an id."""
+    response = api(world.viewer).get(f"{URL}?objective={value}&parent={planning.pipeline.pk}")
+    assert response.status_code == 400
+    assert list(response.json()) == ["objective"]

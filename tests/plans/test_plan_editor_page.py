@@ -364,3 +364,18 @@ def test_it_shows_a_level_kr_by_its_final_level(nps, world, client):
     )
     html = response.content.decode()
     assert 'id="live-total">44 <span' in html and 'id="live-change">-1 <span' in html
+
+
+def test_it_refuses_a_nul_character_in_a_rationale_or_a_note(planning, world, client):
+    """PostgreSQL cannot store a NUL: the page passed it to the service, which answered
+    500 there (found by the stateful fuzzing on PostgreSQL). Now a 400 naming the field."""
+    kr = planning.marketing_kr
+    client.force_login(world.marketing_lead)
+    response = post_values(client, kr, ["800000"] * 3, rationale="Channel\x00change")
+    assert response.status_code == 400
+    assert "Null characters are not allowed." in response.content.decode()
+    _assert_nothing_written(kr)
+    response = client.post(checkin_url(kr), {"period": "0", "value": "5", "note": "a\x00b"})
+    assert response.status_code == 400
+    assert "Null characters are not allowed." in response.content.decode()
+    assert not CheckIn.objects.filter(kr=kr).exists()

@@ -1,0 +1,295 @@
+"""Who may open or post what in the browser: every page route × every kind of caller, in
+one table (the API's is tests/test_permission_matrix.py).
+
+Routes are discovered from the URLconf (like tests/test_tenant_isolation.py): every route
+that is not the API, the Django admin site or the benchmark's is a page, and a page route
+the table does not list fails loudly, so a new page cannot ship without deciding who may
+open it. Each route is listed with GET and POST (a function view may receive either; the
+table says which it serves: 405 for the other), and with `htmx post` where the same POST
+answers htmx with a fragment instead of a redirect. Each caller's request runs in a
+savepoint that is rolled back, so every caller meets the same data (the `objs` fixture of
+tests/matrix.py, shared with the API's table).
+
+The callers, in the column order of the table (as in the API's table):
+
+- `anon`: not logged in: 302 to the login page (for htmx: 204 with `HX-Redirect` to it).
+- `outsider`: an admin of another organization (globex): 404 for all of acme, as if
+  it did not exist (never 403: nothing of another tenant may be guessed).
+- `viewer`: reads only: 403 on every write.
+- `member`: a plain member who owns and leads nothing the routes point at.
+- `lead`: maya, lead of Marketing (the department of the KR the routes point at, which
+  pat owns), assignee of the review step and owner of the notification.
+- `owner`: the owner of the shared parent KR: lock, impact notice, close, target.
+- `admin`: an admin of acme.
+
+A page that writes answers a successful plain POST with a redirect (302, the
+post/redirect/get pattern) and a refused one with 403, 404 or 405 as above.
+"""
+
+import re
+
+import pytest
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from hierarchy.models import Membership
+from tests.conftest import PASSWORD
+
+ROLES = ("anon", "outsider", "viewer", "member", "lead", "owner", "admin")
+NOT_PAGES = ("api/", "admin/", "bench/")  # the API (its own table), Django's admin site
+
+# Rows that recur: the columns are ROLES. 302 in the `anon` column is the login redirect.
+READ = (302, 404, 200, 200, 200, 200, 200)  # every member of the organization reads
+NOT_SERVED = (302, 404, 405, 405, 405, 405, 405)  # the method the page does not serve
+ADMIN_GET = (302, 404, 403, 403, 403, 403, 200)  # the admin pages
+ADMIN_POST = (302, 404, 403, 403, 403, 403, 302)
+ADMIN_HTMX = (204, 404, 403, 403, 403, 403, 200)  # the changed row
+EDITOR_POST = (302, 404, 403, 403, 302, 403, 302)  # the KR's owner, its lead, admins
+EDITOR_HTMX = (204, 404, 403, 403, 200, 403, 200)  # live totals, impact preview
+PARENT_OWNER_POST = (302, 404, 403, 403, 403, 302, 302)  # lock, notice, close, target
+PARENT_OWNER_HTMX = (204, 404, 403, 403, 403, 200, 200)  # the combined view's region
+EVERY_MEMBER_POST = (302, 404, 302, 302, 302, 302, 302)  # one's own inbox: viewers too
+
+# fmt: off
+#                             anon outsider viewer member lead owner admin
+MATRIX: dict[str, dict[str, tuple[int, ...]]] = {
+    # No organization in the path.
+    "home":                     {"get":  (302, 200, 200, 200, 200, 200, 200),  # one's own
+                                 "post": (302, 405, 405, 405, 405, 405, 405)},
+    "login":                    {"get":  (200, 200, 200, 200, 200, 200, 200),
+                                 # each with their own password; anon guesses (the form again)
+                                 "post": (200, 302, 302, 302, 302, 302, 302)},
+    "logout":                   {"get":  (405, 405, 405, 405, 405, 405, 405),  # POST only
+                                 "post": (302, 302, 302, 302, 302, 302, 302)},
+    # Everyone of the organization reads.
+    "org-home":                 {"get": READ, "post": NOT_SERVED},
+    "cycles":                   {"get": READ, "post": NOT_SERVED},
+    "cycle-tree":               {"get": READ, "post": NOT_SERVED},
+    "kr-alignment":             {"get": READ, "post": NOT_SERVED},
+    "kr-history":               {"get": READ, "post": NOT_SERVED},
+    "kr-agenda":                {"get": READ, "post": NOT_SERVED},
+    "my-home":                  {"get": READ, "post": NOT_SERVED},
+    "inbox":                    {"get": READ, "post": NOT_SERVED},
+    "planning-calendar":        {"get": READ, "post": NOT_SERVED},
+    "quarterly-report":         {"get": READ, "post": NOT_SERVED},
+    # The department lead's pages: everyone reads, the KR's editors write.
+    "plan-editor":              {"get": READ, "post": EDITOR_POST, "htmx post": EDITOR_HTMX},
+    "kr-checkin":               {"get": NOT_SERVED, "post": EDITOR_POST},
+    "plan-preview-page":        {"get": NOT_SERVED, "htmx post": EDITOR_HTMX,
+                                 "post": (302, 404, 403, 403, 200, 403, 200)},  # a fragment
+    # maya's review step: everyone reads it, its assignee answers it.
+    "step":                     {"get": READ, "post": (302, 404, 403, 403, 302, 403, 403)},
+    # maya's notification: anybody else's is as missing as a foreign one.
+    "inbox-read":               {"get": NOT_SERVED,
+                                 "post": (302, 404, 404, 404, 302, 404, 404),
+                                 "htmx post": (204, 404, 404, 404, 200, 404, 404)},
+    "inbox-read-all":           {"get": NOT_SERVED, "post": EVERY_MEMBER_POST},
+    # The parent owner's actions on the combined view.
+    "kr-lock":                  {"get": NOT_SERVED, "post": PARENT_OWNER_POST,
+                                 "htmx post": PARENT_OWNER_HTMX},
+    "kr-target":                {"get": NOT_SERVED, "post": PARENT_OWNER_POST},
+    "round-notice":             {"get": NOT_SERVED, "post": PARENT_OWNER_POST},
+    "round-close":              {"get": NOT_SERVED, "post": PARENT_OWNER_POST,
+                                 "htmx post": PARENT_OWNER_HTMX},
+    # Admins configure.
+    "admin-members":            {"get": ADMIN_GET, "post": ADMIN_POST},
+    "admin-member-role":        {"get": NOT_SERVED, "post": ADMIN_POST, "htmx post": ADMIN_HTMX},
+    "admin-member-remove":      {"get": NOT_SERVED, "post": ADMIN_POST},
+    "admin-departments":        {"get": ADMIN_GET, "post": ADMIN_POST},
+    "admin-department-update":  {"get": NOT_SERVED, "post": ADMIN_POST, "htmx post": ADMIN_HTMX},
+    "admin-cycles":             {"get": ADMIN_GET, "post": ADMIN_POST},
+    "admin-settings":           {"get": ADMIN_GET, "post": ADMIN_POST},
+    "admin-rules":              {"get": ADMIN_GET, "post": ADMIN_POST},
+    "admin-rule-override":      {"get": NOT_SERVED, "post": ADMIN_POST},
+    "admin-rule-override-remove": {"get": NOT_SERVED, "post": ADMIN_POST},
+}
+# fmt: on
+
+
+def _walk(patterns, prefix=""):
+    for entry in patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry.url_patterns, route)
+        elif isinstance(entry, URLPattern):
+            yield route, entry
+
+
+def page_routes() -> list[tuple[str, str]]:
+    """(route, url name) of every page in the URLconf."""
+    found = []
+    for route, pattern in _walk(get_resolver().url_patterns):
+        if route.startswith(NOT_PAGES) or route == "healthz":
+            continue
+        assert pattern.name, f"{route} has no URL name: the matrix is keyed by names"
+        found.append((route, pattern.name))
+    assert len(found) > 30, "the walk found too few pages: is the URLconf discovered?"
+    return found
+
+
+ROUTES = page_routes()
+CASES = [(route, name, how) for route, name in ROUTES for how in MATRIX.get(name, {"get": 0})]
+
+
+def test_the_table_lists_every_page_and_nothing_else():
+    in_urlconf = {name for _, name in ROUTES}
+    assert in_urlconf - MATRIX.keys() == set(), "pages the table does not list: add them"
+    assert MATRIX.keys() - in_urlconf == set(), "the table lists pages that do not exist"
+    for name, rows in MATRIX.items():
+        assert {"get", "post"} <= rows.keys(), f"{name}: say what GET and POST answer"
+        assert all(len(row) == len(ROLES) for row in rows.values()), name
+
+
+# --- The requests -------------------------------------------------------------------
+
+
+def _version(kr) -> str:
+    kr.plan.refresh_from_db()
+    return str(kr.plan.version)
+
+
+def _body(name: str, objs: dict, user) -> dict:
+    """A valid form for one page's POST (what its own form sends)."""
+    planning, kr = objs["planning"], objs["kr"]
+    pipeline = planning.pipeline
+    bodies = {
+        "login": lambda: {
+            "username": user.username if user else "maya",
+            "password": PASSWORD if user else "guessed",
+        },
+        "plan-editor": lambda: {"values": ["10", "20", "30"], "version": _version(kr)},
+        "plan-editor htmx": lambda: {"values": ["10", "20"], "live": "1", "version": "1"},
+        "plan-preview-page": lambda: {"values": ["10", "20", "30"], "version": _version(kr)},
+        "kr-checkin": lambda: {"period": "0", "value": "5"},
+        "step": lambda: {"answer": "no_change", "note": "Still fine"},
+        "kr-target": lambda: {
+            "target": "5100000",
+            "version": _version(pipeline),
+            "rationale": "A bigger market",
+        },
+        "round-notice": lambda: {"message": "Sales cut 300k: please assess."},
+        "round-close": lambda: {"note": "We accept the lower total."},
+        "admin-members": lambda: {"username": "newcomer", "role": "member"},
+        "admin-member-role": lambda: {"role": "viewer"},
+        "admin-departments": lambda: {"name": "Ops", "lead": "member"},
+        "admin-department-update": lambda: {"name": "Field events"},
+        "admin-cycles": lambda: {
+            "name": "Q2 2026",
+            "start": "2026-04-01",
+            "end": "2026-06-30",
+            "granularity": "month",
+        },
+        "admin-settings": lambda: {"gap_tolerance_pct": "2"},
+        "admin-rules": lambda: {"upward": "notify", "downward": "none"},
+        "admin-rule-override": lambda: {
+            "kr": str(pipeline.pk),
+            "upward": "notify",
+            "downward": "none",
+        },
+    }
+    return bodies.get(name, dict)()
+
+
+# Pages pointed at another KR than the default (Marketing's, owned by pat): the combined
+# view, its agenda and the target are the shared pipeline's; the lock a KR of the owner
+# that is not locked yet; the override removed the pipeline's.
+KR_OF = {
+    "kr-alignment": "pipeline",
+    "kr-agenda": "pipeline",
+    "kr-target": "pipeline",
+    "kr-lock": "lockable",
+    "admin-rule-override-remove": "pipeline",
+}
+
+
+def _url(route: str, name: str, objs: dict) -> str:
+    params = dict(objs["path"])
+    which = KR_OF.get(name)
+    if which == "pipeline":
+        params["kr_id"] = objs["planning"].pipeline.pk
+    elif which == "lockable":
+        params["kr_id"] = objs["lockable"].pk
+    kwargs = {p: params[p] for p in re.findall(r"<(?:\w+:)?(\w+)>", route)}
+    return reverse(name, kwargs=kwargs)
+
+
+def _clients(objs: dict) -> dict[str, tuple[Client, object]]:
+    """One logged-in client per caller (logged in outside the savepoints: a session made
+    inside one would be rolled back with it)."""
+    world = objs["world"]
+    users = {
+        "anon": None,
+        "outsider": world.outsider,
+        "viewer": world.viewer,
+        "member": world.member,
+        "lead": world.marketing_lead,
+        "owner": world.owner,
+        "admin": world.admin,
+    }
+    clients = {}
+    for role, user in users.items():
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+        clients[role] = (client, user)
+    return clients
+
+
+def _request(client: Client, how: str, url: str, data: dict):
+    if how == "get":
+        return client.get(url)
+    headers = {"HX-Request": "true", "HX-Current-URL": f"http://testserver{url}"}
+    return client.post(url, data, headers=headers if how == "htmx post" else {})
+
+
+@pytest.mark.parametrize(
+    ("route", "name", "how"), CASES, ids=[f"{how.upper()} {route}" for route, _, how in CASES]
+)
+def test_it_answers_each_caller_as_the_table_says(objs, route, name, how):
+    clients = _clients(objs)
+    url = _url(route, name, objs)
+    expected = dict(zip(ROLES, MATRIX[name][how], strict=True))
+    answered = {}
+    for role in ROLES:
+        client, user = clients[role]
+        with transaction.atomic():
+            body_name = f"{name} htmx" if how == "htmx post" and name == "plan-editor" else name
+            response = _request(client, how, url, _body(body_name, objs, user))
+            answered[role] = response.status_code
+            if response.status_code != expected[role]:
+                answered[role] = f"{response.status_code} {response.get('Location', '')}"
+            elif role == "anon" and response.status_code == 302 and name != "logout":
+                # not logged in: to the login page, and back here after it
+                assert response["Location"].startswith("/accounts/login/?next="), url
+            elif role == "anon" and response.status_code == 204:
+                assert response["HX-Redirect"].startswith("/accounts/login/?next="), url
+            transaction.set_rollback(True)
+    assert answered == expected, f"{how.upper()} {url}"
+
+
+def test_the_fixture_is_what_the_table_assumes(objs):
+    """The callers are who the columns say: otherwise the table would prove nothing."""
+    world, kr = objs["world"], objs["kr"]
+    assert kr.owner_id not in (world.marketing_lead.pk, world.owner.pk)
+    assert kr.department.lead_id == world.marketing_lead.pk
+    assert objs["planning"].pipeline.owner_id == world.owner.pk
+    assert objs["lockable"].owner_id == world.owner.pk
+    assert not Membership.objects.filter(user=world.outsider, organization=world.org).exists()
+
+
+ORG_ROUTES = [(route, name) for route, name in ROUTES if route.startswith("o/<slug:org>/")]
+
+
+@pytest.mark.parametrize(("route", "name"), ORG_ROUTES, ids=[r for r, _ in ORG_ROUTES])
+def test_it_sends_an_htmx_request_without_a_session_to_the_login_page(objs, route, name):
+    """After the session expired, an htmx request (a fragment, live totals) answers 204
+    with `HX-Redirect`: htmx then loads the login page as a whole page, with `next` the
+    page the user was on, not the login form inside the fragment's box."""
+    url = _url(route, name, objs)
+    on = reverse("org-home", args=["acme"])
+    headers = {"HX-Request": "true", "HX-Current-URL": f"http://testserver{on}"}
+    for method in ("get", "post"):
+        response = getattr(Client(), method)(url, headers=headers)
+        assert response.status_code == 204, f"{method.upper()} {url}"
+        assert response["HX-Redirect"] == f"/accounts/login/?next={on}", url
