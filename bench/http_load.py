@@ -48,8 +48,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LUA = Path(__file__).with_name("wrk.lua")
 CONNECTIONS = 8
 WORKERS = 2
-WORKER_CLASS = "gthread"
-THREADS = 4
+WORKER_CLASS = "sync"  # measured against gthread: docs/performance.md, "Why sync"
+THREADS = 1
 SOAK_REQUESTS = 10_000
 TARGETS = {"plan_save_ratio": 0.3, "combined_view_ratio": 0.3, "p99_ms": 100}
 # Each request kind and the floor it is measured against.

@@ -405,8 +405,12 @@ def main() -> None:
     parser.add_argument(
         "--only-tenants", action="store_true", help="HTTP: only the many-tenants comparison"
     )
-    parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
-    parser.add_argument("--threads", type=int, default=4, help="HTTP: gunicorn threads")
+    parser.add_argument(
+        "--worker-class", default="sync", choices=["sync", "gthread"], help="HTTP: gunicorn's"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=4, help="HTTP: threads of a gthread worker (4)"
+    )
     parser.add_argument("--recompute", metavar="SLUG", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
