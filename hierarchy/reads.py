@@ -13,28 +13,24 @@ from django.db import connection
 
 from hierarchy.models import Membership, Organization
 from okrplan.lib import tenancy
-from okrplan.lib.sql import Columns, prepared_cursor, qn, split
+from okrplan.lib.sql import Columns, prepared_cursor, split, table
 
 _ORG = Columns(Organization, "o")
 _MEMBERSHIP = Columns(Membership, "m")
-
-
-def _t(model) -> str:
-    return qn(model._meta.db_table)
 
 
 @functools.cache
 def _org_sql(vendor: str) -> str:
     return (
         f"SELECT {tenancy.scope_set_sql_of('o.id::text')}, {_ORG.sql} "
-        f"FROM {_t(Organization)} o WHERE o.slug = %s"
+        f"FROM {table(Organization)} o WHERE o.slug = %s"
     )
 
 
 @functools.cache
 def _membership_sql(vendor: str) -> str:
     return (
-        f"SELECT {_MEMBERSHIP.sql} FROM {_t(Membership)} m "
+        f"SELECT {_MEMBERSHIP.sql} FROM {table(Membership)} m "
         f"WHERE m.organization_id = %s AND m.user_id = %s"
     )
 
@@ -42,8 +38,8 @@ def _membership_sql(vendor: str) -> str:
 @functools.cache
 def _membership_by_slug_sql(vendor: str) -> str:
     return (
-        f"SELECT {_MEMBERSHIP.sql}, {_ORG.sql} FROM {_t(Membership)} m "
-        f"JOIN {_t(Organization)} o ON o.id = m.organization_id "
+        f"SELECT {_MEMBERSHIP.sql}, {_ORG.sql} FROM {table(Membership)} m "
+        f"JOIN {table(Organization)} o ON o.id = m.organization_id "
         f"WHERE o.slug = %s AND m.user_id = %s"
     )
 

@@ -12,7 +12,7 @@ from django.db.models import Prefetch, prefetch_related_objects
 
 from hierarchy.models import Department, KeyResult
 from notifications.models import Notification, Round, Step, StepKind, StepState
-from okrplan.lib.sql import Columns, prepared_cursor, qn, split
+from okrplan.lib.sql import Columns, prepared_cursor, split, table
 
 _REVIEW = Columns(Step, "s", ["kr", "id", "proposed_target", "due_at"])
 _REVIEW_DEPARTMENT = Columns(Department, "d", ["name"])
@@ -21,17 +21,13 @@ _MODIFIED_KR = Columns(KeyResult, "mk")
 _MODIFIED_DEPARTMENT = Columns(Department, "md")
 
 
-def _t(model) -> str:
-    return qn(model._meta.db_table)
-
-
 @functools.cache
 def _reviews_sql(vendor: str) -> str:
     return (
         f"SELECT {_REVIEW.sql}, {_REVIEW_DEPARTMENT.sql} "
-        f"FROM {_t(Step)} s "
-        f"JOIN {_t(KeyResult)} k ON k.id = s.kr_id "
-        f"LEFT JOIN {_t(Department)} d ON d.id = s.department_id "
+        f"FROM {table(Step)} s "
+        f"JOIN {table(KeyResult)} k ON k.id = s.kr_id "
+        f"LEFT JOIN {table(Department)} d ON d.id = s.department_id "
         # The KRs named by organization too: the planner never uses row-level security's
         # condition as an index's, and would read them by parent alone.
         f"WHERE s.organization_id = %s AND k.organization_id = %s AND k.parent_id = %s "
@@ -77,9 +73,9 @@ def open_reviews(*, organization_id: int, parent_id: int) -> list[dict]:
 def _rounds_sql(vendor: str) -> str:
     return (
         f"SELECT {_ROUND.sql}, {_MODIFIED_KR.sql}, {_MODIFIED_DEPARTMENT.sql} "
-        f"FROM {_t(Round)} r "
-        f"JOIN {_t(KeyResult)} mk ON mk.id = r.modified_kr_id "
-        f"JOIN {_t(Department)} md ON md.id = mk.department_id "
+        f"FROM {table(Round)} r "
+        f"JOIN {table(KeyResult)} mk ON mk.id = r.modified_kr_id "
+        f"JOIN {table(Department)} md ON md.id = mk.department_id "
         f"WHERE r.organization_id = %s AND r.parent_kr_id = %s "
         f"ORDER BY r.started_at DESC, r.id DESC LIMIT %s"
     )
@@ -108,7 +104,7 @@ def latest_rounds(*, organization_id: int, parent_id: int, limit: int) -> list[R
 @functools.cache
 def _unread_sql(vendor: str) -> str:
     return (
-        f"SELECT COUNT(*) FROM {_t(Notification)} n "
+        f"SELECT COUNT(*) FROM {table(Notification)} n "
         f"WHERE n.organization_id = %s AND n.user_id = %s AND n.read_at IS NULL"
     )
 

@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from hierarchy.models import Cycle, Department, Dependency, KeyResult, Organization
-from okrplan.lib.sql import Columns, id_in_range, placeholders, prepared_cursor, qn, split
+from okrplan.lib.sql import Columns, id_in_range, placeholders, prepared_cursor, split, table
 from plans import rollup
 from plans.models import Plan, decimals_from_json
 
@@ -49,22 +49,18 @@ _VIEW_OWNER = Columns(get_user_model(), "u", ["username"])
 _VIEW_PLAN = Columns(Plan, "p", ["values_json", "effective_json", "reference_target", "status"])
 
 
-def _t(model) -> str:
-    return qn(model._meta.db_table)
-
-
 @functools.cache
 def _chain_lock_sql(vendor: str, count: int) -> str:
     lock = " FOR UPDATE OF p" if connection.features.has_select_for_update_of else ""
     return (
         f"SELECT {_PLAN.sql}, {_KR.sql}, {_CYCLE.sql}, {_ORG.sql}, "
-        f"EXISTS (SELECT 1 FROM {_t(KeyResult)} ch WHERE ch.parent_id = p.kr_id), "
-        f"EXISTS (SELECT 1 FROM {_t(Dependency)} d WHERE d.upstream_id = p.kr_id "
+        f"EXISTS (SELECT 1 FROM {table(KeyResult)} ch WHERE ch.parent_id = p.kr_id), "
+        f"EXISTS (SELECT 1 FROM {table(Dependency)} d WHERE d.upstream_id = p.kr_id "
         f"AND d.expected_value IS NOT NULL) "
-        f"FROM {_t(Plan)} p "
-        f"JOIN {_t(KeyResult)} k ON k.id = p.kr_id "
-        f"JOIN {_t(Cycle)} c ON c.id = k.cycle_id "
-        f"JOIN {_t(Organization)} o ON o.id = k.organization_id "
+        f"FROM {table(Plan)} p "
+        f"JOIN {table(KeyResult)} k ON k.id = p.kr_id "
+        f"JOIN {table(Cycle)} c ON c.id = k.cycle_id "
+        f"JOIN {table(Organization)} o ON o.id = k.organization_id "
         f"WHERE p.organization_id = %s AND p.kr_id IN ({placeholders(count)}) "
         f"ORDER BY p.kr_id{lock}"
     )
@@ -74,7 +70,7 @@ def _chain_lock_sql(vendor: str, count: int) -> str:
 def _children_sql(vendor: str, count: int) -> str:
     return (
         f"SELECT {_CHILD.sql}, {_CHILD_PLAN.sql} "
-        f"FROM {_t(KeyResult)} k JOIN {_t(Plan)} p ON p.kr_id = k.id "
+        f"FROM {table(KeyResult)} k JOIN {table(Plan)} p ON p.kr_id = k.id "
         f"WHERE k.organization_id = %s AND k.parent_id IN ({placeholders(count)}) "
         f"ORDER BY k.parent_id, k.stage, k.id"
     )
@@ -134,10 +130,10 @@ def children_of(*, organization_id: int, parent_ids: list[int]) -> dict[int, lis
 def _view_children_sql(vendor: str) -> str:
     return (
         f"SELECT {_VIEW_KR.sql}, {_VIEW_DEPARTMENT.sql}, {_VIEW_OWNER.sql}, {_VIEW_PLAN.sql} "
-        f"FROM {_t(KeyResult)} k "
-        f"JOIN {_t(Plan)} p ON p.kr_id = k.id "
-        f"JOIN {_t(Department)} d ON d.id = k.department_id "
-        f"JOIN {_t(get_user_model())} u ON u.id = k.owner_id "
+        f"FROM {table(KeyResult)} k "
+        f"JOIN {table(Plan)} p ON p.kr_id = k.id "
+        f"JOIN {table(Department)} d ON d.id = k.department_id "
+        f"JOIN {table(get_user_model())} u ON u.id = k.owner_id "
         f"WHERE k.organization_id = %s AND k.parent_id = %s "
         f"ORDER BY k.stage, k.id"
     )
@@ -174,9 +170,9 @@ def view_children(*, organization_id: int, parent_id: int) -> list[dict]:
 @functools.cache
 def _view_links_sql(vendor: str) -> str:
     return (
-        f"SELECT l.upstream_id, l.downstream_id FROM {_t(Dependency)} l "
-        f"JOIN {_t(KeyResult)} up ON up.id = l.upstream_id "
-        f"JOIN {_t(KeyResult)} down ON down.id = l.downstream_id "
+        f"SELECT l.upstream_id, l.downstream_id FROM {table(Dependency)} l "
+        f"JOIN {table(KeyResult)} up ON up.id = l.upstream_id "
+        f"JOIN {table(KeyResult)} down ON down.id = l.downstream_id "
         # The KRs named by organization too (row-level security's condition is never an
         # index's for the planner).
         f"WHERE l.organization_id = %s AND up.organization_id = %s AND up.parent_id = %s "
@@ -200,12 +196,12 @@ def view_links(*, organization_id: int, parent_id: int) -> list[tuple[int, int]]
 def _kr_sql(vendor: str) -> str:
     return (
         f"SELECT {_KR.sql}, {_CYCLE.sql}, {_DEPARTMENT.sql}, {_OWNER.sql}, {_PLAN.sql} "
-        f"FROM {_t(KeyResult)} k "
-        f"JOIN {_t(Cycle)} c ON c.id = k.cycle_id AND c.organization_id = k.organization_id "
-        f"JOIN {_t(Department)} d ON d.id = k.department_id "
+        f"FROM {table(KeyResult)} k "
+        f"JOIN {table(Cycle)} c ON c.id = k.cycle_id AND c.organization_id = k.organization_id "
+        f"JOIN {table(Department)} d ON d.id = k.department_id "
         f"AND d.organization_id = k.organization_id "
-        f"JOIN {_t(get_user_model())} u ON u.id = k.owner_id "
-        f"LEFT JOIN {_t(Plan)} p ON p.kr_id = k.id AND p.organization_id = k.organization_id "
+        f"JOIN {table(get_user_model())} u ON u.id = k.owner_id "
+        f"LEFT JOIN {table(Plan)} p ON p.kr_id = k.id AND p.organization_id = k.organization_id "
         f"WHERE k.organization_id = %s AND k.id = %s"
     )
 

@@ -23,6 +23,11 @@ def qn(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
+def table(model: type[Model]) -> str:
+    """The model's table, quoted."""
+    return qn(model._meta.db_table)
+
+
 def id_in_range(model: type[Model], pk) -> bool:
     """Whether `pk` fits the model's primary key column. The ORM answers "no such row"
     for an id out of range; given to a hand-written statement, SQLite's driver refuses
