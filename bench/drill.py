@@ -353,6 +353,18 @@ def outage_figures(
 # --- The drills --------------------------------------------------------------------
 
 
+def _waited(predicate, seconds: float, *, what: str, **options) -> bool:
+    """`tests.workers.wait_for`, but a drill goes on when it times out: False, and why."""
+    from tests.workers import wait_for
+
+    try:
+        wait_for(predicate, seconds, what=what, **options)
+    except AssertionError as error:
+        print(f"  {error}"[:2000], flush=True)
+        return False
+    return True
+
+
 def drill_database(*, srv, tenant, cluster: Cluster, worker, seconds: float) -> dict:
     from django.core.management import CommandError, call_command
     from django.db import connections
@@ -537,18 +549,13 @@ def drill_redis(*, srv, tenant, redis: RedisServer, worker) -> dict:
     redis.start()
     back_at = time.monotonic()
     print(f"  Redis started after {back_at - down_at:.1f} s", flush=True)
-    delivered = True
-    try:
-        wait_for(
-            lambda: not new.filter(emailed_at__isnull=True).exists(),
-            60,
-            interval=0.1,
-            what="the notifications' e-mail after Redis came back",
-            worker=worker,
-        )
-    except AssertionError as error:
-        print(f"  {error}"[:2000], flush=True)
-        delivered = False
+    delivered = _waited(
+        lambda: not new.filter(emailed_at__isnull=True).exists(),
+        60,
+        interval=0.1,
+        what="the notifications' e-mail after Redis came back",
+        worker=worker,
+    )
     delivered_after = time.monotonic() - back_at
     mail = _mail_count(worker) - mail_before
     figures = {
@@ -673,7 +680,7 @@ def drill_pool_child_kill(*, tenant, redis: RedisServer, db_url: str, workdir: P
     import redis as redis_client
 
     from notifications.tasks import email_deliver_task
-    from tests.workers import running_worker, wait_for
+    from tests.workers import running_worker
 
     count = KILL_NOTIFICATIONS
     pending = _pending(tenant, "drill-child", count)
@@ -691,29 +698,22 @@ def drill_pool_child_kill(*, tenant, redis: RedisServer, db_url: str, workdir: P
         at_kill = _at_kill(pending, workdir, "drill-child")
         print(f"  pool process SIGKILLed mid-delivery: {at_kill}", flush=True)
         succeeded = f"email_deliver_task[{task_id}] succeeded"
-        redelivered = True
-        try:
-            wait_for(lambda: succeeded in worker.log_text(), 60, what="the redelivered task")
-        except AssertionError:
-            redelivered = False
+        redelivered = _waited(
+            lambda: succeeded in worker.log_text(), 60, what="the redelivered task"
+        )
         redelivered_after = time.monotonic() - killed_at
         after_redelivery = _at_kill(pending, workdir, "drill-child")
         # What the killed process had claimed waits for the lease; then the next
         # delivery (the next save's or the next scan's) sends it.
         time.sleep(max(0.0, EMAIL_LEASE_SECONDS - (time.monotonic() - killed_at)) + 0.5)
         email_deliver_task.apply_async()
-        done = True
-        try:
-            wait_for(
-                lambda: not pending.filter(emailed_at__isnull=True).exists(),
-                60,
-                interval=0.2,
-                what="every notification to be e-mailed",
-                worker=worker,
-            )
-        except AssertionError as error:
-            print(f"  {error}"[:2000], flush=True)
-            done = False
+        done = _waited(
+            lambda: not pending.filter(emailed_at__isnull=True).exists(),
+            60,
+            interval=0.2,
+            what="every notification to be e-mailed",
+            worker=worker,
+        )
         finished = time.monotonic()
         log = worker.log_text()
     figures = {
@@ -745,7 +745,7 @@ def drill_worker_kill(*, tenant, redis: RedisServer, db_url: str, workdir: Path)
     again. Its message is not redelivered at once (Redis keeps an unacknowledged message
     for the visibility timeout, an hour): the restarted worker's next deadline scan
     finds what is left, since the database, not the broker, knows what is unsent."""
-    from tests.workers import running_worker, wait_for
+    from tests.workers import running_worker
 
     count = KILL_NOTIFICATIONS
     pending = _pending(tenant, "drill-kill", count)
@@ -763,18 +763,13 @@ def drill_worker_kill(*, tenant, redis: RedisServer, db_url: str, workdir: Path)
         extra_env=env,
     ) as again:  # fmt: skip
         restarted_at = time.monotonic()
-        done = True
-        try:
-            wait_for(
-                lambda: not pending.filter(emailed_at__isnull=True).exists(),
-                EMAIL_LEASE_SECONDS + 60,
-                interval=0.2,
-                what="every notification to be e-mailed",
-                worker=again,
-            )
-        except AssertionError as error:
-            print(f"  {error}"[:2000], flush=True)
-            done = False
+        done = _waited(
+            lambda: not pending.filter(emailed_at__isnull=True).exists(),
+            EMAIL_LEASE_SECONDS + 60,
+            interval=0.2,
+            what="every notification to be e-mailed",
+            worker=again,
+        )
         finished = time.monotonic()
         time.sleep(SCAN_SECONDS)  # one more scan: nothing is sent again
     figures = {

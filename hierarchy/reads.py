@@ -13,7 +13,7 @@ from django.db import connection
 
 from hierarchy.models import Membership, Organization
 from okrplan.lib import tenancy
-from okrplan.lib.sql import Columns, prepared_cursor, split, table
+from okrplan.lib.sql import Columns, fetch_one, split, table
 
 _ORG = Columns(Organization, "o")
 _MEMBERSHIP = Columns(Membership, "m")
@@ -47,9 +47,7 @@ def _membership_by_slug_sql(vendor: str) -> str:
 def org_enter(slug: str) -> Organization | None:
     """PostgreSQL: organization `slug`, and this transaction set in its rows; None (and
     nothing set) when there is no such organization."""
-    with prepared_cursor() as cursor:
-        cursor.execute(_org_sql(connection.vendor), [slug])
-        row = cursor.fetchone()
+    row = fetch_one(_org_sql(connection.vendor), [slug])
     return None if row is None else _ORG.instance(row[1:])
 
 
@@ -60,16 +58,12 @@ def membership_in(*, user, slug: str) -> Membership | None:
         org = org_enter(slug)
         if org is None:
             return None
-        with prepared_cursor() as cursor:
-            cursor.execute(_membership_sql(connection.vendor), [org.pk, user.pk])
-            row = cursor.fetchone()
+        row = fetch_one(_membership_sql(connection.vendor), [org.pk, user.pk])
         if row is None:
             return None
         membership = _MEMBERSHIP.instance(row)
     else:
-        with prepared_cursor() as cursor:
-            cursor.execute(_membership_by_slug_sql(connection.vendor), [slug, user.pk])
-            row = cursor.fetchone()
+        row = fetch_one(_membership_by_slug_sql(connection.vendor), [slug, user.pk])
         if row is None:
             return None
         (membership_v, org_v), _ = split(row, _MEMBERSHIP, _ORG)

@@ -12,7 +12,7 @@ from django.db.models import Prefetch, prefetch_related_objects
 
 from hierarchy.models import Department, KeyResult
 from notifications.models import Notification, Round, Step, StepKind, StepState
-from okrplan.lib.sql import Columns, prepared_cursor, split, table
+from okrplan.lib.sql import Columns, fetch_all, fetch_one, split, table
 
 _REVIEW = Columns(Step, "s", ["kr", "id", "proposed_target", "due_at"])
 _REVIEW_DEPARTMENT = Columns(Department, "d", ["name"])
@@ -39,18 +39,16 @@ def _reviews_sql(vendor: str) -> str:
 def open_reviews(*, organization_id: int, parent_id: int) -> list[dict]:
     """The open cascade reviews of the children of `parent_id`, in funnel order, as the
     combined view lists them."""
-    with prepared_cursor() as cursor:
-        cursor.execute(
-            _reviews_sql(connection.vendor),
-            [
-                organization_id,
-                organization_id,
-                parent_id,
-                StepKind.CASCADE_REVIEW.value,
-                StepState.OPEN.value,
-            ],
-        )
-        rows = cursor.fetchall()
+    rows = fetch_all(
+        _reviews_sql(connection.vendor),
+        [
+            organization_id,
+            organization_id,
+            parent_id,
+            StepKind.CASCADE_REVIEW.value,
+            StepState.OPEN.value,
+        ],
+    )
     review, department = _REVIEW.converter(), _REVIEW_DEPARTMENT.converter()
     out = []
     for row in rows:
@@ -85,9 +83,7 @@ def latest_rounds(*, organization_id: int, parent_id: int, limit: int) -> list[R
     """The latest `limit` rounds of `parent_id`, newest first, each with its modified KR
     and that KR's department, and (one more query, only when there are rounds) its
     steps with their assignees and departments, in due order."""
-    with prepared_cursor() as cursor:
-        cursor.execute(_rounds_sql(connection.vendor), [organization_id, parent_id, limit])
-        rows = cursor.fetchall()
+    rows = fetch_all(_rounds_sql(connection.vendor), [organization_id, parent_id, limit])
     rounds = []
     for row in rows:
         (round_v, kr_v, department_v), _ = split(row, _ROUND, _MODIFIED_KR, _MODIFIED_DEPARTMENT)
@@ -112,6 +108,4 @@ def _unread_sql(vendor: str) -> str:
 def unread_count(*, organization_id: int, user_id: int) -> int:
     """How many of the user's notifications in the organization are unread: the badge
     of every page."""
-    with prepared_cursor() as cursor:
-        cursor.execute(_unread_sql(connection.vendor), [organization_id, user_id])
-        return cursor.fetchone()[0]
+    return fetch_one(_unread_sql(connection.vendor), [organization_id, user_id])[0]

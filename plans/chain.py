@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from hierarchy.models import Cycle, Department, Dependency, KeyResult, Organization
-from okrplan.lib.sql import Columns, id_in_range, placeholders, prepared_cursor, split, table
+from okrplan.lib.sql import Columns, fetch_all, fetch_one, id_in_range, placeholders, split, table
 from plans import rollup
 from plans.models import Plan, decimals_from_json
 
@@ -83,9 +83,7 @@ def chain_lock(*, organization_id: int, kr_ids: list[int]) -> dict[int, Plan]:
     `has_children` and `has_expectations` (a registered dependency expects a number of
     this KR)."""
     sql = _chain_lock_sql(connection.vendor, len(kr_ids))
-    with prepared_cursor() as cursor:
-        cursor.execute(sql, [organization_id, *kr_ids])
-        rows = cursor.fetchall()
+    rows = fetch_all(sql, [organization_id, *kr_ids])
     chain = {}
     for row in rows:
         (plan_v, kr_v, cycle_v, org_v), (has_children, has_expectations) = split(
@@ -103,9 +101,7 @@ def children_of(*, organization_id: int, parent_ids: list[int]) -> dict[int, lis
     """What the rollup needs of the children of each of `parent_ids`, in funnel order:
     one statement through the (organization, parent) index, plain values."""
     sql = _children_sql(connection.vendor, len(parent_ids))
-    with prepared_cursor() as cursor:
-        cursor.execute(sql, [organization_id, *parent_ids])
-        rows = cursor.fetchall()
+    rows = fetch_all(sql, [organization_id, *parent_ids])
     children: dict[int, list[rollup.Child]] = defaultdict(list)
     kr_convert, plan_convert = _CHILD.converter(), _CHILD_PLAN.converter()
     width = len(_CHILD)
@@ -143,9 +139,7 @@ def view_children(*, organization_id: int, parent_id: int) -> list[dict]:
     """The children of a KR as the combined view shows them, in funnel order: one
     statement through the (organization, parent) index, converted values by name
     (`department__name`, `owner__username`, `plan__…` as the ORM would name them)."""
-    with prepared_cursor() as cursor:
-        cursor.execute(_view_children_sql(connection.vendor), [organization_id, parent_id])
-        rows = cursor.fetchall()
+    rows = fetch_all(_view_children_sql(connection.vendor), [organization_id, parent_id])
     groups = [
         (_VIEW_KR, _VIEW_KR.converter(), ""),
         (_VIEW_DEPARTMENT, _VIEW_DEPARTMENT.converter(), "department__"),
@@ -184,12 +178,11 @@ def _view_links_sql(vendor: str) -> str:
 def view_links(*, organization_id: int, parent_id: int) -> list[tuple[int, int]]:
     """The registered dependencies between two children of `parent_id` (upstream,
     downstream), through the (organization, downstream) index."""
-    with prepared_cursor() as cursor:
-        cursor.execute(
-            _view_links_sql(connection.vendor),
-            [organization_id, organization_id, parent_id, organization_id, parent_id],
-        )
-        return [tuple(row) for row in cursor.fetchall()]
+    rows = fetch_all(
+        _view_links_sql(connection.vendor),
+        [organization_id, organization_id, parent_id, organization_id, parent_id],
+    )
+    return [tuple(row) for row in rows]
 
 
 @functools.cache
@@ -213,9 +206,7 @@ def kr_read(*, org: Organization, pk: int) -> KeyResult | None:
     starts with it."""
     if not id_in_range(KeyResult, pk):
         return None
-    with prepared_cursor() as cursor:
-        cursor.execute(_kr_sql(connection.vendor), [org.pk, pk])
-        row = cursor.fetchone()
+    row = fetch_one(_kr_sql(connection.vendor), [org.pk, pk])
     if row is None:
         return None
     (kr_v, cycle_v, department_v, owner_v, plan_v), _ = split(

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
-from okrplan.lib.sql import Columns, id_in_range, prepared_cursor, qn, split
+from okrplan.lib.sql import Columns, fetch_one, id_in_range, split, table
 
 _TOKEN = Columns(Token, "t")
 _USER = Columns(get_user_model(), "u")
@@ -25,17 +25,15 @@ _USER = Columns(get_user_model(), "u")
 @functools.cache
 def _token_sql(vendor: str) -> str:
     return (
-        f"SELECT {_TOKEN.sql}, {_USER.sql} FROM {qn(Token._meta.db_table)} t "
-        f"JOIN {qn(get_user_model()._meta.db_table)} u ON u.id = t.user_id "
+        f"SELECT {_TOKEN.sql}, {_USER.sql} FROM {table(Token)} t "
+        f"JOIN {table(get_user_model())} u ON u.id = t.user_id "
         f"WHERE t.key = %s"
     )
 
 
 def token_with_user(key: str) -> Token | None:
     """The token of `key` with its user loaded, or None."""
-    with prepared_cursor() as cursor:
-        cursor.execute(_token_sql(connection.vendor), [key])
-        row = cursor.fetchone()
+    row = fetch_one(_token_sql(connection.vendor), [key])
     if row is None:
         return None
     (token_v, user_v), _ = split(row, _TOKEN, _USER)
@@ -56,7 +54,7 @@ class TokenAuthentication(authentication.TokenAuthentication):
 
 @functools.cache
 def _user_sql(vendor: str) -> str:
-    return f"SELECT {_USER.sql} FROM {qn(get_user_model()._meta.db_table)} u WHERE u.id = %s"
+    return f"SELECT {_USER.sql} FROM {table(get_user_model())} u WHERE u.id = %s"
 
 
 class SessionUserBackend(ModelBackend):
@@ -70,9 +68,7 @@ class SessionUserBackend(ModelBackend):
             return None
         if not id_in_range(get_user_model(), user_id):
             return None
-        with prepared_cursor() as cursor:
-            cursor.execute(_user_sql(connection.vendor), [user_id])
-            row = cursor.fetchone()
+        row = fetch_one(_user_sql(connection.vendor), [user_id])
         if row is None:
             return None
         user = _USER.instance(row)

@@ -64,6 +64,20 @@ def prepared_cursor():
     return CursorWrapper(raw, connection)
 
 
+def fetch_one(sql: str, params: Sequence) -> tuple | None:
+    """The first row of a hot read (`prepared_cursor`), or None."""
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+def fetch_all(sql: str, params: Sequence) -> list[tuple]:
+    """Every row of a hot read (`prepared_cursor`)."""
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 class _LoggedCursor(CursorDebugWrapper):
     """Logs the statement with its values, as Django's cursors do: once prepared, psycopg
     keeps no query text for Django's `last_executed_query` to read back."""
