@@ -6,11 +6,13 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
+from okrplan.lib.text import OneLineFields, validate_one_line
 
-class Organization(models.Model):
+
+class Organization(OneLineFields, models.Model):
     """The tenant. Its settings (tolerances, overlap factor, protocol hours) live here."""
 
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_one_line])
     slug = models.SlugField(
         max_length=50,
         unique=True,
@@ -131,8 +133,8 @@ class Membership(TenantModel):
         return self.role != Role.VIEWER
 
 
-class Department(TenantModel):
-    name = models.CharField(max_length=200)
+class Department(OneLineFields, TenantModel):
+    name = models.CharField(max_length=200, validators=[validate_one_line])
     lead = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -157,10 +159,10 @@ class Granularity(models.TextChoices):
     WEEK = "week", "Weekly"
 
 
-class Cycle(TenantModel):
+class Cycle(OneLineFields, TenantModel):
     """A planning period, usually a quarter. Its periods are derived, not stored."""
 
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[validate_one_line])
     start = models.DateField()
     end = models.DateField()
     granularity = models.CharField(
@@ -197,9 +199,9 @@ class Cycle(TenantModel):
         return cached[1]
 
 
-class Objective(TenantModel):
+class Objective(OneLineFields, TenantModel):
     cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="objectives")
-    title = models.CharField(max_length=300)
+    title = models.CharField(max_length=300, validators=[validate_one_line])
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="objectives"
     )
@@ -227,15 +229,15 @@ class Aggregation(models.TextChoices):
     PARALLEL = "parallel", "Parallel (shared impact)"
 
 
-class KeyResult(TenantModel):
+class KeyResult(OneLineFields, TenantModel):
     objective = models.ForeignKey(Objective, on_delete=models.PROTECT, related_name="key_results")
     cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="key_results")
-    title = models.CharField(max_length=300)
+    title = models.CharField(max_length=300, validators=[validate_one_line])
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="key_results"
     )
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="key_results")
-    unit = models.CharField(max_length=40)
+    unit = models.CharField(max_length=40, validators=[validate_one_line])
     decimals = models.PositiveSmallIntegerField(
         default=0,
         validators=[MaxValueValidator(6)],
