@@ -53,7 +53,7 @@ bench: $(VENV)/.installed bench-deps
 	$(PY) bench/run.py
 
 # Fault drills (bench/drill.py): PostgreSQL restarted under load, Redis down during saves,
-# a worker killed mid-delivery, on servers of the drill's own (Debian's postgresql and
+# a worker killed mid-delivery, a poisoned message among 1,000, on servers of the drill's own (Debian's postgresql and
 # redis-server packages; never the shared ones). Figures in bench/drill.json.
 drill: $(VENV)/.installed
 	$(PY) bench/drill.py

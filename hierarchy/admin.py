@@ -1,4 +1,7 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm
 
 from hierarchy.models import (
     Cycle,
@@ -10,6 +13,7 @@ from hierarchy.models import (
     Organization,
 )
 from okrplan.lib.admin import ReadOnlyAdmin
+from okrplan.lib.text import USER_NAME_FIELDS, validate_one_line
 
 
 class MembershipInline(admin.TabularInline):
@@ -81,3 +85,22 @@ class DependencyAdmin(ReadOnlyAdmin):
     list_display = ["upstream", "downstream", "organization", "expected_value", "expected_by"]
     list_filter = ["organization"]
     list_select_related = ["organization", "upstream", "downstream"]
+
+
+class OneLineNamesUserChangeForm(UserChangeForm):
+    """People's first and last names are one line (issue 13): shown in e-mail and pages.
+    auth.User's model fields are Django's, so the form carries the validator."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in USER_NAME_FIELDS:
+            if name in self.fields:
+                self.fields[name].validators.append(validate_one_line)
+
+
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class OneLineNamesUserAdmin(UserAdmin):
+    form = OneLineNamesUserChangeForm

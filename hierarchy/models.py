@@ -1,16 +1,20 @@
 """Who and what: organizations (tenants), their members and departments."""
 
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
+from okrplan.lib.text import OneLineFields, validate_one_line
 
-class Organization(models.Model):
+
+class Organization(OneLineFields, models.Model):
     """The tenant. Its settings (tolerances, overlap factor, protocol hours) live here."""
 
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_one_line])
     slug = models.SlugField(
         max_length=50,
         unique=True,
@@ -131,8 +135,8 @@ class Membership(TenantModel):
         return self.role != Role.VIEWER
 
 
-class Department(TenantModel):
-    name = models.CharField(max_length=200)
+class Department(OneLineFields, TenantModel):
+    name = models.CharField(max_length=200, validators=[validate_one_line])
     lead = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -157,19 +161,32 @@ class Granularity(models.TextChoices):
     WEEK = "week", "Weekly"
 
 
-class Cycle(TenantModel):
+# The days a cycle's dates may fall on (docs/decisions.md, issue 13 item 7): far enough
+# from date.max that every day derived from them (the default meetings 10 and 35 days on,
+# a calendar entry's exclusive end, a check-in's deadline) fits in a date.
+CYCLE_FIRST_DAY = date(1900, 1, 1)
+CYCLE_LAST_DAY = date(9000, 12, 31)
+CYCLE_DAY_MESSAGE = f"Must be between {CYCLE_FIRST_DAY} and {CYCLE_LAST_DAY}."
+
+
+def validate_cycle_day(value) -> None:
+    if isinstance(value, date) and not CYCLE_FIRST_DAY <= value <= CYCLE_LAST_DAY:
+        raise ValidationError(CYCLE_DAY_MESSAGE, code="cycle_day")
+
+
+class Cycle(OneLineFields, TenantModel):
     """A planning period, usually a quarter. Its periods are derived, not stored."""
 
-    name = models.CharField(max_length=100)
-    start = models.DateField()
-    end = models.DateField()
+    name = models.CharField(max_length=100, validators=[validate_one_line])
+    start = models.DateField(validators=[validate_cycle_day])
+    end = models.DateField(validators=[validate_cycle_day])
     granularity = models.CharField(
         max_length=5, choices=Granularity.choices, default=Granularity.MONTH
     )
-    refine_start = models.DateField(null=True, blank=True)
-    refine_end = models.DateField(null=True, blank=True)
-    alignment_meeting = models.DateField()
-    midcycle_check = models.DateField()
+    refine_start = models.DateField(null=True, blank=True, validators=[validate_cycle_day])
+    refine_end = models.DateField(null=True, blank=True, validators=[validate_cycle_day])
+    alignment_meeting = models.DateField(validators=[validate_cycle_day])
+    midcycle_check = models.DateField(validators=[validate_cycle_day])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -197,9 +214,9 @@ class Cycle(TenantModel):
         return cached[1]
 
 
-class Objective(TenantModel):
+class Objective(OneLineFields, TenantModel):
     cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="objectives")
-    title = models.CharField(max_length=300)
+    title = models.CharField(max_length=300, validators=[validate_one_line])
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="objectives"
     )
@@ -227,15 +244,15 @@ class Aggregation(models.TextChoices):
     PARALLEL = "parallel", "Parallel (shared impact)"
 
 
-class KeyResult(TenantModel):
+class KeyResult(OneLineFields, TenantModel):
     objective = models.ForeignKey(Objective, on_delete=models.PROTECT, related_name="key_results")
     cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="key_results")
-    title = models.CharField(max_length=300)
+    title = models.CharField(max_length=300, validators=[validate_one_line])
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="key_results"
     )
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="key_results")
-    unit = models.CharField(max_length=40)
+    unit = models.CharField(max_length=40, validators=[validate_one_line])
     decimals = models.PositiveSmallIntegerField(
         default=0,
         validators=[MaxValueValidator(6)],

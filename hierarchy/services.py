@@ -13,6 +13,7 @@ from rest_framework.authtoken.models import Token
 
 from hierarchy.events import KeyResultCreated, KeyResultDeleted, KeyResultMoved
 from hierarchy.models import (
+    CYCLE_DAY_MESSAGE,
     Aggregation,
     Cycle,
     Department,
@@ -23,6 +24,7 @@ from hierarchy.models import (
     Objective,
     Organization,
     Role,
+    validate_cycle_day,
 )
 from hierarchy.periods import alignment_meeting_default, midcycle_check_default
 from okrplan.lib.events import publish
@@ -168,7 +170,24 @@ def department_delete(*, department: Department) -> None:
 MAX_CYCLE_DAYS = 371  # a year and a week: 53 weekly periods at most
 
 
+CYCLE_DAYS = ("start", "end", "refine_start", "refine_end", "alignment_meeting", "midcycle_check")
+
+
+def _check_cycle_days(days: dict[str, date | None]) -> None:
+    """Each day between CYCLE_FIRST_DAY and CYCLE_LAST_DAY, before anything is derived
+    from it (a start of 9999-12-25 made the default alignment meeting overflow: 500)."""
+    errors = {}
+    for field, day in days.items():
+        try:
+            validate_cycle_day(day)
+        except ValidationError:
+            errors[field] = [CYCLE_DAY_MESSAGE]
+    if errors:
+        raise ValidationError(errors)
+
+
 def _validate_cycle_dates(cycle: Cycle) -> None:
+    _check_cycle_days({field: getattr(cycle, field) for field in CYCLE_DAYS})
     errors: dict[str, list[str]] = {}
     if cycle.end < cycle.start:
         errors["end"] = ["The cycle must end on or after its start."]
@@ -203,6 +222,16 @@ def cycle_create(
 ) -> Cycle:
     if Cycle.objects.filter(organization=org, name__iexact=name).exists():
         raise ValidationError({"name": [f"A cycle named {name!r} exists already."]})
+    _check_cycle_days(
+        {
+            "start": start,
+            "end": end,
+            "refine_start": refine_start,
+            "refine_end": refine_end,
+            "alignment_meeting": alignment_meeting,
+            "midcycle_check": midcycle_check,
+        }
+    )
     cycle = Cycle(
         organization=org,
         name=name,

@@ -42,8 +42,37 @@ class RoundEventAdmin(ReadOnlyAdmin):
     list_filter = ["organization", "kind"]
 
 
+class EmailStateFilter(admin.SimpleListFilter):
+    title = "e-mail"
+    parameter_name = "email"
+
+    def lookups(self, request, model_admin):
+        return [("sent", "Sent"), ("pending", "Not sent yet"), ("failed", "Failed")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "sent":
+            return queryset.filter(emailed_at__isnull=False)
+        if self.value() == "pending":
+            return queryset.filter(emailed_at__isnull=True, email_failed_at__isnull=True)
+        if self.value() == "failed":
+            return queryset.filter(email_failed_at__isnull=False)
+        return queryset
+
+
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ["user", "kind", "organization", "created_at", "read_at", "emailed_at"]
-    list_filter = ["organization", "kind"]
+    """Failed e-mail shows here with its reason (filter "e-mail: Failed")."""
+
+    list_display = [
+        "user",
+        "kind",
+        "organization",
+        "created_at",
+        "read_at",
+        "emailed_at",
+        "email_failed_at",
+        "email_attempts",
+        "email_error",
+    ]
+    list_filter = [EmailStateFilter, "organization", "kind"]
     list_select_related = ["user", "organization"]

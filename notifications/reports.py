@@ -12,11 +12,12 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vText
 
 from hierarchy.models import Cycle, Organization
 from notifications.deadlines import STEP_WORDS
 from notifications.models import Round, Step, StepKind, StepState
+from okrplan.lib.text import one_line
 
 HUNDREDTH = Decimal("0.01")
 CALENDAR_PAST = timedelta(days=366)  # cycles that ended longer ago than this are left out
@@ -313,15 +314,20 @@ def _ics_event(entry: CalendarEvent) -> Event:
     event = Event()
     event.add("uid", entry.uid)
     event.add("dtstamp", entry.stamp)
-    event.add("summary", entry.summary)
+    # One line, without control characters (RFC 5545 TEXT has none): names stored before
+    # they were refused at the door (okrplan/lib/text.py); icalendar escapes the rest.
+    event.add("summary", one_line(entry.summary))
     if entry.is_deadline:
         event.add("dtstart", entry.due_at - STEP_BLOCK)
         event.add("dtend", entry.due_at)
-        event.add("description", entry.description)
+        event.add("description", one_line(entry.description))
         event.add("categories", [entry.kind])
     else:
         event.add("dtstart", entry.first)
-        event.add("dtend", entry.last + timedelta(days=1))  # an all-day DTEND is exclusive
+        if entry.last < date.max:
+            event.add("dtend", entry.last + timedelta(days=1))  # an all-day DTEND is exclusive
+        else:  # stored before cycles ended by CYCLE_LAST_DAY: the day after is no date
+            event.add("duration", timedelta(days=(entry.last - entry.first).days + 1))
         event.add("transp", "TRANSPARENT")
     return event
 
@@ -334,7 +340,9 @@ def calendar_ics(*, org: Organization, user) -> bytes:
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", f"{org.name} · planning")
+    # An X- property is not known to be TEXT: icalendar left a line break in it unescaped
+    # (AssertionError: 500 for the whole organization). Given as vText, it is escaped.
+    calendar.add("x-wr-calname", vText(one_line(f"{org.name} · planning")))
     for cycle in data.cycles:
         for entry in cycle.events:
             calendar.add_component(_ics_event(entry))

@@ -1,6 +1,7 @@
 """Celery tasks: thin, safe to run twice (the services claim their work)."""
 
 import logging
+import smtplib
 import time
 from datetime import timedelta
 
@@ -12,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from okrplan.lib.tenancy import system_scope
+from okrplan.lib.text import one_line
 
 log = logging.getLogger(__name__)
 EMAIL_BATCH = 200
@@ -61,13 +63,15 @@ def email_deliver_enqueue() -> None:
 
 
 def email_deliver() -> int:
-    """Send the e-mail of every notification not sent yet.
+    """Send the e-mail of every notification not sent yet; answer how many went out.
 
     Claimed with a lease (a conditional update), sent outside the transaction, and each
     marked as soon as it is sent. A worker killed midway leaves the rest of its batch
     to the next after the lease (`EMAIL_LEASE_SECONDS`), and sends again at most the one
     e-mail it was marking: e-mail is at least once; the notification itself was
     recorded exactly once.
+
+    Each message fails on its own (`_email_failed`): the rest of the batch goes out.
     """
     from notifications.models import Notification
 
@@ -78,7 +82,7 @@ def email_deliver() -> int:
         with transaction.atomic():
             batch = list(
                 Notification.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(emailed_at__isnull=True)
+                .filter(emailed_at__isnull=True, email_failed_at__isnull=True)
                 .filter(Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lt=stale))
                 .select_related("user", "organization")
                 .order_by("id")[:EMAIL_BATCH]
@@ -89,17 +93,65 @@ def email_deliver() -> int:
         for notification in batch:
             if notification.user.email:
                 try:
-                    send_mail(
-                        subject=f"[okrplan · {notification.organization.name}] "
-                        f"{notification.get_kind_display()}",
-                        message=notification.message,
-                        from_email=settings.DEFAULT_FROM_EMAIL,
-                        recipient_list=[notification.user.email],
-                    )
-                except OSError:
-                    log.exception("e-mail to %s failed; retried after the lease", notification.user)
+                    _email_send(notification)
+                except Exception as error:  # whatever one message raises, the rest go out
+                    _email_failed(notification, error)
                     continue
             # One by one, not per batch: a worker killed in the middle of a batch (kill
             # drill, bench/drill.py) sent up to 199 e-mails again after the lease.
             Notification.objects.filter(pk=notification.pk).update(emailed_at=timezone.now())
             sent += 1
+
+
+def _email_send(notification) -> None:
+    # The organization's name goes into a header: one line, whatever was stored before
+    # names were refused at the door (okrplan/lib/text.py).
+    send_mail(
+        subject=f"[okrplan · {one_line(notification.organization.name)}] "
+        f"{notification.get_kind_display()}",
+        message=notification.message,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[notification.user.email],
+    )
+
+
+def email_error_is_permanent(error: BaseException) -> bool:
+    """Whether trying the same message again cannot help (docs/decisions.md, issue 13).
+
+    Passing: an OSError (the mail server unreachable or timing out, a connection
+    dropped; SMTP errors are OSErrors) unless the server's reply is a 5xx. Permanent: a
+    5xx reply for this message (a recipient refused, the data refused), and anything
+    else the message raises while it is built or sent (BadHeaderError for a header with
+    a line break, ValueError or UnicodeError for an address Django cannot encode)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code >= 500
+    return not isinstance(error, OSError)
+
+
+def _email_failed(notification, error: Exception) -> None:
+    """Record the failure on the message: a permanent one, or the last allowed passing
+    one, marks it failed (never tried again; the Django admin lists it with its
+    reason); another passing one leaves it claimed, to be tried after the lease."""
+    from notifications.models import Notification
+
+    attempts = notification.email_attempts + 1
+    reason = f"{type(error).__name__}: {error}"
+    permanent = email_error_is_permanent(error)
+    failed = permanent or attempts >= settings.EMAIL_MAX_ATTEMPTS
+    if failed and not permanent:
+        reason = f"Gave up after {attempts} attempts. {reason}"
+    Notification.objects.filter(pk=notification.pk).update(
+        email_attempts=attempts,
+        email_error=one_line(reason)[:500],
+        email_failed_at=timezone.now() if failed else None,
+    )
+    log.warning(
+        "e-mail of notification %s to user %s failed (attempt %s, %s): %s",
+        notification.pk,
+        notification.user_id,
+        attempts,
+        "given up" if failed else "tried again after the lease",
+        reason,
+    )

@@ -38,6 +38,7 @@ from hierarchy.models import (
 )
 from notifications.models import Notification, PropagationRule, Round, RoundEvent, Step
 from okrplan.lib.erasing import erasing
+from okrplan.lib.text import USER_NAME_FIELDS, one_line_values_check
 from plans.models import CheckIn, HistoryPoint, ImportBatch, Plan, PlanRevision
 
 FORMAT = "okrplan.organization"
@@ -336,12 +337,13 @@ def _users_load(entries: list[dict], report: ImportReport) -> dict[str, int]:
         username = entry["username"]
         user = User.objects.filter(username__iexact=username).first()
         if user is None:
-            user = User(
-                username=username,
-                email=entry.get("email", ""),
-                first_name=entry.get("first_name", ""),
-                last_name=entry.get("last_name", ""),
-            )
+            names = {field: entry.get(field, "") for field in USER_NAME_FIELDS}
+            try:
+                one_line_values_check(names)
+            except ValidationError as error:
+                problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in error.message_dict.items())
+                raise OrgDataError(f"user {username!r}: {problems}") from None
+            user = User(username=username, email=entry.get("email", ""), **names)
             user.set_unusable_password()
             user.full_clean(exclude=["password"])
             user.save()

@@ -260,6 +260,11 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "okrplan <okrplan@localhost>"
 EMAIL_LEASE_SECONDS = env_int("EMAIL_LEASE_SECONDS", 300)
 if EMAIL_LEASE_SECONDS <= 0:
     raise ImproperlyConfigured("EMAIL_LEASE_SECONDS must be > 0")
+# A message whose sending fails for a passing reason (the mail server unreachable, a 4xx
+# reply) is tried again after the lease, this many times in all; then it is marked failed.
+EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 5)
+if EMAIL_MAX_ATTEMPTS <= 0:
+    raise ImproperlyConfigured("EMAIL_MAX_ATTEMPTS must be > 0")
 
 # --- Celery ---------------------------------------------------------------
 # REDIS_URL: broker and result backend. Without it, Celery's filesystem

@@ -93,3 +93,35 @@ def test_periods_are_fixed_once_the_cycle_has_key_results(planning, world, api):
     assert "granularity" in response.json()
     planning.cycle.refresh_from_db()
     assert planning.cycle.granularity == "month"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"start": "9999-12-25", "end": "9999-12-31"}, "start"),
+        ({"start": "9000-12-20", "end": "9001-01-10"}, "end"),
+        ({"start": "0001-01-01", "end": "0001-01-31"}, "start"),
+        ({"refine_start": "2026-01-01", "refine_end": "9999-12-31"}, "refine_end"),
+        ({"alignment_meeting": "9999-12-31"}, "alignment_meeting"),
+    ],
+)
+def test_it_refuses_dates_outside_the_years_cycles_may_span(world, api, change, field):
+    """Issue 13 item 7: a cycle starting 9999-12-25 answered 500 (OverflowError: its
+    default alignment meeting is 10 days later), and one stored ending 9999-12-31 broke
+    calendar.ics. Cycles fall between 1900-01-01 and 9000-12-31 (docs/decisions.md)."""
+    response = api(world.admin).post(URL, {**Q1, **change}, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()[field] == ["Must be between 1900-01-01 and 9000-12-31."]
+    assert not Cycle.objects.exists()
+
+
+def test_it_refuses_moving_a_date_outside_those_years(world, api):
+    cycle_id = api(world.admin).post(URL, Q1, format="json").json()["id"]
+    response = api(world.admin).patch(
+        f"{URL}{cycle_id}/",
+        {"refine_start": "2026-01-05", "refine_end": "9999-12-31"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"refine_end": ["Must be between 1900-01-01 and 9000-12-31."]}
+    assert Cycle.objects.get().refine_end is None

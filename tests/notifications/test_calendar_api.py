@@ -175,3 +175,36 @@ def test_it_has_the_period_ends_when_check_ins_are_due(api, world, planning):
         (date(2026, 3, 31), "Check-ins due: Mar 2026 ends · Q1 2026"),
     ]
     assert events[f"{prefix}-period-0@okrplan"].decoded("DTEND") == date(2026, 2, 1)
+
+
+def test_it_answers_for_data_stored_before_names_and_dates_were_bounded(api, world, planning):
+    """Issue 13 item 7: a cycle ending 9999-12-31 (its DTEND, the day after, overflowed)
+    and an organization and a cycle named on two lines (X-WR-CALNAME was not escaped)
+    broke the whole organization's feed with a 500. Written straight to the database,
+    as if stored before they were refused at the door."""
+    from hierarchy.models import Cycle, Organization
+
+    Organization.objects.filter(pk=world.org.pk).update(name="Acme\r\nSUMMARY:INJ\x07")
+    last = Cycle.objects.create(
+        organization=world.org,
+        name="Last",
+        start=date(9999, 12, 1),
+        end=date(9999, 12, 31),
+        refine_start=date(9999, 12, 30),
+        refine_end=date(9999, 12, 31),
+        alignment_meeting=date(9999, 12, 31),
+        midcycle_check=date(9999, 12, 31),
+    )
+    Cycle.objects.filter(pk=last.pk).update(name="La\tst\r\nDTSTART:1")
+    calendar, events = fetch(api, world.member)
+    assert str(calendar["X-WR-CALNAME"]) == "Acme  SUMMARY:INJ  · planning"
+    cycle = events[f"cycle-{last.pk}@okrplan"]
+    assert str(cycle["SUMMARY"]) == "Cycle · La st  DTSTART:1"
+    assert cycle.decoded("DTSTART") == date(9999, 12, 1)
+    assert cycle.decoded("DURATION") == timedelta(days=31)  # to the end of 9999-12-31
+    assert "DTEND" not in cycle
+    period = events[f"cycle-{last.pk}-period-0@okrplan"]
+    assert period.decoded("DURATION") == timedelta(days=1)
+    # the others are as before
+    assert events[f"cycle-{planning.cycle.pk}@okrplan"].decoded("DTEND") == date(2026, 4, 1)
+    assert len([e for e in events if e.startswith(f"cycle-{last.pk}")]) == 5

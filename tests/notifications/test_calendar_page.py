@@ -169,3 +169,22 @@ def test_it_costs_the_same_queries_for_few_and_many_entries(
             page = client.get(URL).content.decode()
     assert page.count('class="card cycle-calendar') == 9
     assert "Due: check in on “KR 7” for W1 (you)" in page
+
+
+def test_it_shows_a_cycle_stored_ending_on_the_last_day_there_is(world, planning, client):
+    """Issue 13 item 7: stored before cycles were bounded, with a name on two lines."""
+    from hierarchy.models import Cycle, Organization
+
+    Organization.objects.filter(pk=world.org.pk).update(name="Acme\r\nSUMMARY:INJ")
+    last = Cycle.objects.create(
+        organization=world.org,
+        name="Last",
+        start=date(9999, 12, 1),
+        end=date(9999, 12, 31),
+        alignment_meeting=date(9999, 12, 31),
+        midcycle_check=date(9999, 12, 31),
+    )
+    Cycle.objects.filter(pk=last.pk).update(name="La\r\nst")
+    client.force_login(world.member)
+    page = get(client)
+    assert "Dec 9999" in page
