@@ -7,13 +7,25 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint sysdeps bench bench-deps drill clean
+.PHONY: run test lint lock sysdeps bench bench-deps drill clean
 
-$(VENV)/.installed: pyproject.toml
+# The dependencies from the lock (exact versions and hashes; requirements-dev.txt is
+# requirements.txt, what the image installs, plus the dev tools), then the project itself
+# without any, built by the locked setuptools. `make lock` writes both files.
+$(VENV)/.installed: requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
+
+# After a change to pyproject.toml's dependencies: the locks again, from it. The versions
+# already locked are kept while they fit; `make lock UPGRADE=1` takes the newest that do.
+LOCK := $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links $(if $(UPGRADE),--upgrade)
+lock: $(VENV)/.installed
+	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK) --output-file requirements.txt pyproject.toml
+	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK) --extra dev --constraint requirements.txt \
+		--output-file requirements-dev.txt pyproject.toml
 
 run: $(VENV)/.installed
 	mkdir -p var
@@ -59,4 +71,4 @@ drill: $(VENV)/.installed
 	$(PY) bench/drill.py
 
 clean:
-	rm -rf var staticfiles test-artifacts
+	rm -rf var staticfiles test-artifacts okrplan.egg-info

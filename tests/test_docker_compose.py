@@ -72,3 +72,45 @@ def test_the_http_benchmark_measures_the_web_service_as_deployed():
     assert int(option("--workers")) == http_load.WORKERS
     assert option("--worker-class") == http_load.WORKER_CLASS
     assert int(option("--threads")) == http_load.THREADS
+
+
+# --- The image (Dockerfile, .dockerignore); tests/test_image.py builds and serves it -----
+
+
+def _stages() -> dict[str, list[str]]:
+    """The Dockerfile's instructions by stage name (continuation lines joined)."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    stages: dict[str, list[str]] = {}
+    current = None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.upper().startswith("FROM "):
+            current = line.split()[-1]
+            stages[current] = []
+        if current is not None:
+            stages[current].append(line)
+    return stages
+
+
+def test_the_image_is_built_by_docker_build_sh_and_runs_without_root():
+    stages = _stages()
+    assert list(stages) == ["build", "run"]
+    runs = [line for line in stages["build"] if line.startswith("RUN ")]
+    assert runs and all(line.startswith("RUN sh docker/build.sh") for line in runs), runs
+    run_stage = stages["run"]
+    assert not any("pip install" in line or "collectstatic" in line for line in run_stage)
+    assert any(line.startswith("COPY --from=build /opt/venv") for line in run_stage)
+    users = [line.split()[1] for line in run_stage if line.startswith("USER ")]
+    assert users and users[-1] not in {"root", "0"}
+
+
+def test_the_image_leaves_out_local_environments_and_state():
+    ignored = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    for name in (".git", ".venv", "var", "staticfiles", "test-artifacts", "*.egg-info"):
+        assert name in ignored, name

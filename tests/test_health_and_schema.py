@@ -128,3 +128,21 @@ def test_a_created_kr_links_to_what_one_does_with_it_next(db, client):
         assert operation_id in targets, f"POST krs/ does not link to {operation_id}"
     plan = created["KrsPlanUpdate"]
     assert plan["parameters"] == {"kr_id": "$response.body#/id", "org": "$request.path.org"}
+
+
+def test_healthz_fails_when_pages_cannot_name_their_static_files(db, settings, tmp_path):
+    """Static files collected without their manifest (the old image's `DEBUG=1
+    collectstatic`): every page answers 500, and /healthz, which answered 200, says so."""
+    from django.test import Client
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    settings.STATIC_ROOT = tmp_path
+    client = Client(raise_request_exception=False)
+    assert client.get("/accounts/login/").status_code == 500
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["db"] == "ok"
+    assert "css/app.css" in response.json()["static"]
