@@ -26,13 +26,14 @@ from hierarchy.models import (
 )
 from hierarchy.periods import alignment_meeting_default, midcycle_check_default
 from okrplan.lib.events import publish
+from okrplan.lib.usernames import username_taken
 
 User = get_user_model()
 
 
 @transaction.atomic
 def user_register(*, username: str, email: str, password: str) -> tuple[User, str]:
-    if User.objects.filter(username__iexact=username).exists():
+    if username_taken(username):  # full-width, mathematical, upper case: one key
         raise ValidationError({"username": ["This username is taken."]})
     user = User(username=username, email=email)
     try:

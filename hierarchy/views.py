@@ -14,23 +14,52 @@ from okrplan.lib.throttling import LoginRateThrottle, throttled_message
 _login = auth_views.LoginView.as_view()
 
 
+def _login_refused(request, render_form):
+    """Past the limit on attempts (LOGIN_RATE, keyed by address and `username_key`): the
+    form again (`render_form(context)`) with 429, Retry-After and what to do; the password
+    is not tried. None when the attempt may go on."""
+    if request.method != "POST":
+        return None
+    throttle = LoginRateThrottle()
+    if throttle.allow_request(request, None):
+        return None
+    seconds = throttle.retry_after()
+    context = {"throttled": throttled_message(seconds), "next": request.POST.get("next", "")}
+    response = render_form(context)
+    response.status_code = 429
+    response["Retry-After"] = str(seconds)
+    return response
+
+
 def login(request, *args, **kwargs):
-    """Django's login page, with the API token's limit on attempts (LOGIN_RATE): past
-    it, the form again with 429, Retry-After and what to do; the password is not tried."""
-    if request.method == "POST":
-        throttle = LoginRateThrottle()
-        if not throttle.allow_request(request, None):
-            seconds = throttle.retry_after()
-            form = AuthenticationForm(request, initial={"username": request.POST.get("username")})
-            context = {
-                "form": form,
-                "throttled": throttled_message(seconds),
-                "next": request.POST.get("next", ""),
-            }
-            response = render(request, "registration/login.html", context, status=429)
-            response["Retry-After"] = str(seconds)
-            return response
-    return _login(request, *args, **kwargs)
+    """Django's login page, with the API token's limit on attempts."""
+
+    def form(context):
+        initial = {"username": request.POST.get("username")}
+        context["form"] = AuthenticationForm(request, initial=initial)
+        return render(request, "registration/login.html", context)
+
+    return _login_refused(request, form) or _login(request, *args, **kwargs)
+
+
+def admin_login(request, *args, **kwargs):
+    """The Django admin's login page (`/admin/login/`), with the same limit: one budget
+    per address and person across the three doors."""
+    from django.contrib import admin
+    from django.contrib.admin.forms import AdminAuthenticationForm
+
+    def form(context):
+        initial = {"username": request.POST.get("username")}
+        context |= {
+            **admin.site.each_context(request),
+            "title": "Log in",
+            "app_path": request.get_full_path(),
+            "username": request.user.get_username(),
+            "form": AdminAuthenticationForm(request, initial=initial),
+        }
+        return render(request, "admin/login.html", context)
+
+    return _login_refused(request, form) or admin.site.login(request, *args, **kwargs)
 
 
 @login_required
