@@ -87,14 +87,14 @@ def email_deliver() -> int:
         if not batch:
             return sent
         for notification in batch:
-            if notification.user.email:
+            if notification.recipient_email:
                 try:
                     send_mail(
                         subject=f"[okrplan · {notification.organization.name}] "
                         f"{notification.get_kind_display()}",
                         message=notification.message,
                         from_email=settings.DEFAULT_FROM_EMAIL,
-                        recipient_list=[notification.user.email],
+                        recipient_list=[notification.recipient_email],
                     )
                 except OSError:
                     log.exception("e-mail to %s failed; retried after the lease", notification.user)

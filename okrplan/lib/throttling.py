@@ -56,3 +56,25 @@ class LoginThrottled(Throttled):
 
 def throttled_message(seconds: int) -> str:
     return str(LoginThrottled(wait=seconds).detail)
+
+
+class RegisterRateThrottle(SimpleRateThrottle):
+    """Sign-ups per client address (`settings.REGISTER_RATE`): the API's register and the
+    invitation link's sign-up form share the count."""
+
+    scope = "register"
+
+    def get_rate(self) -> str:
+        return settings.REGISTER_RATE
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def retry_after(self) -> int:
+        return LoginRateThrottle.seconds(self.wait())
+
+
+class RegisterThrottled(Throttled):
+    default_detail = "Too many sign-ups from this address."
+    extra_detail_singular = "Try again in {wait} second."
+    extra_detail_plural = "Try again in {wait} seconds."
