@@ -7,6 +7,7 @@ from hierarchy.models import (
     Cycle,
     Department,
     Dependency,
+    Invitation,
     KeyResult,
     Membership,
     Objective,
@@ -48,6 +49,15 @@ class MembershipAdmin(ReadOnlyAdmin):
     list_filter = ["role", "organization"]
     search_fields = ["user__username"]
     list_select_related = ["user", "organization"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "organization", "role", "status", "invited_by", "expires_at"]
+    list_filter = ["status", "organization"]
+    search_fields = ["username", "email"]
+    list_select_related = ["organization", "invited_by"]
+    exclude = ["token"]  # the link's secret: not for the admin's screen
 
 
 @admin.register(Department)

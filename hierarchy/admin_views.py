@@ -11,6 +11,7 @@ the field they name and nothing is written. Success: a message and a redirect
 
 from collections import defaultdict
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import redirect, render
@@ -24,9 +25,10 @@ from hierarchy.apis import (
     CycleInputSerializer,
     DepartmentInputSerializer,
     MemberDetailApi,
-    MemberListCreateApi,
     SettingsSerializer,
+    invitations_of_org,
 )
+from hierarchy.forms import InvitationForm
 from hierarchy.models import Cycle, Department, Granularity, Membership, Role
 from hierarchy.scope import Scope, org_view
 from okrplan.lib.forms import form_data, form_errors, validated
@@ -59,7 +61,7 @@ def _member_rows(scope: Scope, errors: dict[int, dict] | None = None) -> list[di
     ]
 
 
-def _members_page(request, scope: Scope, *, status=200, row_errors=None, **context):
+def _members_page(request, scope: Scope, *, status=200, row_errors=None, form=None, **context):
     return _render(
         request,
         scope,
@@ -67,8 +69,9 @@ def _members_page(request, scope: Scope, *, status=200, row_errors=None, **conte
         {
             "tab": "members",
             "rows": _member_rows(scope, row_errors),
-            "add_errors": {},
-            "add": {"role": Role.MEMBER},
+            "invitations": list(invitations_of_org(scope)),
+            "form": form or InvitationForm(),
+            "invitation_days": settings.INVITATION_DAYS,
             **context,
         },
         status=status,
@@ -78,20 +81,47 @@ def _members_page(request, scope: Scope, *, status=200, row_errors=None, **conte
 @org_view
 @require_http_methods(["GET", "POST"])
 def admin_members(request, scope: Scope):
+    """The members, and the invitations: adding someone is inviting them (they accept)."""
     scope.require_admin()
     if request.method == "GET":
         return _members_page(request, scope)
-    values = form_data(request.POST, ["username", "role"])
+    form = InvitationForm(request.POST)
+    if form.is_valid():
+        try:
+            invitation = services.invitation_create(
+                org=scope.org,
+                actor=request.user,
+                role=form.cleaned_data["role"],
+                **form.cleaned_data["who"],
+            )
+        except DjangoValidationError as error:
+            for messages_ in error.message_dict.values():
+                for message in messages_:
+                    form.add_error("who", message)
+        else:
+            messages.success(
+                request,
+                f"Invited {invitation.username or invitation.email} as "
+                f"{invitation.get_role_display().lower()}: they become a member when they "
+                "accept.",
+            )
+            return redirect("admin-members", scope.org.slug)
+    return _members_page(request, scope, status=400, form=form)
+
+
+@org_view
+@require_POST
+def admin_invitation_withdraw(request, scope: Scope, invitation_id: int):
+    scope.require_admin()
+    invitation = scope.get(invitations_of_org(scope), invitation_id)
     try:
-        data = validated(MemberListCreateApi.InputSerializer(data=values))
-        membership = services.membership_create(org=scope.org, **data)
-    except INVALID as error:
-        return _members_page(request, scope, status=400, add_errors=form_errors(error), add=values)
-    messages.success(
-        request,
-        f"{membership.user.username} is now a member of {scope.org.name} "
-        f"({membership.get_role_display().lower()}).",
-    )
+        services.invitation_withdraw(invitation=invitation)
+    except DjangoValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, f"The invitation of {invitation.username or invitation.email} is withdrawn."
+        )
     return redirect("admin-members", scope.org.slug)
 
 

@@ -16,6 +16,27 @@ urlpatterns = [
         name="api-member",
     ),
     path(
+        "orgs/<slug:org>/invitations/",
+        apis.InvitationListCreateApi.as_view(),
+        name="api-invitations",
+    ),
+    path(
+        "orgs/<slug:org>/invitations/<int:invitation_id>/",
+        apis.InvitationDetailApi.as_view(),
+        name="api-invitation",
+    ),
+    path("invitations/", apis.MyInvitationListApi.as_view(), name="api-my-invitations"),
+    path(
+        "invitations/<int:invitation_id>/accept/",
+        apis.InvitationAcceptApi.as_view(),
+        name="api-invitation-accept",
+    ),
+    path(
+        "invitations/<int:invitation_id>/decline/",
+        apis.InvitationDeclineApi.as_view(),
+        name="api-invitation-decline",
+    ),
+    path(
         "orgs/<slug:org>/departments/",
         apis.DepartmentListCreateApi.as_view(),
         name="api-departments",

@@ -2,6 +2,7 @@
 departments and organization settings."""
 
 from django.contrib.auth import get_user_model
+from django.db import models
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
@@ -10,13 +11,27 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hierarchy import services
+from hierarchy import selectors, services
 from hierarchy.fields import MemberField, OrgRelatedField
-from hierarchy.models import Cycle, Department, Granularity, Membership, Organization, Role
+from hierarchy.models import (
+    Cycle,
+    Department,
+    Granularity,
+    Invitation,
+    InvitationStatus,
+    Membership,
+    Organization,
+    Role,
+)
 from hierarchy.scope import OrgApi
 from okrplan.lib.api import paginated
 from okrplan.lib.tenancy import system_view
-from okrplan.lib.throttling import LoginRateThrottle, LoginThrottled
+from okrplan.lib.throttling import (
+    LoginRateThrottle,
+    LoginThrottled,
+    RegisterRateThrottle,
+    RegisterThrottled,
+)
 
 User = get_user_model()
 
@@ -24,14 +39,35 @@ User = get_user_model()
 # --- Accounts ---------------------------------------------------------------
 
 
+def responses(ok: dict, *codes: int) -> dict:
+    """`ok` and the error answers an operation gives (each a documented status)."""
+    words = {
+        400: "Bad input: `{field: [message]}` (or `{detail}`), nothing written.",
+        401: "No credentials.",
+        403: "A member who may not do this.",
+        404: "Not found, or not in the caller's organizations (or not theirs).",
+        429: "Too many attempts from this address: `Retry-After` says how many seconds.",
+    }
+    return {**ok, **{code: OpenApiResponse(description=words[code]) for code in codes}}
+
+
 class RegisterApi(APIView):
+    """A new account. Sign-ups are limited per client address (REGISTER_RATE)."""
+
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes = [RegisterRateThrottle]
 
     class InputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)
         email = serializers.EmailField()
         password = serializers.CharField(max_length=128, trim_whitespace=False)
+        invitation = serializers.CharField(
+            max_length=64,
+            required=False,
+            help_text="The token of an e-mailed invitation link: the invitation becomes "
+            "the new account's, to accept or decline (GET /api/v1/invitations/).",
+        )
 
         def validate_username(self, value):
             User.username_validator(value)
@@ -41,11 +77,19 @@ class RegisterApi(APIView):
         username = serializers.CharField()
         token = serializers.CharField()
 
-    @extend_schema(request=InputSerializer, responses={201: OutputSerializer}, auth=[])
+    def throttled(self, request, wait):
+        raise RegisterThrottled(wait=LoginRateThrottle.seconds(wait))
+
+    @extend_schema(
+        request=InputSerializer, responses=responses({201: OutputSerializer}, 400, 429), auth=[]
+    )
+    @system_view  # an invitation's link is looked up across organizations, by its token
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user, token = services.user_register(**data.validated_data)
+        fields = dict(data.validated_data)
+        token = fields.pop("invitation", None)
+        user, token = services.user_register(**fields, invitation_token=token)
         return Response({"username": user.username, "token": token}, status=201)
 
 
@@ -181,13 +225,30 @@ class MemberListCreateApi(OrgApi):
         members = self.scope.queryset(Membership).select_related("user").order_by("user__username")
         return paginated(self, members, MembershipOutputSerializer)
 
-    @extend_schema(request=InputSerializer, responses={201: MembershipOutputSerializer})
+    class InvitationOutputSerializer(serializers.ModelSerializer):
+        """An invitation, not a member: nothing of the person until they accept."""
+
+        status = serializers.CharField(source="state")
+
+        class Meta:
+            model = Invitation
+            fields = ["id", "username", "role", "status", "expires_at"]
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=responses({201: InvitationOutputSerializer}, 400, 401, 403, 404),
+        description="Invites the person named `username` (API.md §Invitations): a pending "
+        "invitation, the same answer whether or not the name exists; they become a member "
+        "when they accept. A current member: 400.",
+    )
     def post(self, request, org):
         self.scope.require_admin()
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = services.membership_create(org=self.scope.org, **data.validated_data)
-        return Response(MembershipOutputSerializer(membership).data, status=201)
+        invitation = services.invitation_create(
+            org=self.scope.org, actor=request.user, **data.validated_data
+        )
+        return Response(self.InvitationOutputSerializer(invitation).data, status=201)
 
 
 class MemberDetailApi(OrgApi):
@@ -216,6 +277,161 @@ class MemberDetailApi(OrgApi):
         self.scope.require_admin()
         services.membership_delete(membership=membership)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Invitations (API.md §Invitations) -------------------------------------------
+
+
+class InvitationOutputSerializer(serializers.ModelSerializer):
+    """What the organization sees of an invitation: what its admin typed, and the answer."""
+
+    username = serializers.CharField(allow_null=True)
+    email = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(
+        source="state", choices=[s for s in InvitationStatus.values if s != "withdrawn"]
+    )
+    invited_by = serializers.CharField(source="invited_by.username", allow_null=True)
+
+    class Meta:
+        model = Invitation
+        fields = [
+            "id",
+            "username",
+            "email",
+            "role",
+            "status",
+            "invited_by",
+            "created_at",
+            "expires_at",
+            "answered_at",
+        ]
+
+    def to_representation(self, instance):
+        body = super().to_representation(instance)
+        return {**body, "username": body["username"] or None, "email": body["email"] or None}
+
+
+def invitations_of_org(scope) -> models.QuerySet:
+    """The organization's invitations an admin sees: all but the withdrawn ones."""
+    return (
+        scope.queryset(Invitation)
+        .exclude(status=InvitationStatus.WITHDRAWN)
+        .select_related("invited_by")
+        .order_by("-created_at", "-id")
+    )
+
+
+class InvitationListCreateApi(OrgApi):
+    class InputSerializer(serializers.Serializer):
+        email = serializers.EmailField(max_length=254)
+        role = serializers.ChoiceField(choices=Role.choices)
+
+    @extend_schema(responses=responses({200: InvitationOutputSerializer(many=True)}, 401, 403, 404))
+    def get(self, request, org):
+        self.scope.require_admin()
+        return paginated(self, invitations_of_org(self.scope), InvitationOutputSerializer)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=responses({201: InvitationOutputSerializer}, 400, 401, 403, 404),
+        description="Invites an e-mail address: an e-mail with a link goes out; someone who "
+        "signs up through the link joins on accepting.",
+    )
+    def post(self, request, org):
+        self.scope.require_admin()
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        invitation = services.invitation_create(
+            org=self.scope.org, actor=request.user, **data.validated_data
+        )
+        return Response(InvitationOutputSerializer(invitation).data, status=201)
+
+
+class InvitationDetailApi(OrgApi):
+    @extend_schema(
+        responses=responses({204: None}, 400, 401, 403, 404),
+        description="Withdraws a pending invitation (400 for one answered or expired).",
+    )
+    def delete(self, request, org, invitation_id):
+        invitation = self.scope.get(invitations_of_org(self.scope), invitation_id)
+        self.scope.require_admin()
+        services.invitation_withdraw(invitation=invitation)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InvitationOrganizationSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+
+
+class MyInvitationOutputSerializer(serializers.ModelSerializer):
+    """One of the caller's invitations, as the invitee sees it."""
+
+    organization = InvitationOrganizationSerializer()
+    invited_by = serializers.CharField(source="invited_by.username", allow_null=True)
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "organization", "role", "invited_by", "expires_at"]
+
+
+class MyInvitationListApi(APIView):
+    """The caller's pending invitations, from every organization."""
+
+    @extend_schema(responses=responses({200: MyInvitationOutputSerializer(many=True)}, 401))
+    @system_view  # across organizations: filtered by the caller (hierarchy/selectors.py)
+    def get(self, request):
+        invitations = selectors.invitation_pending_queryset(user=request.user)
+        return paginated(self, invitations, MyInvitationOutputSerializer)
+
+
+class InvitationAnswerOutputSerializer(serializers.Serializer):
+    organization = InvitationOrganizationSerializer()
+    role = serializers.CharField()
+    status = serializers.CharField()
+
+
+class _InvitationAnswerApi(APIView):
+    accept: bool
+
+    @system_view  # the invitee is not a member of the organization (yet)
+    def post(self, request, invitation_id):
+        invitation = selectors.invitation_of_invitee(user=request.user, invitation_id=invitation_id)
+        invitation = services.invitation_answer(
+            invitation=invitation, user=request.user, accept=self.accept
+        )
+        org = invitation.organization
+        body = {
+            "organization": {"slug": org.slug, "name": org.name},
+            "role": invitation.role,
+            "status": invitation.status,
+        }
+        return Response(body)
+
+
+class InvitationAcceptApi(_InvitationAnswerApi):
+    accept = True
+
+    @extend_schema(
+        request=None,
+        responses=responses({200: InvitationAnswerOutputSerializer}, 400, 401, 404),
+        description="The invitee accepts: the membership exists from now on. 400 for an "
+        "invitation answered, withdrawn or expired already.",
+    )
+    def post(self, request, invitation_id):
+        return super().post(request, invitation_id)
+
+
+class InvitationDeclineApi(_InvitationAnswerApi):
+    accept = False
+
+    @extend_schema(
+        request=None,
+        responses=responses({200: InvitationAnswerOutputSerializer}, 400, 401, 404),
+        description="The invitee declines.",
+    )
+    def post(self, request, invitation_id):
+        return super().post(request, invitation_id)
 
 
 # --- Departments ------------------------------------------------------------

@@ -20,3 +20,20 @@ class KeyResultMoved:
 class KeyResultDeleted:
     kr_id: int
     parent_id: int | None
+
+
+@dataclass(frozen=True)
+class InvitationCreated:
+    """An admin invited someone: the notifications app tells them (in-app and e-mail)."""
+
+    invitation_id: int
+    organization_id: int
+
+
+@dataclass(frozen=True)
+class InvitationClosed:
+    """An invitation was answered or withdrawn: its notification is done with."""
+
+    invitation_id: int
+    organization_id: int
+    withdrawn: bool = False

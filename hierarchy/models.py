@@ -336,3 +336,74 @@ class Dependency(TenantModel):
 
     def __str__(self):
         return f"{self.upstream_id} → {self.downstream_id}"
+
+
+class InvitationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    # not stored: a pending invitation past its `expires_at` is shown as expired
+    EXPIRED = "expired", "Expired"
+
+
+class Invitation(TenantModel):
+    """An admin's offer of membership; nobody is a member before saying yes.
+
+    By username (`username` as the admin typed it; `invitee` is the account it names, if
+    any: never shown to the organization) or by e-mail (`email`; `invitee` is whoever
+    opens the e-mailed link, or signs up through it, logged in). The token is the link's.
+    """
+
+    username = models.CharField(max_length=150, blank=True, default="")
+    email = models.EmailField(blank=True, default="")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    invitee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="invitations",
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    status = models.CharField(
+        max_length=10, choices=InvitationStatus.choices, default=InvitationStatus.PENDING
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(username="") & ~models.Q(email=""))
+                | (~models.Q(username="") & models.Q(email="")),
+                name="invitation_username_or_email",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="expired"), name="invitation_expired_not_stored"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "status"], name="invitation_org_status"),
+            models.Index(fields=["invitee", "status"], name="invitation_invitee_status"),
+        ]
+
+    def __str__(self):
+        return f"{self.username or self.email} to {self.organization_id} ({self.status})"
+
+    @property
+    def state(self) -> str:
+        """The status as people see it: a pending invitation past its time is expired."""
+        from django.utils import timezone
+
+        if self.status == InvitationStatus.PENDING and self.expires_at <= timezone.now():
+            return InvitationStatus.EXPIRED
+        return self.status
+
+    def get_state_display(self) -> str:
+        return InvitationStatus(self.state).label

@@ -1,23 +1,35 @@
 """Writes of the hierarchy app. Keyword-only, atomic, the only place rows change."""
 
-from datetime import date
+import secrets
+import unicodedata
+from datetime import date, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError, Value
 from django.db.models.functions import Concat, Substr
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from hierarchy.events import KeyResultCreated, KeyResultDeleted, KeyResultMoved
+from hierarchy.events import (
+    InvitationClosed,
+    InvitationCreated,
+    KeyResultCreated,
+    KeyResultDeleted,
+    KeyResultMoved,
+)
 from hierarchy.models import (
     CYCLE_DAY_MESSAGE,
     Aggregation,
     Cycle,
     Department,
     Dependency,
+    Invitation,
+    InvitationStatus,
     KeyResult,
     Membership,
     MetricKind,
@@ -28,13 +40,23 @@ from hierarchy.models import (
 )
 from hierarchy.periods import alignment_meeting_default, midcycle_check_default
 from okrplan.lib.events import publish
+from okrplan.lib.usernames import user_find, username_taken
 
 User = get_user_model()
 
 
 @transaction.atomic
-def user_register(*, username: str, email: str, password: str) -> tuple[User, str]:
-    if User.objects.filter(username__iexact=username).exists():
+def user_register(
+    *, username: str, email: str, password: str, invitation_token: str | None = None
+) -> tuple[User, str]:
+    """A new account and its API token. With `invitation_token` (the e-mailed link of
+    an invitation by e-mail), the invitation becomes the new account's to answer."""
+    invitation = None
+    if invitation_token is not None:
+        invitation = _invitation_claimable(invitation_token)
+        if invitation is None:
+            raise ValidationError({"invitation": ["This invitation link is not valid (any more)."]})
+    if username_taken(username):  # full-width, mathematical, upper case: one key
         raise ValidationError({"username": ["This username is taken."]})
     user = User(username=username, email=email)
     try:
@@ -45,6 +67,8 @@ def user_register(*, username: str, email: str, password: str) -> tuple[User, st
     user.full_clean()
     user.save()
     token = Token.objects.create(user=user)
+    if invitation is not None:
+        Invitation.objects.filter(pk=invitation.pk, invitee__isnull=True).update(invitee=user)
     return user, token.key
 
 
@@ -68,14 +92,131 @@ def organization_settings_update(*, org: Organization, **fields) -> Organization
     return org
 
 
+# --- Invitations ----------------------------------------------------------------
+# Nobody becomes a member without saying yes (API.md §Invitations): an admin invites by
+# username or e-mail, the same answer whether or not the person exists; the invitee
+# accepts or declines (hierarchy/invitations.py reads theirs across organizations).
+
+
+def invitation_token_new() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def _invitation_claimable(token: str) -> Invitation | None:
+    """The pending, unexpired invitation by e-mail of link `token` that nobody holds yet."""
+    return (
+        Invitation.objects.select_for_update()
+        .filter(token=str(token), status=InvitationStatus.PENDING, expires_at__gt=timezone.now())
+        .exclude(email="")
+        .filter(invitee__isnull=True)
+        .first()
+    )
+
+
 @transaction.atomic
-def membership_create(*, org: Organization, username: str, role: str) -> Membership:
-    user = User.objects.filter(username=username).first()
-    if user is None:
-        raise ValidationError({"username": [f"No user is named {username!r}."]})
-    if Membership.objects.filter(organization=org, user=user).exists():
-        raise ValidationError({"username": [f"{username} is already a member."]})
-    return Membership.objects.create(organization=org, user=user, role=role)
+def invitation_create(
+    *, org: Organization, actor: User, role: str, username: str = "", email: str = ""
+) -> Invitation:
+    """A pending invitation. Nothing of the person is read back to the organization: the
+    answer and the errors are the same whether `username` names an account or not."""
+    username = unicodedata.normalize("NFKC", username).strip()
+    email = email.strip()
+    field = "username" if username else "email"
+    if bool(username) == bool(email):
+        raise ValidationError({field: ["Give a username or an e-mail address."]})
+    now = timezone.now()
+    pending = Invitation.objects.filter(
+        organization=org, status=InvitationStatus.PENDING, expires_at__gt=now
+    )
+    invitee = user_find(username) if username else None
+    members = Membership.objects.filter(organization=org)
+    if username:
+        if invitee is not None and members.filter(user=invitee).exists():
+            raise ValidationError({"username": [f"{username} is already a member."]})
+        if pending.filter(username__iexact=username).exists():
+            raise ValidationError({"username": [f"{username} has a pending invitation already."]})
+    else:
+        if members.filter(user__email__iexact=email).exists():
+            raise ValidationError({"email": [f"{email} is already a member's address."]})
+        if pending.filter(email__iexact=email).exists():
+            raise ValidationError({"email": [f"{email} has a pending invitation already."]})
+    invitation = Invitation(
+        organization=org,
+        username=username,
+        email=email,
+        role=role,
+        invitee=invitee,
+        invited_by=actor,
+        token=invitation_token_new(),
+        expires_at=now + timedelta(days=settings.INVITATION_DAYS),
+    )
+    invitation.full_clean(exclude=["organization", "invitee", "invited_by", "token"])
+    invitation.save()
+    publish(InvitationCreated(invitation_id=invitation.pk, organization_id=org.pk))
+    return invitation
+
+
+def _invitation_locked(invitation: Invitation) -> Invitation:
+    locked = Invitation.objects.select_for_update().select_related("organization")
+    return locked.get(pk=invitation.pk)
+
+
+def _invitation_open(invitation: Invitation) -> None:
+    state = invitation.state
+    if state == InvitationStatus.EXPIRED:
+        when = timezone.localtime(invitation.expires_at).strftime("%Y-%m-%d %H:%M")
+        raise ValidationError({"detail": [f"This invitation expired on {when}."]})
+    if state != InvitationStatus.PENDING:
+        raise ValidationError({"detail": [f"This invitation was {state} already."]})
+
+
+@transaction.atomic
+def invitation_answer(*, invitation: Invitation, user: User, accept: bool) -> Invitation:
+    """The invitee's yes (a membership from now on) or no. An invitation by e-mail that
+    nobody holds yet becomes `user`'s (whoever opened the e-mailed link)."""
+    invitation = _invitation_locked(invitation)
+    if invitation.invitee_id not in (None, user.pk) or (
+        invitation.invitee_id is None and not invitation.email
+    ):
+        raise ValidationError({"detail": ["This invitation is for someone else."]})
+    _invitation_open(invitation)
+    if accept:
+        Membership.objects.get_or_create(
+            organization_id=invitation.organization_id,
+            user=user,
+            defaults={"role": invitation.role},
+        )
+    invitation.invitee = user
+    invitation.status = InvitationStatus.ACCEPTED if accept else InvitationStatus.DECLINED
+    invitation.answered_at = timezone.now()
+    invitation.save(update_fields=["invitee", "status", "answered_at"])
+    publish(
+        InvitationClosed(invitation_id=invitation.pk, organization_id=invitation.organization_id)
+    )
+    return invitation
+
+
+@transaction.atomic
+def invitation_withdraw(*, invitation: Invitation) -> None:
+    invitation = _invitation_locked(invitation)
+    if invitation.state != InvitationStatus.PENDING:
+        raise ValidationError(
+            {
+                "detail": [
+                    f"Only a pending invitation can be withdrawn; this one is {invitation.state}."
+                ]
+            }
+        )
+    invitation.status = InvitationStatus.WITHDRAWN
+    invitation.answered_at = timezone.now()
+    invitation.save(update_fields=["status", "answered_at"])
+    publish(
+        InvitationClosed(
+            invitation_id=invitation.pk,
+            organization_id=invitation.organization_id,
+            withdrawn=True,
+        )
+    )
 
 
 def _ensure_another_admin(membership: Membership, field: str) -> None:

@@ -18,6 +18,24 @@ urlpatterns = [
         name="admin-member-remove",
     ),
     path(
+        "o/<slug:org>/admin/invitations/<int:invitation_id>/withdraw/",
+        admin_views.admin_invitation_withdraw,
+        name="admin-invitation-withdraw",
+    ),
+    # The invitee's side (hierarchy/views.py): no organization of theirs in the path.
+    path(
+        "invitations/<int:invitation_id>/accept/",
+        views.invitation_accept,
+        name="invitation-accept",
+    ),
+    path(
+        "invitations/<int:invitation_id>/decline/",
+        views.invitation_decline,
+        name="invitation-decline",
+    ),
+    path("join/<str:token>/", views.invitation_link, name="invitation-link"),
+    path("join/<str:token>/signup/", views.invitation_signup, name="invitation-signup"),
+    path(
         "o/<slug:org>/admin/departments/",
         admin_views.admin_departments,
         name="admin-departments",

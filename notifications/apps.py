@@ -6,13 +6,17 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications and protocol"
 
     def ready(self):
-        """The notifications app's subscriptions to the plans app's events, in one place."""
+        """The notifications app's subscriptions to the plans' and the hierarchy's events, in
+        one place."""
+        from hierarchy.events import InvitationClosed, InvitationCreated
         from notifications import services
         from okrplan.lib.events import subscribe
         from plans.events import CheckInRecorded, PlanChanged
 
         subscribe(PlanChanged, services.on_plan_changed)
         subscribe(CheckInRecorded, services.on_checkin_recorded)
+        subscribe(InvitationCreated, services.on_invitation_created)
+        subscribe(InvitationClosed, services.on_invitation_closed)
 
         # Every tenant model is carried by export_org / import_org (okrplan.E001).
         from django.core import checks

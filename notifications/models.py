@@ -226,6 +226,7 @@ class NotificationKind(models.TextChoices):
     IMPACT_NOTICE = "impact_notice", "Impact notice"
     ORPHAN_NOTICE = "orphan_notice", "Orphaned modification"
     ROUND_CLOSED = "round_closed", "Round closed"
+    INVITATION = "invitation", "Invitation"
 
 
 class Notification(TenantModel):
@@ -235,9 +236,15 @@ class Notification(TenantModel):
     under a key unique in its organization before it is sent.
     """
 
+    # None only for an invitation by e-mail to someone without an account yet: `email`.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
     )
+    email = models.EmailField(blank=True, default="")
     kind = models.CharField(max_length=16, choices=NotificationKind.choices)
     kr = models.ForeignKey(
         KeyResult, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -275,4 +282,8 @@ class Notification(TenantModel):
         ]
 
     def __str__(self):
-        return f"{self.kind} for {self.user_id}: {self.message[:40]}"
+        return f"{self.kind} for {self.user_id or self.email}: {self.message[:40]}"
+
+    @property
+    def recipient_email(self) -> str:
+        return self.user.email if self.user_id else self.email

@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
-from hierarchy.models import Aggregation, KeyResult
+from hierarchy.events import InvitationClosed, InvitationCreated
+from hierarchy.models import Aggregation, Invitation, KeyResult
 from notifications.models import (
     Answer,
     Notification,
@@ -98,20 +101,23 @@ def rule_clear(*, org, kr: KeyResult) -> None:
 def notification_create(
     *,
     organization_id: int,
-    user_id: int,
+    user_id: int | None,
     kind: str,
     key: str,
     message: str,
     kr_id: int | None = None,
     round_id: int | None = None,
     step_id: int | None = None,
+    email: str = "",
 ) -> Notification | None:
-    """Record a notification under its unique key; None when that key was recorded already."""
+    """Record a notification under its unique key; None when that key was recorded already.
+    `email` instead of `user_id`: to an address without an account (an invitation)."""
     notification, created = Notification.objects.get_or_create(
         organization_id=organization_id,
         key=key,
         defaults={
             "user_id": user_id,
+            "email": email,
             "kind": kind,
             "message": message,
             "kr_id": kr_id,
@@ -816,3 +822,44 @@ def on_checkin_recorded(event: CheckInRecorded) -> None:
     Step.objects.filter(
         kind=StepKind.CHECKIN, kr_id=event.kr_id, period=event.period, state=StepState.OPEN
     ).update(state=StepState.DONE, done_at=timezone.now())
+
+
+# --- Invitations (hierarchy.events) -------------------------------------------------
+
+
+def _invitation_key(invitation_id: int) -> str:
+    return f"invitation:{invitation_id}"
+
+
+def on_invitation_created(event: InvitationCreated) -> None:
+    """Tell the invitee: in the app (their inbox's invitations) and by e-mail, with the
+    link. A username that names nobody: nobody to tell (the admin's answer was the same)."""
+    invitation = Invitation.objects.select_related("organization", "invited_by").get(
+        pk=event.invitation_id
+    )
+    if invitation.invitee_id is None and not invitation.email:
+        return
+    by = invitation.invited_by
+    who = (by.get_full_name() or by.username) if by else "An admin"
+    until = timezone.localtime(invitation.expires_at).strftime("%Y-%m-%d")
+    notification_create(
+        organization_id=invitation.organization_id,
+        user_id=invitation.invitee_id,
+        email="" if invitation.invitee_id else invitation.email,
+        kind=NotificationKind.INVITATION,
+        key=_invitation_key(invitation.pk),
+        message=f"{who} invited you to join {invitation.organization.name} as "
+        f"{invitation.get_role_display().lower()}. Accept or decline by {until}: "
+        f"{settings.SITE_URL}{reverse('invitation-link', args=[invitation.token])}",
+    )
+
+
+def on_invitation_closed(event: InvitationClosed) -> None:
+    """Answered: its notification is read. Withdrawn before its e-mail went out: no
+    e-mail (the notification goes); after: the link says it was withdrawn."""
+    notifications = Notification.objects.filter(
+        organization_id=event.organization_id, key=_invitation_key(event.invitation_id)
+    )
+    if event.withdrawn:
+        notifications.filter(emailed_at__isnull=True, email_claimed_at__isnull=True).delete()
+    notifications.filter(read_at__isnull=True).update(read_at=timezone.now())

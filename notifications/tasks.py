@@ -91,7 +91,7 @@ def email_deliver() -> int:
         if not batch:
             return sent
         for notification in batch:
-            if notification.user.email:
+            if notification.recipient_email:
                 try:
                     _email_send(notification)
                 except Exception as error:  # whatever one message raises, the rest go out
@@ -111,7 +111,7 @@ def _email_send(notification) -> None:
         f"{notification.get_kind_display()}",
         message=notification.message,
         from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[notification.user.email],
+        recipient_list=[notification.recipient_email],
     )
 
 

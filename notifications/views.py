@@ -21,6 +21,7 @@ from hierarchy.permissions import (
     kr_require_parent_owner,
 )
 from hierarchy.scope import Scope, org_view
+from hierarchy.selectors import invitation_pending_list
 from notifications import charts, services
 from notifications.forms import CloseForm, NoticeForm, TargetForm, form_add_service_errors
 from notifications.models import (
@@ -634,6 +635,8 @@ def inbox(request, scope: Scope):
             "page": page,
             "unread_only": unread_only,
             "query_prefix": "unread=1&" if unread_only else "",
+            # from every organization: the invitee is not a member of the inviting one
+            "invitations": invitation_pending_list(user=request.user),
         },
     )
 

@@ -30,12 +30,14 @@ from hierarchy.models import (
     Cycle,
     Department,
     Dependency,
+    Invitation,
     KeyResult,
     Membership,
     Objective,
     Organization,
     TenantModel,
 )
+from hierarchy.services import invitation_token_new
 from notifications.models import Notification, PropagationRule, Round, RoundEvent, Step
 from okrplan.lib.erasing import erasing
 from okrplan.lib.text import USER_NAME_FIELDS, one_line_values_check
@@ -49,6 +51,7 @@ User = get_user_model()
 # Every tenant model, each after the models it refers to (self-references aside).
 CARRIED: list[type[TenantModel]] = [
     Membership,
+    Invitation,
     Department,
     Cycle,
     Objective,
@@ -88,7 +91,13 @@ NOTIFICATION_KEYS = [
     ("upward", PlanRevision, KeyResult),
     ("downward", PlanRevision, KeyResult),
     ("round", Round, WORD, KeyResult),
+    ("invitation", Invitation),
 ]
+
+# Secrets a row carries that must not be the same in two organizations (an import of an
+# export into the same database): made anew on import. An invitation's link token (its
+# notification's message names the old link, which then leads nowhere).
+FRESH_SECRETS = {(Invitation, "token")}
 
 
 class OrgDataError(Exception):
@@ -305,6 +314,8 @@ def _parent_first(model, rows: list[dict]) -> list[dict]:
 
 
 def _value_load(model, f: models.Field, raw, ctx: _Import, where: str):
+    if (model, f.name) in FRESH_SECRETS:
+        return invitation_token_new()
     if f.is_relation:
         return ctx.id(f.related_model, raw, where)
     if model is KeyResult and f.name == "path":

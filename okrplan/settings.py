@@ -178,6 +178,15 @@ LOGOUT_REDIRECT_URL = "login"
 # Attempts to log in (the API token and the login form) per client address and
 # username: okrplan/lib/throttling.py. Counted in the default cache.
 LOGIN_RATE = env_rate("LOGIN_RATE", "10/min")
+# Sign-ups (the API's register and the invitation link's form) per client address.
+REGISTER_RATE = env_rate("REGISTER_RATE", "20/hour")
+
+# Invitations to an organization (hierarchy.Invitation) can be accepted for this many
+# days; the e-mailed link starts with SITE_URL (the address people open okrplan at).
+INVITATION_DAYS = env_int("INVITATION_DAYS", 14)
+if INVITATION_DAYS <= 0:
+    raise ImproperlyConfigured("INVITATION_DAYS must be > 0")
+SITE_URL = env_str("SITE_URL", "http://localhost:8000").rstrip("/")
 
 # --- Cache ----------------------------------------------------------------
 # The login attempt counts live here. CACHE_URL (redis://host:6379/1: not the broker's

@@ -63,6 +63,7 @@ def demo(db, _keep_the_test_connection):
     )
     alice = Membership.objects.get(organization=org, user__username="alice").user  # an admin
     victor = parent.owner  # the parent owner: lock, impact notice, close
+    invitation = hs.invitation_create(org=org, actor=alice, role="member", username="invitee")
     return {
         "tokens": {
             user.username: Token.objects.get_or_create(user=user)[0].key
@@ -81,5 +82,6 @@ def demo(db, _keep_the_test_connection):
             "step_id": step.pk,
             "round_id": round.pk,
             "notification_id": Notification.objects.filter(user=maya, step=step).get().pk,
+            "invitation_id": invitation.pk,
         },
     }

@@ -69,6 +69,14 @@ def objs(world, planning):
     )
     notification = Notification.objects.get(step=step)
     make_user("newcomer")
+    # A pending invitation of acme (its admins see and withdraw it), and one of globex to
+    # maya (the `lead` column: she alone answers it; acme's people are strangers to it).
+    invitation = hs.invitation_create(
+        org=org, actor=world.admin, role="member", username="somebody-new"
+    )
+    mine = hs.invitation_create(
+        org=world.other_org, actor=world.outsider, role="member", username="maya"
+    )
     return {
         "world": world,
         "planning": planning,
@@ -90,11 +98,16 @@ def objs(world, planning):
             "step_id": step.pk,
             "round_id": round.pk,
             "notification_id": notification.pk,
+            "invitation_id": invitation.pk,
+            "token": mine.token,
         },
+        "mine": mine,
         # path parameters of one route (or one operation) that differ from the defaults
         "override": {
             "api-kr-lock": {"kr_id": lockable.pk},
             "api-alignment": {"kr_id": pipeline.pk},
             ("api-kr", "delete"): {"kr_id": unplanned.pk},
+            "api-invitation-accept": {"invitation_id": mine.pk},
+            "api-invitation-decline": {"invitation_id": mine.pk},
         },
     }

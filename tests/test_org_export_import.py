@@ -19,7 +19,14 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from hierarchy import services as hs
-from hierarchy.models import Department, KeyResult, Membership, Organization, TenantModel
+from hierarchy.models import (
+    Department,
+    Invitation,
+    KeyResult,
+    Membership,
+    Organization,
+    TenantModel,
+)
 from hierarchy.scope import Scope
 from notifications import services as ns
 from notifications.deadlines import deadline_scan
@@ -28,6 +35,7 @@ from okrplan import orgdata
 from plans import services as ps
 from plans.imports import history_import
 from plans.models import PlanRevision
+from tests.conftest import make_user
 from tests.planning import lock, set_plan
 
 D = Decimal
@@ -102,6 +110,16 @@ def rich(world, planning, funnel, nps):
         ns.notification_mark_read(
             notification=Notification.objects.filter(organization=org).order_by("id").first()
         )
+    # Invitations: by username (its notification names the invitee) and by e-mail (its
+    # notification names only the address), one accepted, two pending.
+    hs.invitation_create(
+        org=org, actor=world.admin, role="member", username=make_user("ivy").username
+    )
+    hs.invitation_create(org=org, actor=world.admin, role="viewer", email="nora@example.test")
+    joined = hs.invitation_create(
+        org=org, actor=world.admin, role="member", username=make_user("jo").username
+    )
+    hs.invitation_answer(invitation=joined, user=User.objects.get(username="jo"), accept=True)
     return org
 
 
@@ -115,6 +133,7 @@ def _key_models(key: str) -> list:
         "upward": [None, PlanRevision, KeyResult],
         "downward": [None, PlanRevision, KeyResult],
         "round": [None, Round, None, KeyResult],
+        "invitation": [None, Invitation],
     }[head]
 
 
@@ -142,6 +161,8 @@ class Naturals:
         model = type(obj)
         for f in model._meta.concrete_fields:
             if f.primary_key or f.name == "organization":
+                continue
+            if (model, f.name) in orgdata.FRESH_SECRETS:  # made anew by the import
                 continue
             value = getattr(obj, f.attname)
             if f.is_relation and value is not None:

@@ -62,6 +62,12 @@ MATRIX: dict[str, dict[str, tuple[int, ...]]] = {
     "api-settings":             {"get":    READ, "patch": ADMIN},
     "api-members":              {"get":    READ, "post": ADMIN_201},
     "api-member":               {"get":    READ, "patch": ADMIN, "delete": ADMIN_204},
+    # Invitations: the organization's, for its admins; maya's (from globex) for her alone.
+    "api-invitations":          {"get":    ADMIN, "post": ADMIN_201},
+    "api-invitation":           {"delete": ADMIN_204},
+    "api-my-invitations":       {"get":    (401, 200, 200, 200, 200, 200, 200)},  # one's own
+    "api-invitation-accept":    {"post":   (401, 404, 404, 404, 200, 404, 404)},
+    "api-invitation-decline":   {"post":   (401, 404, 404, 404, 200, 404, 404)},
     "api-departments":          {"get":    READ, "post": ADMIN_201},
     "api-department":           {"get":    READ, "patch": ADMIN, "delete": ADMIN_204},
     "api-cycles":               {"get":    READ, "post": ADMIN_201},
@@ -168,6 +174,7 @@ def _body(name: str, method: str, objs: dict, user) -> tuple[dict, str]:
         ("api-orgs", "post"): lambda: {"name": "Initech", "slug": "initech"},
         ("api-settings", "patch"): lambda: {"gap_tolerance_pct": "2"},
         ("api-members", "post"): lambda: {"username": "newcomer", "role": "member"},
+        ("api-invitations", "post"): lambda: {"email": "new@example.test", "role": "member"},
         ("api-member", "patch"): lambda: {"role": "viewer"},
         ("api-departments", "post"): lambda: {"name": "Ops", "lead": "member"},
         ("api-department", "patch"): lambda: {"name": "Field events"},

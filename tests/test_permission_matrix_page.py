@@ -62,6 +62,19 @@ MATRIX: dict[str, dict[str, tuple[int, ...]]] = {
                                  "post": (200, 302, 302, 302, 302, 302, 302)},
     "logout":                   {"get":  (405, 405, 405, 405, 405, 405, 405),  # POST only
                                  "post": (302, 302, 302, 302, 302, 302, 302)},
+    # maya's invitation (from globex): she alone answers it; to the others it is missing.
+    "invitation-accept":        {"get":  (302, 405, 405, 405, 405, 405, 405),  # POST only
+                                 "post": (302, 404, 404, 404, 302, 404, 404),
+                                 "htmx post": (302, 404, 404, 404, 200, 404, 404)},
+    "invitation-decline":       {"get":  (302, 405, 405, 405, 405, 405, 405),
+                                 "post": (302, 404, 404, 404, 302, 404, 404),
+                                 "htmx post": (302, 404, 404, 404, 200, 404, 404)},
+    # its e-mailed link: anyone with it sees the page (login or sign up); maya answers
+    "invitation-link":          {"get":  (200, 404, 404, 404, 200, 404, 404),
+                                 "post": (302, 404, 404, 404, 302, 404, 404)},
+    # sign-up through it: for an invitation by e-mail only (maya's is by username: 400)
+    "invitation-signup":        {"get":  (405, 405, 405, 405, 405, 405, 405),
+                                 "post": (400, 404, 404, 404, 302, 404, 404)},
     # Everyone of the organization reads.
     "org-home":                 {"get": READ, "post": NOT_SERVED},
     "cycles":                   {"get": READ, "post": NOT_SERVED},
@@ -96,6 +109,7 @@ MATRIX: dict[str, dict[str, tuple[int, ...]]] = {
     "admin-members":            {"get": ADMIN_GET, "post": ADMIN_POST},
     "admin-member-role":        {"get": NOT_SERVED, "post": ADMIN_POST, "htmx post": ADMIN_HTMX},
     "admin-member-remove":      {"get": NOT_SERVED, "post": ADMIN_POST},
+    "admin-invitation-withdraw": {"get": NOT_SERVED, "post": ADMIN_POST},
     "admin-departments":        {"get": ADMIN_GET, "post": ADMIN_POST},
     "admin-department-update":  {"get": NOT_SERVED, "post": ADMIN_POST, "htmx post": ADMIN_HTMX},
     "admin-cycles":             {"get": ADMIN_GET, "post": ADMIN_POST},
@@ -170,7 +184,13 @@ def _body(name: str, objs: dict, user) -> dict:
         },
         "round-notice": lambda: {"message": "Sales cut 300k: please assess."},
         "round-close": lambda: {"note": "We accept the lower total."},
-        "admin-members": lambda: {"username": "newcomer", "role": "member"},
+        "admin-members": lambda: {"who": "newcomer", "role": "member"},
+        "invitation-link": lambda: {"answer": "accept"},
+        "invitation-signup": lambda: {
+            "username": "newbie",
+            "email": "newbie@example.test",
+            "password": "a-long-and-unusual-passphrase",
+        },
         "admin-member-role": lambda: {"role": "viewer"},
         "admin-departments": lambda: {"name": "Ops", "lead": "member"},
         "admin-department-update": lambda: {"name": "Field events"},
@@ -210,6 +230,8 @@ def _url(route: str, name: str, objs: dict) -> str:
         params["kr_id"] = objs["planning"].pipeline.pk
     elif which == "lockable":
         params["kr_id"] = objs["lockable"].pk
+    if name in ("invitation-accept", "invitation-decline"):
+        params["invitation_id"] = objs["mine"].pk  # maya's, not acme's
     kwargs = {p: params[p] for p in re.findall(r"<(?:\w+:)?(\w+)>", route)}
     return reverse(name, kwargs=kwargs)
 

@@ -66,6 +66,9 @@ def _objects(org, owner, department) -> dict:
         "dependency_id": dependency.pk,
         "member_id": Membership.objects.filter(organization=org, user=owner).get().pk,
         "department_id": department.pk,
+        "invitation_id": hs.invitation_create(
+            org=org, actor=owner, role="member", username=f"invited-to-{org.slug}"
+        ).pk,
     }
 
 
@@ -175,3 +178,40 @@ def test_it_wants_credentials(world, ids, api, client, route, callback):
             response = getattr(client, method)(url)
             assert response.status_code == 302, f"{method.upper()} {url}"
             assert response["Location"].startswith("/accounts/login/")
+
+
+# --- The invitee's routes: no organization in the path, the caller's own invitations ---
+
+INVITEE_PREFIXES = ("api/v1/invitations/<", "invitations/<", "join/<")
+INVITEE_ROUTES = [
+    (route, callback)
+    for route, callback in _walk(get_resolver().url_patterns)
+    if route.startswith(INVITEE_PREFIXES)
+]
+
+
+def test_the_walk_finds_the_invitees_routes():
+    assert len(INVITEE_ROUTES) >= 6, INVITEE_ROUTES
+
+
+@pytest.mark.parametrize(("route", "callback"), INVITEE_ROUTES, ids=[r for r, _ in INVITEE_ROUTES])
+def test_it_answers_404_for_someone_elses_invitation(world, api, client, route, callback):
+    """Acme invites globex's admin: acme's own admin, a member of acme and a stranger all
+    get 404 for it (as for a missing one) on every method the route serves."""
+    invitation = hs.invitation_create(
+        org=world.org, actor=world.admin, role="member", username="outsider"
+    )
+    url = _url(route, "acme", {"invitation_id": invitation.pk, "token": invitation.token})
+    for caller in (world.admin, world.member):
+        client.force_login(caller)
+        for method in _methods(callback):
+            if route.startswith("api/"):
+                response = getattr(api(caller), method)(url, {}, format="json")
+            else:
+                response = getattr(client, method)(url)
+            if response.status_code == 405:
+                continue
+            assert response.status_code == 404, f"{method.upper()} {url}: {response.status_code}"
+    invitation.refresh_from_db()
+    assert invitation.status == "pending"
+    assert not Membership.objects.filter(user=world.outsider, organization=world.org).exists()

@@ -17,6 +17,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
 from okrplan.lib.sql import Columns, fetch_one, id_in_range, split, table
+from okrplan.lib.usernames import user_find
 
 _TOKEN = Columns(Token, "t")
 _USER = Columns(get_user_model(), "u")
@@ -59,7 +60,21 @@ def _user_sql(vendor: str) -> str:
 
 class SessionUserBackend(ModelBackend):
     """Django's `ModelBackend` (passwords, permissions), loading a session's user with
-    a prepared statement."""
+    a prepared statement, and finding the account of a login by `username_key` (the
+    login form, the token endpoint and /admin/login/ all come through here)."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if username is None:
+            username = kwargs.get(get_user_model().USERNAME_FIELD)
+        if username is None or password is None:
+            return None
+        user = user_find(username)
+        if user is None:
+            get_user_model()().set_password(password)  # as long as a wrong password takes
+            return None
+        if user.check_password(password) and self.user_can_authenticate(user):
+            return user
+        return None
 
     def get_user(self, user_id):
         try:

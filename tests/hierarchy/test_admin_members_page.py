@@ -1,12 +1,16 @@
 """The admin page of the members: /o/<org>/admin/members/ (list, add, role, remove)."""
 
 import re
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.contrib.messages import get_messages
 from django.test import Client
+from django.utils import timezone
 
-from hierarchy.models import Department, Membership, Role
+from hierarchy import services
+from hierarchy.models import Department, Invitation, Membership, Role
 from tests.conftest import make_member, make_user
 
 URL = "/o/acme/admin/members/"
@@ -38,7 +42,7 @@ def test_it_lists_the_members_with_roles_and_the_departments_they_lead(world, cl
     assert '<option value="viewer" selected>' in row(page, viewer)
     assert "outsider" not in page
     assert page.count('<tr id="member-') == 6
-    assert '<label for="add-username">Username</label>' in page
+    assert '<label for="add-who">Username or e-mail address</label>' in page
 
 
 def test_it_links_the_admin_pages_in_the_top_nav_for_admins_only(world, client):
@@ -51,29 +55,46 @@ def test_it_links_the_admin_pages_in_the_top_nav_for_admins_only(world, client):
     assert 'href="/o/acme/calendar/"' in page and 'href="/o/acme/reports/quarterly/"' in page
 
 
-def test_it_adds_an_existing_user(world, client):
+def test_adding_someone_invites_them_and_they_are_not_a_member_yet(world, client):
     make_user("newbie")
     client.force_login(world.admin)
-    response = client.post(URL, {"username": "newbie", "role": "viewer"})
+    response = client.post(URL, {"who": "newbie", "role": "viewer"})
     assert response.status_code == 302 and response["Location"] == URL
-    membership = Membership.objects.get(organization=world.org, user__username="newbie")
-    assert membership.role == Role.VIEWER
+    assert not Membership.objects.filter(user__username="newbie").exists()
+    invitation = Invitation.objects.get(organization=world.org)
+    assert (invitation.username, invitation.role, invitation.status) == (
+        "newbie",
+        "viewer",
+        "pending",
+    )
     page = client.get(URL).content.decode()
-    assert "newbie is now a member of Acme (viewer)." in page
+    assert "Invited newbie as viewer: they become a member when they accept." in page
+    assert re.search(rf'<tr id="invitation-{invitation.pk}">.*?Pending', page, re.S)
+    assert "newbie@example.test" not in page
+
+
+def test_it_invites_by_email_and_answers_the_same_for_unknown_names(world, client):
+    client.force_login(world.admin)
+    assert client.post(URL, {"who": "nora@example.test", "role": "member"}).status_code == 302
+    assert client.post(URL, {"who": "nobody-at-all", "role": "member"}).status_code == 302
+    assert Invitation.objects.filter(email="nora@example.test").exists()
+    assert Invitation.objects.filter(username="nobody-at-all").exists()
 
 
 @pytest.mark.parametrize(
     ("body", "field", "message"),
     [
-        ({"username": "ghost", "role": "member"}, "username", "No user is named"),
-        ({"username": "maya", "role": "member"}, "username", "already a member"),
-        ({"username": "newbie", "role": "owner"}, "role", "is not a valid choice"),
-        ({"role": "member"}, "username", "This field is required."),
-        ({"username": "", "role": "member"}, "username", "may not be blank"),
-        ({"username": "newbie"}, "role", "This field is required."),
+        ({"who": "maya", "role": "member"}, "who", "maya is already a member."),
+        ({"who": "maya@example.test", "role": "member"}, "who", "already a member"),
+        ({"who": "not an@address", "role": "member"}, "who", "Enter a valid e-mail address."),
+        ({"who": "ni na", "role": "member"}, "who", "A username has letters, digits"),
+        ({"who": "newbie", "role": "owner"}, "role", "Choose a role."),
+        ({"role": "member"}, "who", "Give the person&#x27;s username or e-mail address."),
+        ({"who": "", "role": "member"}, "who", "Give the person&#x27;s username or e-mail"),
+        ({"who": "newbie"}, "role", "Choose a role."),
     ],
 )
-def test_it_refuses_what_the_api_refuses_and_names_the_field(world, client, body, field, message):
+def test_it_refuses_bad_input_and_names_the_field(world, client, body, field, message):
     make_user("newbie")
     before = Membership.objects.count()
     client.force_login(world.admin)
@@ -84,6 +105,49 @@ def test_it_refuses_what_the_api_refuses_and_names_the_field(world, client, body
     assert errors and message in errors.group(1)
     assert f'id="add-{field}"' in page and 'aria-invalid="true"' in page
     assert Membership.objects.count() == before
+    assert not Invitation.objects.exists()
+
+
+def test_it_lists_every_state_and_withdraws_a_pending_invitation(world, client):
+    alice, bob = make_user("alice"), make_user("bob")
+    pending = services.invitation_create(
+        org=world.org, actor=world.admin, role="member", username="alice"
+    )
+    declined = services.invitation_create(
+        org=world.org, actor=world.admin, role="member", username="bob"
+    )
+    services.invitation_answer(invitation=declined, user=bob, accept=False)
+    with time_machine.travel(timezone.now() - timedelta(days=30)):
+        services.invitation_create(
+            org=world.org, actor=world.admin, role="member", email="old@example.test"
+        )
+    client.force_login(world.admin)
+    page = client.get(URL).content.decode()
+    states = dict(
+        re.findall(
+            r'<tr id="invitation-\d+">\s*<th scope="row">([^<]+)</th>.*?'
+            r'class="invitation-state[^"]*">(\w+)<',
+            page,
+            re.S,
+        )
+    )
+    assert states == {"alice": "Pending", "bob": "Declined", "old@example.test": "Expired"}
+    assert page.count("Withdraw<span") == 1  # only the pending one
+
+    withdraw = f"/o/acme/admin/invitations/{pending.pk}/withdraw/"
+    response = client.post(withdraw)
+    assert response.status_code == 302 and response["Location"] == URL
+    pending.refresh_from_db()
+    assert pending.status == "withdrawn"
+    page = client.get(URL).content.decode()
+    assert "The invitation of alice is withdrawn." in page
+    assert f'id="invitation-{pending.pk}"' not in page
+    assert client.post(withdraw).status_code == 404
+    again = client.post(f"/o/acme/admin/invitations/{declined.pk}/withdraw/", follow=True)
+    assert "Only a pending invitation can be withdrawn; this one is declined." in (
+        again.content.decode()
+    )
+    assert not Membership.objects.filter(user=alice).exists()
 
 
 def test_it_changes_a_role_and_redirects_without_js(world, client):
@@ -175,10 +239,11 @@ def test_it_forbids_everyone_but_admins(world, client, who):
     target = Membership.objects.get(user=world.member)
     client.force_login(getattr(world, who))
     assert client.get(URL).status_code == 403
-    assert client.post(URL, {"username": "newbie", "role": "admin"}).status_code == 403
+    assert client.post(URL, {"who": "newbie", "role": "admin"}).status_code == 403
     assert client.post(role_url(target), {"role": "admin"}).status_code == 403
     assert client.post(remove_url(target)).status_code == 403
     assert not Membership.objects.filter(user__username="newbie").exists()
+    assert not Invitation.objects.exists()
     target.refresh_from_db()
     assert target.role == Role.MEMBER
 
@@ -203,7 +268,7 @@ def test_it_refuses_posts_without_a_csrf_token(world):
     client = Client(enforce_csrf_checks=True)
     client.force_login(world.admin)
     target = Membership.objects.get(user=world.member)
-    assert client.post(URL, {"username": "newbie", "role": "member"}).status_code == 403
+    assert client.post(URL, {"who": "newbie", "role": "member"}).status_code == 403
     assert client.post(role_url(target), {"role": "viewer"}).status_code == 403
     assert client.post(remove_url(target)).status_code == 403
     assert not Membership.objects.filter(user__username="newbie").exists()
@@ -215,13 +280,13 @@ def test_it_costs_the_same_queries_for_few_and_many_members(
     world, client, django_assert_num_queries
 ):
     client.force_login(world.admin)
-    # session, user, scope, departments, members, + the base template's 2
-    with django_assert_num_queries(6):
+    # session, user, scope, departments, members, invitations, + the base template's 2
+    with django_assert_num_queries(7):
         assert client.get(URL).status_code == 200
     for i in range(30):
         user = make_member(world.org, f"extra{i:02d}")
         if i % 3 == 0:
             Department.objects.create(organization=world.org, name=f"Team {i}", lead=user)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         page = client.get(URL).content.decode()
     assert page.count('<tr id="member-') == 36

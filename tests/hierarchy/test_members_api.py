@@ -1,17 +1,37 @@
 import pytest
 
-from hierarchy.models import Membership, Role
+from hierarchy.models import Invitation, Membership, Role
 from tests.conftest import make_user
 
 URL = "/api/v1/orgs/acme/members/"
 
 
-def test_an_admin_adds_a_member(world, api):
-    make_user("newbie")
+def test_adding_a_member_invites_them_and_shows_nothing_of_them(world, api):
+    make_user("newbie", first_name="Nina", last_name="Newbie")
     response = api(world.admin).post(URL, {"username": "newbie", "role": "viewer"})
     assert response.status_code == 201
-    assert response.json()["username"] == "newbie"
-    assert response.json()["role"] == "viewer"
+    body = response.json()
+    assert set(body) == {"id", "username", "role", "status", "expires_at"}
+    assert body["username"] == "newbie" and body["role"] == "viewer"
+    assert body["status"] == "pending"
+    assert "newbie@example.test" not in response.content.decode()
+    assert "Nina" not in response.content.decode()
+    assert not Membership.objects.filter(user__username="newbie").exists()  # until they accept
+    listed = api(world.admin).get(URL).json()["results"]
+    assert "newbie" not in {m["username"] for m in listed}
+    assert "newbie@example.test" not in str(listed)
+
+
+def test_it_answers_the_same_whether_or_not_the_name_exists(world, api):
+    make_user("newbie")
+    known = api(world.admin).post(URL, {"username": "newbie", "role": "member"})
+    unknown = api(world.admin).post(URL, {"username": "nobody-here", "role": "member"})
+    assert known.status_code == unknown.status_code == 201
+    strip = {"id", "username", "expires_at"}
+    assert {k: v for k, v in known.json().items() if k not in strip} == {
+        k: v for k, v in unknown.json().items() if k not in strip
+    }
+    assert set(known.json()) == set(unknown.json())
 
 
 def test_members_are_listed_with_roles(world, api):
@@ -34,8 +54,8 @@ def test_only_admins_add_members(world, api, who):
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"username": "ghost", "role": "member"}, "username"),
-        ({"username": "maya", "role": "member"}, "username"),
+        ({"username": "maya", "role": "member"}, "username"),  # a current member
+        ({"username": "MAYA", "role": "member"}, "username"),  # the same, spelled otherwise
         ({"username": "newbie", "role": "owner"}, "role"),
         ({"role": "member"}, "username"),
         ({"username": "newbie"}, "role"),
@@ -48,6 +68,7 @@ def test_it_rejects_bad_input_and_writes_nothing(world, api, body, field):
     assert response.status_code == 400
     assert field in response.json()
     assert Membership.objects.count() == before
+    assert not Invitation.objects.exists()
 
 
 def test_an_admin_changes_a_role(world, api):

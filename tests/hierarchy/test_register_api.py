@@ -57,3 +57,20 @@ def test_it_rejects_a_body_that_is_not_json(db, api):
     response = api().post(URL, "{not json", content_type="application/json")
     assert response.status_code == 400
     assert not User.objects.exists()
+
+
+def test_it_limits_sign_ups_per_address(db, api, settings):
+    settings.REGISTER_RATE = "2/hour"
+    for n in range(2):
+        body = {"username": f"u{n}", "email": f"u{n}@example.test", "password": "a-long-pass1"}
+        assert api().post(URL, body).status_code == 201
+    body = {"username": "u9", "email": "u9@example.test", "password": "a-long-pass1"}
+    refused = api().post(URL, body)
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "3600"
+    assert refused.json() == {
+        "detail": "Too many sign-ups from this address. Try again in 3600 seconds."
+    }
+    assert not User.objects.filter(username="u9").exists()
+    other = api().post(URL, body, REMOTE_ADDR="192.0.2.7")  # another address: its own count
+    assert other.status_code == 201

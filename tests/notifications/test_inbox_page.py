@@ -221,8 +221,9 @@ def test_it_uses_a_constant_number_of_queries(
     for i in range(count):
         notify(world.owner, world.org, f"k{i}", kr_id=kr.pk if i % 2 else None)
     client.force_login(world.owner)
-    # session, user, scope; the page's count and rows; the badge's scope and count
-    with django_assert_num_queries(6):
+    # session, user, scope; the page's count and rows; the caller's invitations (from
+    # every organization); the badge's scope and count
+    with django_assert_num_queries(7):
         response = client.get(inbox_url())
     assert response.content.decode().count("inbox-row unread") == count
 
