@@ -633,6 +633,10 @@ def kr_change(
     """PATCH of a KR: what it is (hierarchy) and, with `target`, its plan, atomically."""
     from hierarchy.services import kr_update
 
+    # The chain first (okrplan/lib/locks.py): a plan save locks it before it writes the
+    # KR's target, and `kr_update` writes the KR's row. With the target as locked: it
+    # saves the whole row.
+    kr.target = chain.chain_lock_of(kr)[kr.pk].kr.target
     if fields:
         kr = kr_update(kr=kr, **fields)
     if target is not None and target != kr.target:

@@ -215,3 +215,43 @@ def test_it_answers_cascade_reviews_while_upstream_saves_without_deadlock(funnel
     assert pair.outcomes["accepted"] > 0
     assert reviews.count() <= 1  # one open review of the stage at a time
     assert recompute_organization(org=world.org, write=False).mismatches == []
+
+
+def test_it_changes_a_kr_and_its_target_while_its_plan_is_saved_without_deadlock(planning, world):
+    """A PATCH of a KR with fields and a target (the KR's row, then its chain) while its
+    owner saves the plan (the chain, then the KR's target)."""
+    from hierarchy.models import KeyResult
+    from okrplan.lib.errors import StaleVersion
+    from plans import services as ps
+
+    kr = planning.sales_kr
+    targets = (D(1400000), D(1600000))
+
+    def change(i: int) -> None:
+        fresh = KeyResult.objects.select_related("cycle", "organization").get(pk=kr.pk)
+        try:
+            ps.kr_change(
+                kr=fresh, actor=kr.owner, fields={"title": f"Sales {i}"}, target=targets[i % 2]
+            )
+        except StaleVersion:  # the plan was saved in between: the 409 a user gets
+            pair.count("stale")
+        else:
+            pair.count("changed")
+
+    def save(i: int) -> None:
+        try:
+            set_plan(kr, [500000 + i, 500000, 500000])
+        except StaleVersion:
+            pair.count("stale")
+        else:
+            pair.count("saved")
+
+    pair = Pair()
+    seconds = pair.run(setup=None, first=change, second=save)
+    _figures("kr_change vs a plan save", pair, seconds)
+
+    assert pair.deadlocks == 0
+    assert pair.errors == []
+    kr.refresh_from_db()
+    assert kr.target == sum(kr.plan.values)  # the KR's target is its plan's total
+    assert recompute_organization(org=world.org, write=False).mismatches == []
