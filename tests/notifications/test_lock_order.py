@@ -7,7 +7,9 @@ aggregates equal a full recomputation afterwards.
 - closing a round (which may change the shared target: the parent's chain) against a
   child's modification (its chain, then the open rounds of its parent);
 - accepting a cascade review (a step, then the stage's chain) against an upstream save
-  (its chain, then the later stages' open reviews, superseded).
+  (its chain, then the later stages' open reviews, superseded);
+- changing a KR's fields and target (which wrote the KR's row, then locked its chain)
+  against a save of its plan (the chain, then the KR's target).
 
 SQLite serializes writers with one database lock: these run on PostgreSQL only.
 """
