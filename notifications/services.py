@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from hierarchy.events import InvitationClosed, InvitationCreated
 from hierarchy.models import Aggregation, Invitation, KeyResult
+from notifications import locks
 from notifications.models import (
     Answer,
     Notification,
@@ -302,10 +303,10 @@ def round_on_modification(
     A modification made while answering an open round (its department has an open
     assess step there), or by the department that started it, belongs to that round."""
     now = timezone.now()
-    open_rounds = list(
-        Round.objects.select_for_update()
-        .filter(organization_id=kr.organization_id, parent_kr=parent, status=RoundStatus.OPEN)
-        .order_by("-started_at", "-id")
+    open_rounds = locks.open_rounds_lock(  # the save holds the parent's chain already
+        Round.objects.filter(
+            organization_id=kr.organization_id, parent_kr=parent, status=RoundStatus.OPEN
+        ).order_by("-started_at", "-id")
     )
     for open_round in open_rounds:
         assess = open_round.steps.filter(kind=StepKind.ASSESS, state=StepState.OPEN, kr=kr).first()
@@ -455,11 +456,7 @@ def round_notice(
 
     One message to every other contributing department, optionally with a line for
     some of them (`department_messages`: department id → text, SPEC.md §5)."""
-    round = (
-        Round.objects.select_for_update()
-        .select_related("parent_kr__organization", "modified_kr__department")
-        .get(pk=round.pk)
-    )
+    round = locks.round_lock(round.pk, "parent_kr__organization", "modified_kr__department")
     message = (message or "").strip()
     if not message:
         raise ValidationError({"message": ["Write the impact notice the departments will read."]})
@@ -510,7 +507,9 @@ def round_notice(
 @transaction.atomic
 def round_close(*, round: Round, actor, note: str, target: Decimal | None = None) -> Round:
     """The parent owner closes the round, confirming or changing the shared target."""
-    round = Round.objects.select_for_update().select_related("parent_kr").get(pk=round.pk)
+    # the shared KR's chain first, then the round: the target change below saves the
+    # parent's plan, as a child's save does before it locks the round
+    round = locks.round_lock(round.pk, "parent_kr")
     note = (note or "").strip()
     if not note:
         raise ValidationError({"note": ["Say what was decided (it is shared with everyone)."]})
@@ -710,7 +709,9 @@ def _planned_by(kr: KeyResult, values: list[Decimal], dependency) -> Decimal | N
 @transaction.atomic
 def step_answer(*, step: Step, actor, answer: str, note: str = "") -> Step:
     validate_text("note", note)
-    step = Step.objects.select_for_update(of=("self",)).select_related("round").get(pk=step.pk)
+    # the KR's chain first, then the round, then the step: accepting saves the plan, and
+    # an upstream save locks the chain before it supersedes the open reviews
+    step = locks.step_lock(step.pk)
     if step.state != StepState.OPEN:
         raise ValidationError({"answer": [f"This step is {step.state} already."]})
     if step.assignee_id != actor.pk:

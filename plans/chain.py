@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from hierarchy.models import Cycle, Department, Dependency, KeyResult, Organization
+from okrplan.lib import locks
 from okrplan.lib.sql import Columns, fetch_all, fetch_one, id_in_range, placeholders, split, table
 from plans import rollup
 from plans.models import Plan, decimals_from_json
@@ -62,7 +63,8 @@ def _chain_lock_sql(vendor: str, count: int) -> str:
         f"JOIN {table(Cycle)} c ON c.id = k.cycle_id "
         f"JOIN {table(Organization)} o ON o.id = k.organization_id "
         f"WHERE p.organization_id = %s AND p.kr_id IN ({placeholders(count)}) "
-        f"ORDER BY p.kr_id{lock}"
+        # root first: an ancestor's path is a prefix of its descendants' (okrplan/lib/locks.py)
+        f"ORDER BY LENGTH(k.path), p.kr_id{lock}"
     )
 
 
@@ -77,11 +79,13 @@ def _children_sql(vendor: str, count: int) -> str:
 
 
 def chain_lock(*, organization_id: int, kr_ids: list[int]) -> dict[int, Plan]:
-    """Lock the plans of `kr_ids` in sorted KR-id order (one global order: concurrent
-    saves of siblings queue on their common ancestors, never deadlock) and return them
-    by KR id, each with its KR, the KR's cycle and organization, and two facts:
-    `has_children` and `has_expectations` (a registered dependency expects a number of
-    this KR)."""
+    """Lock the plans of `kr_ids`, root first (shorter path, then KR id: the one lock
+    order of okrplan/lib/locks.py, which comes before rounds and steps; concurrent saves
+    of siblings queue on their common ancestors, holding nothing else, never deadlock),
+    and return them by KR id, each with its KR, the KR's cycle and organization, and two
+    facts: `has_children` and `has_expectations` (a registered dependency expects a
+    number of this KR)."""
+    locks.taking(locks.CHAIN, kr_ids)
     sql = _chain_lock_sql(connection.vendor, len(kr_ids))
     rows = fetch_all(sql, [organization_id, *kr_ids])
     chain = {}
@@ -95,6 +99,12 @@ def chain_lock(*, organization_id: int, kr_ids: list[int]) -> dict[int, Plan]:
         plan.has_children, plan.has_expectations = bool(has_children), bool(has_expectations)
         chain[kr.pk] = plan
     return chain
+
+
+def chain_lock_of(kr: KeyResult) -> dict[int, Plan]:
+    """Lock the chain of `kr` (its ancestors' plans and its own), root first: the first
+    lock of every write that touches a KR's plan, its rounds or its steps."""
+    return chain_lock(organization_id=kr.organization_id, kr_ids=[*kr.ancestor_ids, kr.pk])
 
 
 def children_of(*, organization_id: int, parent_ids: list[int]) -> dict[int, list[rollup.Child]]:

@@ -13,7 +13,7 @@ children waiting for their parent, not the organization: the objects die young,
 so CPython's cyclic collector no longer runs the full collections over every row
 that made the time grow faster than the organization (docs/performance.md).
 The repair locks every plan first (their ids only, in the order the rollup service
-locks its chains in), then streams the same way in that transaction.
+locks its chains in: root first), then streams the same way in that transaction.
 """
 
 from collections.abc import Iterable, Iterator
@@ -23,9 +23,10 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import CharField, Value
-from django.db.models.functions import Cast, Collate, Concat
+from django.db.models.functions import Cast, Collate, Concat, Length
 
 from hierarchy.models import Organization
+from okrplan.lib import locks
 from plans import rollup
 from plans.models import Plan, decimals_from_json
 
@@ -75,11 +76,14 @@ class _OutOfOrder(Exception):
 
 
 def _lock(org: Organization) -> None:
-    """Lock every plan of the organization, in sorted KR-id order: the order the rollup
-    service locks its chains in, so a repair and a save queue, never deadlock. Only the
-    ids come back (a few bytes a plan); the rows are then read by `_streamed`."""
-    plans = Plan.objects.filter(organization_id=org.pk).order_by("kr_id")
-    list(plans.select_for_update().values_list("id", flat=True))
+    """Lock every plan of the organization, root first (shorter path, then KR id): the
+    order the rollup service locks its chains in (okrplan/lib/locks.py), so a repair and
+    a save queue, never deadlock. Only the ids come back (a few bytes a plan); the rows
+    are then read by `_streamed`."""
+    plans = Plan.objects.filter(organization_id=org.pk, kr__organization_id=org.pk)
+    plans = plans.order_by(Length("kr__path"), "kr_id").select_for_update(of=("self",))
+    kr_ids = [kr_id for _, kr_id in plans.values_list("id", "kr_id")]
+    locks.taking(locks.CHAIN, kr_ids)
 
 
 def _streamed(org: Organization) -> Iterator[Row]:

@@ -1,7 +1,8 @@
 """Writes of the plans app: the only place a plan, a check-in or history is saved.
 
 Every service is keyword-only and atomic. A plan save locks the plans of the KR
-and of its ancestors in one query, in one global order (sorted KR ids), then
+and of its ancestors in one query, in one global order (root first: the one lock
+order of okrplan/lib/locks.py, before any round or step), then
 recomputes each ancestor's effective plan from its children's stored values
 (deepest first): the cost grows with the depth of the tree, not with the size
 of the organization, and a recompute repairs rather than drifts.
@@ -14,12 +15,13 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models.functions import Length
 from django.utils import timezone
 
 from hierarchy.events import KeyResultCreated, KeyResultDeleted, KeyResultMoved
 from hierarchy.models import KeyResult, MetricKind
 from hierarchy.services import validate_number
-from okrplan.lib import sql
+from okrplan.lib import locks, sql
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.events import publish
 from okrplan.lib.text import validate_text
@@ -66,11 +68,12 @@ def children_plans(*, organization_id: int, parent_id: int) -> list[Plan]:
 
 
 def _lock_chain(kr: KeyResult) -> dict[int, Plan]:
-    """Lock the plans of the KR and its ancestors, in sorted KR-id order, in one query.
+    """Lock the plans of the KR and its ancestors, root first, in one query (the one
+    lock order: okrplan/lib/locks.py).
 
     Each plan comes with its KR (and the KR's cycle and organization) and
     `has_children`, so the save needs no other read of them."""
-    return chain.chain_lock(organization_id=kr.organization_id, kr_ids=[*kr.ancestor_ids, kr.pk])
+    return chain.chain_lock_of(kr)
 
 
 @dataclass(frozen=True)
@@ -408,6 +411,7 @@ def plan_apply_shape(
 
 @transaction.atomic
 def plan_submit(*, kr: KeyResult, actor: User, today: date | None = None) -> Plan:
+    locks.taking(locks.CHAIN, [kr.pk])
     plan = Plan.objects.select_for_update().get(organization_id=kr.organization_id, kr=kr)
     if plan.status == PlanStatus.LOCKED:
         raise ValidationError({"status": ["This plan is locked already."]})
@@ -438,7 +442,7 @@ def plan_lock(*, kr: KeyResult, actor: User | None) -> Plan:
 
     Each sequential stage's reference ratio is its target over the previous stage's
     (SPEC.md §3); the baseline is the aggregate total with those ratios (SPEC.md §5).
-    The chain (ancestors, the KR, its children) is locked in one sorted query, and the
+    The chain (ancestors, the KR, its children) is locked in one query, root first, and the
     effective plans are recomputed, since the ratios now come from the lock.
     """
     child_ids = list(
@@ -446,12 +450,14 @@ def plan_lock(*, kr: KeyResult, actor: User | None) -> Plan:
             "pk", flat=True
         )
     )
+    kr_ids = [*kr.ancestor_ids, kr.pk, *child_ids]
+    locks.taking(locks.CHAIN, kr_ids)
     locked = {
         p.kr_id: p
         for p in Plan.objects.select_for_update(of=("self",))
         .select_related("kr")
-        .filter(organization_id=kr.organization_id, kr_id__in=[*kr.ancestor_ids, kr.pk, *child_ids])
-        .order_by("kr_id")
+        .filter(organization_id=kr.organization_id, kr_id__in=kr_ids)
+        .order_by(Length("kr__path"), "kr_id")  # root first: okrplan/lib/locks.py
     }
     now = timezone.now()
     plan = locked[kr.pk]
@@ -627,6 +633,10 @@ def kr_change(
     """PATCH of a KR: what it is (hierarchy) and, with `target`, its plan, atomically."""
     from hierarchy.services import kr_update
 
+    # The chain first (okrplan/lib/locks.py): a plan save locks it before it writes the
+    # KR's target, and `kr_update` writes the KR's row. With the target as locked: it
+    # saves the whole row.
+    kr.target = chain.chain_lock_of(kr)[kr.pk].kr.target
     if fields:
         kr = kr_update(kr=kr, **fields)
     if target is not None and target != kr.target:
