@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hierarchy.models import Aggregation, KeyResult
+from hierarchy.permissions import close_require, notice_require
 from notifications.models import (
     Answer,
     Notification,
@@ -454,6 +455,7 @@ def round_notice(
         .select_related("parent_kr__organization", "modified_kr__department")
         .get(pk=round.pk)
     )
+    notice_require(actor, round.parent_kr)
     message = (message or "").strip()
     if not message:
         raise ValidationError({"message": ["Write the impact notice the departments will read."]})
@@ -505,6 +507,7 @@ def round_notice(
 def round_close(*, round: Round, actor, note: str, target: Decimal | None = None) -> Round:
     """The parent owner closes the round, confirming or changing the shared target."""
     round = Round.objects.select_for_update().select_related("parent_kr").get(pk=round.pk)
+    close_require(actor, round.parent_kr)
     note = (note or "").strip()
     if not note:
         raise ValidationError({"note": ["Say what was decided (it is shared with everyone)."]})

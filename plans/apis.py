@@ -20,7 +20,13 @@ from hierarchy.models import (
     MetricKind,
     Objective,
 )
-from hierarchy.permissions import kr_require_create, kr_require_edit, kr_require_parent_owner
+from hierarchy.permissions import (
+    kr_require_create,
+    kr_require_edit,
+    lock_require,
+    plan_require_edit,
+    target_require_change,
+)
 from hierarchy.scope import OrgApi
 from okrplan.lib.api import IdFilter, paginated
 from okrplan.lib.fields import NumberField, NumberListField
@@ -182,6 +188,8 @@ class KrDetailApi(OrgApi):
         data = self.PatchSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
+        if "target" in fields:
+            target_require_change(self.scope, kr)
         target = fields.pop("target", None)
         rationale = fields.pop("rationale", None)
         version = fields.pop("version", None)
@@ -290,7 +298,7 @@ class PlanApi(OrgApi):
     @extend_schema(request=PlanInputSerializer, responses={200: PlanOutputSerializer})
     def put(self, request, org, kr_id):
         kr, _ = plan_get(self, kr_id)
-        kr_require_edit(self.scope, kr)
+        plan_require_edit(self.scope, kr)
         data = PlanInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         plan = plan_save(kr, data.validated_data, request.user)
@@ -311,7 +319,7 @@ class KrLockApi(OrgApi):
     @extend_schema(request=None, responses={200: PlanOutputSerializer})
     def post(self, request, org, kr_id):
         kr, _ = plan_get(self, kr_id)
-        kr_require_parent_owner(self.scope, kr)
+        lock_require(self.scope, kr)
         plan = services.plan_lock(kr=kr, actor=request.user)
         return Response(PlanOutputSerializer(plan).data)
 

@@ -18,6 +18,12 @@ from django.utils import timezone
 
 from hierarchy.events import KeyResultCreated, KeyResultDeleted, KeyResultMoved
 from hierarchy.models import KeyResult, MetricKind
+from hierarchy.permissions import (
+    kr_require_edit,
+    lock_require,
+    plan_require_edit,
+    target_require_change,
+)
 from hierarchy.services import validate_number
 from okrplan.lib import sql
 from okrplan.lib.errors import StaleVersion
@@ -240,8 +246,9 @@ def plan_update(
 ) -> Plan:
     """Save a KR's plan: the only place a plan's values change.
 
-    Checks the version (StaleVersion → 409), the values, and that a change to a
-    locked plan (a modification) carries a rationale. Keeps the KR's target equal
+    Checks who may (`plan_require_edit`: a parent's plan is its owner's), the version
+    (StaleVersion → 409), the values, and that a change to a locked plan (a
+    modification) carries a rationale. Keeps the KR's target equal
     to the plan's total (or last value), records a revision, recomputes the
     ancestors' effective plans and publishes `PlanChanged`.
     """
@@ -249,6 +256,7 @@ def plan_update(
     locked = _lock_chain(kr)
     plan = locked[kr.pk]
     kr = plan.kr  # the row as locked, with the current target
+    plan_require_edit(actor, kr, has_children=plan.has_children)
     if version != plan.version:
         raise StaleVersion(plan.version)
     rationale = (rationale or "").strip()
@@ -441,6 +449,7 @@ def plan_lock(*, kr: KeyResult, actor: User | None) -> Plan:
     The chain (ancestors, the KR, its children) is locked in one sorted query, and the
     effective plans are recomputed, since the ratios now come from the lock.
     """
+    lock_require(actor, kr)
     child_ids = list(
         KeyResult.objects.filter(organization_id=kr.organization_id, parent=kr).values_list(
             "pk", flat=True
@@ -600,6 +609,7 @@ def kr_target_set(
     version: int | None = None,
 ) -> Plan:
     """A new target is a plan change: the plan is moved to it, keeping its shape."""
+    target_require_change(actor, kr)
     validate_number("target", target, kr.decimals, kr.unit)
     plan = Plan.objects.get(organization_id=kr.organization_id, kr=kr)
     values = _values_for_new_target(kr, plan, target)
@@ -628,6 +638,7 @@ def kr_change(
     from hierarchy.services import kr_update
 
     if fields:
+        kr_require_edit(actor, kr)
         kr = kr_update(kr=kr, **fields)
     if target is not None and target != kr.target:
         kr_target_set(kr=kr, target=target, actor=actor, rationale=rationale, version=version)
