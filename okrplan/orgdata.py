@@ -36,6 +36,7 @@ from hierarchy.models import (
     Organization,
     TenantModel,
 )
+from hierarchy.services import viewer_duties
 from notifications.models import Notification, PropagationRule, Round, RoundEvent, Step
 from okrplan.lib.erasing import erasing
 from plans.models import CheckIn, HistoryPoint, ImportBatch, Plan, PlanRevision
@@ -418,6 +419,12 @@ def _import(data: dict, slug: str | None) -> ImportReport:
             obj.save_base(raw=True)
             ctx.ids[model][row["id"]] = obj.pk
         report.rows[label(model)] = len(rows)
+    # Raw rows skip the services: the one rule across rows they keep is asked here.
+    duties = viewer_duties(organization_id=org.pk)
+    if duties:
+        raise OrgDataError(
+            f"Viewers read only, but in this file {'; '.join(duties)}: make them members."
+        )
     return report
 
 

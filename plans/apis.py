@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import django_filters
 from django.core.exceptions import PermissionDenied, ValidationError
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -122,6 +122,13 @@ class KrFilter(django_filters.FilterSet):
         fields = ["cycle", "parent", "department", "objective", "owner", "root"]
 
 
+class StaleVersionSerializer(serializers.Serializer):
+    """The 409 body (okrplan/lib/api.py): what happened, and the current version."""
+
+    detail = serializers.CharField()
+    version = serializers.IntegerField()
+
+
 def kr_get(api: OrgApi, kr_id) -> KeyResult:
     return api.scope.get(selectors.kr_queryset(api.scope.org).select_related("cycle"), kr_id)
 
@@ -175,13 +182,27 @@ class KrDetailApi(OrgApi):
         claimed_impact = NumberField(required=False, allow_null=True)
         target = NumberField(required=False)
         rationale = serializers.CharField(required=False, allow_blank=True, max_length=4000)
-        version = serializers.IntegerField(required=False, min_value=1)
+        version = serializers.IntegerField(
+            required=False,
+            min_value=1,
+            help_text="the `plan_version` the change was made from: 409 when the plan has "
+            "changed since (whatever the PATCH changes)",
+        )
 
     @extend_schema(responses={200: KrOutputSerializer})
     def get(self, request, org, kr_id):
         return Response(KrOutputSerializer(kr_get(self, kr_id)).data)
 
-    @extend_schema(request=PatchSerializer, responses={200: KrOutputSerializer})
+    @extend_schema(
+        request=PatchSerializer,
+        responses={
+            200: KrOutputSerializer,
+            409: OpenApiResponse(
+                StaleVersionSerializer,
+                description="`version` is not the plan's current version (sent in the body).",
+            ),
+        },
+    )
     def patch(self, request, org, kr_id):
         kr = kr_get(self, kr_id)
         kr_require_edit(self.scope, kr)
