@@ -1,6 +1,7 @@
 """Events the hierarchy publishes (see okrplan/lib/events.py)."""
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 
 @dataclass(frozen=True)
@@ -14,12 +15,22 @@ class KeyResultMoved:
 
     kr_id: int
     old_parent_id: int | None
+    # What it was, so a locked parent's total can be compared before and after, and the
+    # field the change was asked through (a refusal names it).
+    old_stage: int | None = None
+    old_claimed_impact: Decimal | None = None
+    field: str = "parent"
 
 
 @dataclass(frozen=True)
 class KeyResultDeleted:
     kr_id: int
     parent_id: int | None
+    # What it contributed (a deletable KR has no plan history: its plan is zeros).
+    target: Decimal = Decimal(0)
+    metric_kind: str = "cumulative"
+    stage: int | None = None
+    claimed_impact: Decimal | None = None
 
 
 @dataclass(frozen=True)

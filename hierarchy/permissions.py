@@ -1,36 +1,176 @@
-"""Who may do what to a key result (SPEC.md §1)."""
+"""Who may do what to a key result (SPEC.md §1): one function per action.
+
+- edit a KR (its check-ins, its description, submitting its plan): the KR's owner, the
+  lead of its department, and admins (`kr_can_edit`);
+- edit a plan (`plan_can_edit`) and change a target (`target_can_change`): the same for a
+  KR without children; for a parent, whose plan carries the target its contributors plan
+  against, the parent owner and admins only (a parent's plan save changes its target);
+- lock (`lock_can`), send the impact notice (`notice_can`), close a round (`close_can`):
+  the parent owner and admins.
+
+Each takes `who`: the caller's `Scope` (APIs and pages), a `User` (the services' actor,
+whose membership the request's scope has read already, or is read here), or None
+(the system itself: a task, a command, a cascade the worker applies), which may do
+everything. The APIs and pages ask before they parse (403 before 400); the services ask
+again where every path passes (`plan_update`, `kr_target_set`, `plan_lock`,
+`round_notice`, `round_close`), so no caller can skip the check.
+"""
 
 from django.core.exceptions import PermissionDenied
 
-from hierarchy.models import Department, KeyResult
-from hierarchy.scope import Scope
+from hierarchy.models import Department, KeyResult, Membership
+from hierarchy.scope import MEMBERSHIPS, Scope
 
 
-def kr_can_edit(scope: Scope, kr: KeyResult) -> bool:
-    """The KR's owner, the lead of its department, and admins edit its plan and check-ins."""
-    if not scope.can_write:
+def _membership(who, organization_id: int) -> Membership | None:
+    if isinstance(who, Scope):
+        return who.membership if who.org.pk == organization_id else None
+    if isinstance(who, Membership):
+        return who if who.organization_id == organization_id else None
+    cache = getattr(who, MEMBERSHIPS, None)
+    if cache is not None and organization_id in cache:
+        return cache[organization_id]
+    # Not remembered here: the user object may outlive a change of role (a request's
+    # user is new each request, and its scope remembers it).
+    return Membership.objects.filter(organization_id=organization_id, user=who).first()
+
+
+def _has_children(kr: KeyResult) -> bool:
+    known = getattr(kr, "has_children", None)
+    if known is None:
+        known = KeyResult.objects.filter(organization_id=kr.organization_id, parent=kr).exists()
+    return known
+
+
+class _Owner:
+    """The KR's owner acting through a service: a writer by construction (viewers own no
+    KR: hierarchy/services.py refuses it), so no membership is read for them."""
+
+    is_admin = False
+    can_write = True
+
+    def __init__(self, user_id: int):
+        self.user_id = user_id
+
+
+def _writer(who, kr: KeyResult) -> Membership | None:
+    if not isinstance(who, (Scope, Membership)) and getattr(who, "pk", None) == kr.owner_id:
+        return _Owner(kr.owner_id)
+    membership = _membership(who, kr.organization_id)
+    return membership if membership is not None and membership.can_write else None
+
+
+def _is_owner_or_admin(membership: Membership, kr: KeyResult) -> bool:
+    return membership.is_admin or kr.owner_id == membership.user_id
+
+
+def kr_can_edit(who, kr: KeyResult) -> bool:
+    """The KR's owner, the lead of its department, and admins: its check-ins, what it
+    is (title, unit, parent …), submitting its plan."""
+    if who is None:
+        return True
+    membership = _writer(who, kr)
+    if membership is None:
         return False
-    user_id = scope.membership.user_id
-    return scope.is_admin or kr.owner_id == user_id or kr.department.lead_id == user_id
+    return _is_owner_or_admin(membership, kr) or kr.department.lead_id == membership.user_id
 
 
-def kr_require_edit(scope: Scope, kr: KeyResult) -> None:
-    scope.require_writer()
-    if not kr_can_edit(scope, kr):
-        raise PermissionDenied(
-            "Only the key result's owner, its department's lead or an admin may change it."
-        )
+def plan_can_edit(who, kr: KeyResult, *, has_children: bool | None = None) -> bool:
+    """Save a KR's plan. A saved plan carries the KR's target, so a parent's plan is the
+    parent owner's (and admins'); a KR without children is also its department lead's."""
+    if who is None:
+        return True
+    membership = _writer(who, kr)
+    if membership is None:
+        return False
+    if _is_owner_or_admin(membership, kr):
+        return True
+    if kr.department.lead_id != membership.user_id:
+        return False
+    return not (_has_children(kr) if has_children is None else has_children)
 
 
-def kr_can_act_as_parent_owner(scope: Scope, kr: KeyResult) -> bool:
-    """Lock, impact notice, close a round, change the parent target: the owner and admins."""
-    return scope.can_write and (scope.is_admin or kr.owner_id == scope.membership.user_id)
+def target_can_change(who, kr: KeyResult) -> bool:
+    """Change a KR's target (it moves the plan: SPEC.md §2): whoever may save its plan,
+    so a parent's target is the parent owner's and admins'."""
+    return plan_can_edit(who, kr)
 
 
-def kr_require_parent_owner(scope: Scope, kr: KeyResult) -> None:
-    scope.require_writer()
-    if not kr_can_act_as_parent_owner(scope, kr):
-        raise PermissionDenied("Only the owner of this key result or an admin may do this.")
+def _parent_owner(who, kr: KeyResult) -> bool:
+    if who is None:
+        return True
+    membership = _writer(who, kr)
+    return membership is not None and _is_owner_or_admin(membership, kr)
+
+
+def lock_can(who, kr: KeyResult) -> bool:
+    """Lock the plans of a KR and its children: its owner and admins."""
+    return _parent_owner(who, kr)
+
+
+def notice_can(who, parent: KeyResult) -> bool:
+    """Send the impact notice of a round on `parent`: the parent owner and admins."""
+    return _parent_owner(who, parent)
+
+
+def close_can(who, parent: KeyResult) -> bool:
+    """Close a round on `parent`, confirming or changing the shared target: the parent
+    owner and admins."""
+    return _parent_owner(who, parent)
+
+
+def kr_can_act_as_parent_owner(who, kr: KeyResult) -> bool:
+    """Whether the combined view offers the parent owner's actions (lock, notice, close,
+    target): the actions' own functions agree for a parent."""
+    return _parent_owner(who, kr)
+
+
+# --- The same, raising PermissionDenied (403) ---------------------------------------
+
+_VIEWER = "Viewers may read but not change anything."
+_EDIT = "Only the key result's owner, its department's lead or an admin may change it."
+_PARENT = (
+    "Only the owner of “{title}” or an admin may do this: it is the target its "
+    "contributors plan against."
+)
+_OWNER = "Only the owner of this key result or an admin may do this."
+
+
+def _refuse(who, kr: KeyResult, message: str) -> None:
+    membership = None if who is None else _membership(who, kr.organization_id)
+    if membership is not None and not membership.can_write:
+        raise PermissionDenied(_VIEWER)
+    raise PermissionDenied(message)
+
+
+def kr_require_edit(who, kr: KeyResult) -> None:
+    if not kr_can_edit(who, kr):
+        _refuse(who, kr, _EDIT)
+
+
+def plan_require_edit(who, kr: KeyResult, *, has_children: bool | None = None) -> None:
+    if not plan_can_edit(who, kr, has_children=has_children):
+        _refuse(who, kr, _PARENT.format(title=kr.title) if kr_can_edit(who, kr) else _EDIT)
+
+
+def target_require_change(who, kr: KeyResult) -> None:
+    if not target_can_change(who, kr):
+        _refuse(who, kr, _PARENT.format(title=kr.title) if kr_can_edit(who, kr) else _EDIT)
+
+
+def lock_require(who, kr: KeyResult) -> None:
+    if not lock_can(who, kr):
+        _refuse(who, kr, _OWNER)
+
+
+def notice_require(who, parent: KeyResult) -> None:
+    if not notice_can(who, parent):
+        _refuse(who, parent, _OWNER)
+
+
+def close_require(who, parent: KeyResult) -> None:
+    if not close_can(who, parent):
+        _refuse(who, parent, _OWNER)
 
 
 def kr_require_create(

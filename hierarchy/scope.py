@@ -63,6 +63,19 @@ class Scope:
             raise Http404 from None
 
 
+MEMBERSHIPS = "_okrplan_memberships"
+
+
+def membership_remember(user, membership: Membership) -> None:
+    """Keep a resolved membership on its user, so that the services' permission checks
+    of the same actor (hierarchy/permissions.py) read nothing again."""
+    cache = getattr(user, MEMBERSHIPS, None)
+    if cache is None:
+        cache = {}
+        setattr(user, MEMBERSHIPS, cache)
+    cache[membership.organization_id] = membership
+
+
 def scope_resolve(*, user: AbstractBaseUser, slug: str, request=None) -> Scope:
     """The caller's scope in organization `slug`, or 404. With `request`, resolved once
     per request: the page's view and the template's context processor share it."""
@@ -75,6 +88,7 @@ def scope_resolve(*, user: AbstractBaseUser, slug: str, request=None) -> Scope:
     if membership is None:
         raise Http404
     scope = Scope(org=membership.organization, membership=membership)
+    membership_remember(user, membership)
     if request is not None:
         request._okrplan_scope = scope
     return scope

@@ -229,10 +229,64 @@ def _ensure_another_admin(membership: Membership, field: str) -> None:
         raise ValidationError({field: ["An organization needs at least one admin."]})
 
 
+# --- Viewers read only: they lead no department and own no KR ---------------------
+
+
+def require_not_viewer(*, organization_id: int, user: User, field: str) -> None:
+    """A department's lead and a KR's owner get work (steps, reviews, reminders) that a
+    viewer may not answer: 400 naming the field when `user` is a viewer."""
+    if Membership.objects.filter(
+        organization_id=organization_id, user=user, role=Role.VIEWER
+    ).exists():
+        duty = "lead a department" if field == "lead" else "own a key result"
+        raise ValidationError(
+            {
+                field: [
+                    f"{user.username} is a viewer: viewers read only, so they cannot {duty}. "
+                    "Make them a member first."
+                ]
+            }
+        )
+
+
+def duties_of(*, organization_id: int, user_ids) -> list[str]:
+    """What these users lead or own in an organization ("ann leads Sales")."""
+    led = Department.objects.filter(organization_id=organization_id, lead_id__in=user_ids)
+    owned = KeyResult.objects.filter(organization_id=organization_id, owner_id__in=user_ids)
+    return [
+        *(f"{d.lead.username} leads {d.name}" for d in led.select_related("lead").order_by("name")),
+        *(
+            f"{k.owner.username} owns “{k.title}”"
+            for k in owned.select_related("owner").order_by("id")[:5]
+        ),
+    ]
+
+
+def viewer_duties(*, organization_id: int) -> list[str]:
+    """What viewers of an organization lead or own: empty when the rule holds."""
+    viewer_ids = Membership.objects.filter(
+        organization_id=organization_id, role=Role.VIEWER
+    ).values_list("user_id", flat=True)
+    return duties_of(organization_id=organization_id, user_ids=list(viewer_ids))
+
+
 @transaction.atomic
 def membership_update(*, membership: Membership, role: str) -> Membership:
     if membership.role == Role.ADMIN and role != Role.ADMIN:
         _ensure_another_admin(membership, "role")
+    if role == Role.VIEWER and membership.role != Role.VIEWER:
+        duties = duties_of(
+            organization_id=membership.organization_id, user_ids=[membership.user_id]
+        )
+        if duties:
+            raise ValidationError(
+                {
+                    "role": [
+                        f"{membership.user.username} cannot become a viewer (viewers read "
+                        f"only): {'; '.join(duties)}. Name a new lead or owner first."
+                    ]
+                }
+            )
     membership.role = role
     membership.save(update_fields=["role"])
     return membership
@@ -274,6 +328,7 @@ def department_create(
 ) -> Department:
     if Department.objects.filter(organization=org, name__iexact=name).exists():
         raise ValidationError({"name": [f"A department named {name!r} exists already."]})
+    require_not_viewer(organization_id=org.pk, user=lead, field="lead")
     department = Department(organization=org, name=name, lead=lead, parent=parent)
     department.full_clean(exclude=["organization", "lead", "parent"])
     department.save()
@@ -292,6 +347,10 @@ def department_update(*, department: Department, **fields) -> Department:
         raise ValidationError({"name": [f"A department named {name!r} exists already."]})
     if "parent" in fields:
         _check_department_parent(department, fields["parent"])
+    if "lead" in fields and fields["lead"].pk != department.lead_id:
+        require_not_viewer(
+            organization_id=department.organization_id, user=fields["lead"], field="lead"
+        )
     for key, value in fields.items():
         setattr(department, key, value)
     department.full_clean(exclude=["organization", "lead", "parent"])
@@ -453,6 +512,8 @@ def objective_delete(*, objective: Objective) -> None:
 # --- Key results ------------------------------------------------------------
 
 MAX_DEPTH = 8
+WEIGHT_DECIMALS = 4  # KeyResult.weight: 8 digits, 4 of them decimal places
+MAX_WEIGHT = 10_000
 MAX_ABS_VALUE = Decimal("1e15")
 _CURRENCIES = {"USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "SEK", "NOK", "DKK", "INR", "BRL"}
 
@@ -496,8 +557,13 @@ def _validate_kr(kr: KeyResult) -> None:
         raise ValidationError(
             {"target": ["A cumulative key result counts a flow: its target cannot be negative."]}
         )
+    # The stored precision (4 places): 1e-30 would be stored as 0 and leave the
+    # objective's weighted progress undefined.
+    validate_number("weight", kr.weight, WEIGHT_DECIMALS)
     if kr.weight <= 0:
         raise ValidationError({"weight": ["Must be greater than 0."]})
+    if kr.weight >= MAX_WEIGHT:
+        raise ValidationError({"weight": [f"Must be smaller than {MAX_WEIGHT:,}."]})
     if kr.objective.cycle_id != kr.cycle_id:
         raise ValidationError({"objective": ["The objective belongs to another cycle."]})
     if parent is not None:
@@ -592,6 +658,7 @@ def kr_create(
         weight=weight,
         path=f"{parent.path}{parent.pk}/" if parent else "",
     )
+    require_not_viewer(organization_id=org.pk, user=owner, field="owner")
     _validate_kr(kr)
     kr.save()
     kr_refresh_cross_functional(parent_ids=[kr.parent_id])
@@ -620,6 +687,20 @@ def kr_update(*, kr: KeyResult, **fields) -> KeyResult:
     unknown = set(fields) - KR_STRUCTURE_FIELDS
     if unknown:
         raise ValidationError({sorted(unknown)[0]: ["This field cannot be changed here."]})
+    if "owner" in fields and fields["owner"].pk != kr.owner_id:
+        require_not_viewer(organization_id=kr.organization_id, user=fields["owner"], field="owner")
+    if "objective" in fields and fields["objective"].cycle_id != kr.cycle_id:
+        # Refused rather than re-planned: the plan, its revisions, the check-ins and the
+        # rounds are per period of the KR's cycle (docs/decisions.md, issue 13 item 6).
+        raise ValidationError(
+            {
+                "objective": [
+                    f"“{fields['objective'].title}” belongs to another cycle: a key result's "
+                    "plan, check-ins and history are periods of its own cycle, so it cannot "
+                    "move there. Create a key result in that cycle instead."
+                ]
+            }
+        )
     old_parent_id, old_department_id = kr.parent_id, kr.department_id
     old_shape = (kr.parent_id, kr.aggregation, kr.stage, kr.claimed_impact)
     for key, value in fields.items():
@@ -643,8 +724,19 @@ def kr_update(*, kr: KeyResult, **fields) -> KeyResult:
     kr.save()
     if kr.parent_id != old_parent_id or kr.department_id != old_department_id:
         kr_refresh_cross_functional(parent_ids=[old_parent_id, kr.parent_id])
-    if (kr.parent_id, kr.aggregation, kr.stage, kr.claimed_impact) != old_shape:
-        publish(KeyResultMoved(kr_id=kr.pk, old_parent_id=old_parent_id))
+    new_shape = (kr.parent_id, kr.aggregation, kr.stage, kr.claimed_impact)
+    if new_shape != old_shape:
+        names = ("parent", "aggregation", "stage", "claimed_impact")
+        field = next(n for n, a, b in zip(names, old_shape, new_shape, strict=True) if a != b)
+        publish(
+            KeyResultMoved(
+                kr_id=kr.pk,
+                old_parent_id=old_parent_id,
+                old_stage=old_shape[2],
+                old_claimed_impact=old_shape[3],
+                field=field,
+            )
+        )
     return kr
 
 
@@ -653,6 +745,12 @@ def kr_delete(*, kr: KeyResult) -> None:
     if KeyResult.objects.filter(organization_id=kr.organization_id, parent=kr).exists():
         raise ValidationError({"detail": ["Delete or move its children first."]})
     parent_id, kr_id = kr.parent_id, kr.pk
+    was = {
+        "target": kr.target,
+        "metric_kind": kr.metric_kind,
+        "stage": kr.stage,
+        "claimed_impact": kr.claimed_impact,
+    }
     try:
         kr.delete()
     except ProtectedError:
@@ -660,7 +758,7 @@ def kr_delete(*, kr: KeyResult) -> None:
             {"detail": ["This key result has a plan history or check-ins, which are kept."]}
         ) from None
     kr_refresh_cross_functional(parent_ids=[parent_id])
-    publish(KeyResultDeleted(kr_id=kr_id, parent_id=parent_id))
+    publish(KeyResultDeleted(kr_id=kr_id, parent_id=parent_id, **was))
 
 
 # --- Dependencies -----------------------------------------------------------

@@ -8,7 +8,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from hierarchy.models import KeyResult
-from hierarchy.permissions import kr_require_edit, kr_require_parent_owner
+from hierarchy.permissions import close_require, notice_require, plan_require_edit
 from hierarchy.scope import OrgApi
 from notifications import selectors, services
 from notifications.models import Answer, Downward, Notification, Round, Step, Upward
@@ -116,7 +116,7 @@ class PlanPreviewApi(OrgApi):
     @extend_schema(request=PlanInputSerializer, responses={200: PreviewSerializer})
     def post(self, request, org, kr_id):
         kr = kr_for_view(self, kr_id)
-        kr_require_edit(self.scope, kr)
+        plan_require_edit(self.scope, kr)
         data = PlanInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         data = data.validated_data
@@ -238,7 +238,7 @@ class RoundNoticeApi(OrgApi):
     @extend_schema(request=InputSerializer, responses={200: RoundOutputSerializer})
     def post(self, request, org, round_id):
         round = round_get(self, round_id)
-        kr_require_parent_owner(self.scope, round.parent_kr)
+        notice_require(self.scope, round.parent_kr)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         round = services.round_notice(round=round, actor=request.user, **data.validated_data)
@@ -253,7 +253,7 @@ class RoundCloseApi(OrgApi):
     @extend_schema(request=InputSerializer, responses={200: RoundOutputSerializer})
     def post(self, request, org, round_id):
         round = round_get(self, round_id)
-        kr_require_parent_owner(self.scope, round.parent_kr)
+        close_require(self.scope, round.parent_kr)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         round = services.round_close(round=round, actor=request.user, **data.validated_data)

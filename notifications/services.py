@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from hierarchy.events import InvitationClosed, InvitationCreated
 from hierarchy.models import Aggregation, Invitation, KeyResult
+from hierarchy.permissions import close_require, notice_require
 from notifications import locks
 from notifications.models import (
     Answer,
@@ -457,6 +458,7 @@ def round_notice(
     One message to every other contributing department, optionally with a line for
     some of them (`department_messages`: department id → text, SPEC.md §5)."""
     round = locks.round_lock(round.pk, "parent_kr__organization", "modified_kr__department")
+    notice_require(actor, round.parent_kr)
     message = (message or "").strip()
     if not message:
         raise ValidationError({"message": ["Write the impact notice the departments will read."]})
@@ -510,6 +512,7 @@ def round_close(*, round: Round, actor, note: str, target: Decimal | None = None
     # the shared KR's chain first, then the round: the target change below saves the
     # parent's plan, as a child's save does before it locks the round
     round = locks.round_lock(round.pk, "parent_kr")
+    close_require(actor, round.parent_kr)
     note = (note or "").strip()
     if not note:
         raise ValidationError({"note": ["Say what was decided (it is shared with everyone)."]})

@@ -16,9 +16,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from hierarchy.models import KeyResult
 from hierarchy.permissions import (
+    close_require,
     kr_can_act_as_parent_owner,
-    kr_require_edit,
-    kr_require_parent_owner,
+    lock_require,
+    notice_require,
+    plan_require_edit,
+    target_require_change,
 )
 from hierarchy.scope import Scope, org_view
 from hierarchy.selectors import invitation_pending_list
@@ -246,9 +249,9 @@ def _failed(request, scope: Scope, kr_id: int, forms: dict):
     return render(request, "notifications/alignment.html", context, status=400)
 
 
-def _round_for_action(scope: Scope, round_id: int) -> Round:
+def _round_for_action(scope: Scope, round_id: int, require) -> Round:
     round = scope.get(Round.objects.select_related("parent_kr", "modified_kr"), round_id)
-    kr_require_parent_owner(scope, round.parent_kr)
+    require(scope, round.parent_kr)
     return round
 
 
@@ -264,7 +267,7 @@ def _hidden_form_errors(request, round: Round, form, shown: bool) -> None:
 @require_POST
 def kr_lock(request, scope: Scope, kr_id: int):
     kr = kr_or_404(org=scope.org, pk=kr_id)
-    kr_require_parent_owner(scope, kr)
+    lock_require(scope, kr)
     plan = plan_services.plan_lock(kr=kr, actor=request.user)
     count = KeyResult.objects.filter(organization=scope.org, parent=kr).count()
     baseline = f" Baseline: {num(plan.baseline)} {kr.unit}." if plan.baseline is not None else ""
@@ -282,7 +285,7 @@ def kr_lock(request, scope: Scope, kr_id: int):
 @require_POST
 def kr_target(request, scope: Scope, kr_id: int):
     kr = kr_or_404(org=scope.org, pk=kr_id)
-    kr_require_parent_owner(scope, kr)
+    target_require_change(scope, kr)
     form = TargetForm(request.POST, auto_id="t-%s")
     if form.is_valid() and form.cleaned_data["target"] == kr.target:
         form.add_error("target", f"The target is {num(kr.target)} {kr.unit} already.")
@@ -323,7 +326,7 @@ def kr_target(request, scope: Scope, kr_id: int):
 @org_view
 @require_POST
 def round_notice(request, scope: Scope, round_id: int):
-    round = _round_for_action(scope, round_id)
+    round = _round_for_action(scope, round_id, notice_require)
     others = (
         KeyResult.objects.filter(organization=scope.org, parent_id=round.parent_kr_id)
         .exclude(department_id=round.modified_kr.department_id)
@@ -358,7 +361,7 @@ def round_notice(request, scope: Scope, round_id: int):
 @org_view
 @require_POST
 def round_close(request, scope: Scope, round_id: int):
-    round = _round_for_action(scope, round_id)
+    round = _round_for_action(scope, round_id, close_require)
     form = CloseForm(request.POST, auto_id=f"c{round.pk}-%s")
     if form.is_valid():
         try:
@@ -708,7 +711,7 @@ def plan_preview_page(request, scope: Scope, kr_id: int):
     """The plan editor's impact fragment: the same computation as the API's
     `POST .../plan/preview/` over the typed values; nothing written."""
     kr = kr_or_404(org=scope.org, pk=kr_id)
-    kr_require_edit(scope, kr)
+    plan_require_edit(scope, kr)
     form = PlanForm.of_post(kr, request.POST)
     context = {"scope": scope, "org": scope.org, "kr": kr}
     template = "plans/plan_editor.html#preview"

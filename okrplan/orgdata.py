@@ -37,7 +37,7 @@ from hierarchy.models import (
     Organization,
     TenantModel,
 )
-from hierarchy.services import invitation_token_new
+from hierarchy.services import invitation_token_new, viewer_duties
 from notifications.models import Notification, PropagationRule, Round, RoundEvent, Step
 from okrplan.lib.erasing import erasing
 from okrplan.lib.text import USER_NAME_FIELDS, one_line_values_check
@@ -431,6 +431,12 @@ def _import(data: dict, slug: str | None) -> ImportReport:
             obj.save_base(raw=True)
             ctx.ids[model][row["id"]] = obj.pk
         report.rows[label(model)] = len(rows)
+    # Raw rows skip the services: the one rule across rows they keep is asked here.
+    duties = viewer_duties(organization_id=org.pk)
+    if duties:
+        raise OrgDataError(
+            f"Viewers read only, but in this file {'; '.join(duties)}: make them members."
+        )
     return report
 
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import django_filters
 from django.core.exceptions import PermissionDenied, ValidationError
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -20,7 +20,13 @@ from hierarchy.models import (
     MetricKind,
     Objective,
 )
-from hierarchy.permissions import kr_require_create, kr_require_edit, kr_require_parent_owner
+from hierarchy.permissions import (
+    kr_require_create,
+    kr_require_edit,
+    lock_require,
+    plan_require_edit,
+    target_require_change,
+)
 from hierarchy.scope import OrgApi
 from okrplan.lib.api import IdFilter, paginated
 from okrplan.lib.fields import NumberField, NumberListField
@@ -116,6 +122,13 @@ class KrFilter(django_filters.FilterSet):
         fields = ["cycle", "parent", "department", "objective", "owner", "root"]
 
 
+class StaleVersionSerializer(serializers.Serializer):
+    """The 409 body (okrplan/lib/api.py): what happened, and the current version."""
+
+    detail = serializers.CharField()
+    version = serializers.IntegerField()
+
+
 def kr_get(api: OrgApi, kr_id) -> KeyResult:
     return api.scope.get(selectors.kr_queryset(api.scope.org).select_related("cycle"), kr_id)
 
@@ -169,19 +182,35 @@ class KrDetailApi(OrgApi):
         claimed_impact = NumberField(required=False, allow_null=True)
         target = NumberField(required=False)
         rationale = serializers.CharField(required=False, allow_blank=True, max_length=4000)
-        version = serializers.IntegerField(required=False, min_value=1)
+        version = serializers.IntegerField(
+            required=False,
+            min_value=1,
+            help_text="the `plan_version` the change was made from: 409 when the plan has "
+            "changed since (whatever the PATCH changes)",
+        )
 
     @extend_schema(responses={200: KrOutputSerializer})
     def get(self, request, org, kr_id):
         return Response(KrOutputSerializer(kr_get(self, kr_id)).data)
 
-    @extend_schema(request=PatchSerializer, responses={200: KrOutputSerializer})
+    @extend_schema(
+        request=PatchSerializer,
+        responses={
+            200: KrOutputSerializer,
+            409: OpenApiResponse(
+                StaleVersionSerializer,
+                description="`version` is not the plan's current version (sent in the body).",
+            ),
+        },
+    )
     def patch(self, request, org, kr_id):
         kr = kr_get(self, kr_id)
         kr_require_edit(self.scope, kr)
         data = self.PatchSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
+        if "target" in fields:
+            target_require_change(self.scope, kr)
         target = fields.pop("target", None)
         rationale = fields.pop("rationale", None)
         version = fields.pop("version", None)
@@ -290,7 +319,7 @@ class PlanApi(OrgApi):
     @extend_schema(request=PlanInputSerializer, responses={200: PlanOutputSerializer})
     def put(self, request, org, kr_id):
         kr, _ = plan_get(self, kr_id)
-        kr_require_edit(self.scope, kr)
+        plan_require_edit(self.scope, kr)
         data = PlanInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         plan = plan_save(kr, data.validated_data, request.user)
@@ -311,7 +340,7 @@ class KrLockApi(OrgApi):
     @extend_schema(request=None, responses={200: PlanOutputSerializer})
     def post(self, request, org, kr_id):
         kr, _ = plan_get(self, kr_id)
-        kr_require_parent_owner(self.scope, kr)
+        lock_require(self.scope, kr)
         plan = services.plan_lock(kr=kr, actor=request.user)
         return Response(PlanOutputSerializer(plan).data)
 

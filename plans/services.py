@@ -20,12 +20,19 @@ from django.utils import timezone
 
 from hierarchy.events import KeyResultCreated, KeyResultDeleted, KeyResultMoved
 from hierarchy.models import KeyResult, MetricKind
+from hierarchy.permissions import (
+    kr_require_edit,
+    lock_require,
+    plan_require_edit,
+    target_require_change,
+)
 from hierarchy.services import validate_number
 from okrplan.lib import locks, sql
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.events import publish
 from okrplan.lib.text import validate_text
 from plans import chain, rollup, shapes
+from plans.checks import num
 from plans.events import AncestorFacts, CheckInRecorded, PlanChanged, PlanLocked
 from plans.models import (
     Cause,
@@ -243,8 +250,9 @@ def plan_update(
 ) -> Plan:
     """Save a KR's plan: the only place a plan's values change.
 
-    Checks the version (StaleVersion → 409), the values, and that a change to a
-    locked plan (a modification) carries a rationale. Keeps the KR's target equal
+    Checks who may (`plan_require_edit`: a parent's plan is its owner's), the version
+    (StaleVersion → 409), the values, and that a change to a locked plan (a
+    modification) carries a rationale. Keeps the KR's target equal
     to the plan's total (or last value), records a revision, recomputes the
     ancestors' effective plans and publishes `PlanChanged`.
     """
@@ -252,6 +260,7 @@ def plan_update(
     locked = _lock_chain(kr)
     plan = locked[kr.pk]
     kr = plan.kr  # the row as locked, with the current target
+    plan_require_edit(actor, kr, has_children=plan.has_children)
     if version != plan.version:
         raise StaleVersion(plan.version)
     rationale = (rationale or "").strip()
@@ -445,6 +454,7 @@ def plan_lock(*, kr: KeyResult, actor: User | None) -> Plan:
     The chain (ancestors, the KR, its children) is locked in one query, root first, and the
     effective plans are recomputed, since the ratios now come from the lock.
     """
+    lock_require(actor, kr)
     child_ids = list(
         KeyResult.objects.filter(organization_id=kr.organization_id, parent=kr).values_list(
             "pk", flat=True
@@ -530,41 +540,175 @@ def checkin_create(
 
 
 # --- Reactions to the hierarchy's events -------------------------------------
+#
+# A locked parent's set of contributions is part of its locked plan (docs/decisions.md,
+# issue 13 item 6): a KR joins or leaves it, or changes its stage or claimed impact,
+# only when that leaves every locked ancestor's effective plan and aggregate total as
+# they were. Otherwise the change is refused (400 naming the field, nothing written):
+# the one way a locked shared total moves is a plan modification (`plan_update`: a
+# rationale, a revision, the upward rule, a round). A KR that joins a locked parent has
+# its plan locked too, so that its first plan is a modification.
+
+
+def _locked_refusal(parent: KeyResult, title: str, before: Decimal, after: Decimal) -> str:
+    unit = parent.unit
+    moved = (
+        f"would move its shared total from {num(before)} to {num(after)} {unit}"
+        if before != after
+        else "would change its shared plan"
+    )
+    return (
+        f"“{parent.title}” is locked: this {moved} with no rationale and no modification "
+        f"round. Bring what “{title}” contributes to nothing through its plan first (a "
+        "modification, with a rationale the other departments hear about), then try again."
+        + (
+            " A claimed impact is fixed while the parent is locked."
+            if parent.aggregation == "parallel"
+            else ""
+        )
+    )
+
+
+def _locked_parent_guard(
+    parent_plan: Plan, *, before: list, after: list, field: str, title: str
+) -> None:
+    """Refuse a change of a locked parent's children that moves its effective plan or its
+    aggregate total (the additive total, the funnel's implied output, the discounted
+    claim)."""
+    if not parent_plan.is_locked:
+        return
+    parent = parent_plan.kr
+
+    def figures(children):
+        effective = rollup.effective_values(
+            aggregation=parent.aggregation, own_values=parent_plan.values, children=children
+        )
+        total = rollup.aggregate_total(
+            aggregation=parent.aggregation,
+            metric_kind=parent.metric_kind,
+            effective=effective,
+            children=children,
+            overlap_factor=parent.organization.overlap_factor,
+        )
+        return effective, total
+
+    effective_before, total_before = figures(before)
+    effective_after, total_after = figures(after)
+    if effective_before != effective_after or total_before != total_after:
+        raise ValidationError({field: [_locked_refusal(parent, title, total_before, total_after)]})
+
+
+def _recompute_guarded(kr: KeyResult, locked: dict[int, Plan], *, field: str, title: str):
+    """`_recompute_ancestors`, refusing when a locked ancestor's effective plan moves."""
+    result, written = _ancestors_recomputed(kr, locked, _children_of_ancestors(kr))
+    for ancestor_id in kr.ancestor_ids:
+        plan = locked[ancestor_id]
+        if plan.is_locked and plan.pk in written:
+            before, after = result.totals[ancestor_id]
+            raise ValidationError({field: [_locked_refusal(plan.kr, title, before, after)]})
+    sql.update_column(Plan, "effective_json", written)
+    return result
+
+
+def _join_locked(plan: Plan, parent_plan: Plan) -> None:
+    """A KR that joins a locked parent is locked with it (its next save is a
+    modification)."""
+    if not parent_plan.is_locked or plan.is_locked:
+        return
+    plan.status, plan.locked_at = PlanStatus.LOCKED, timezone.now()
+    if parent_plan.kr.aggregation == "sequential" and plan.reference_target is None:
+        plan.reference_target = plan.kr.target
+    Plan.objects.filter(pk=plan.pk).update(
+        status=plan.status, locked_at=plan.locked_at, reference_target=plan.reference_target
+    )
+
+
+def _children(parent: KeyResult) -> list[rollup.Child]:
+    return chain.children_of(organization_id=parent.organization_id, parent_ids=[parent.pk]).get(
+        parent.pk, []
+    )
 
 
 def on_kr_created(event: KeyResultCreated) -> None:
     kr = KeyResult.objects.select_related("cycle", "organization").get(pk=event.kr_id)
     plan_create_initial(kr=kr)
-    rollup_ancestors(kr=kr)
+    if kr.parent_id is None:
+        return
+    locked = _lock_chain(kr)
+    parent_plan = locked[kr.parent_id]
+    if parent_plan.is_locked:
+        after = _children(parent_plan.kr)
+        before = [c for c in after if c.id != kr.pk]
+        _locked_parent_guard(
+            parent_plan, before=before, after=after, field="parent", title=kr.title
+        )
+        _join_locked(locked[kr.pk], parent_plan)
+    _recompute_guarded(kr, locked, field="parent", title=kr.title)
 
 
 def on_kr_moved(event: KeyResultMoved) -> None:
     kr = KeyResult.objects.select_related("organization").get(pk=event.kr_id)
-    rollup_ancestors(kr=kr)
-    if event.old_parent_id and event.old_parent_id != kr.parent_id:
+    plan = Plan.objects.get(organization_id=kr.organization_id, kr=kr)
+    plan.kr = kr
+    was = rollup.Child(
+        id=kr.pk,
+        target=kr.target,
+        effective_values=plan.effective_values,
+        metric_kind=kr.metric_kind,
+        stage=event.old_stage,
+        reference_target=plan.reference_target,
+        claimed_impact=event.old_claimed_impact,
+    )
+    field, moved = event.field, event.old_parent_id != kr.parent_id
+    if kr.parent_id is not None:
+        locked = _lock_chain(kr)
+        parent_plan = locked[kr.parent_id]
+        if parent_plan.is_locked:
+            after = _children(parent_plan.kr)
+            if moved:
+                before = [c for c in after if c.id != kr.pk]
+            else:
+                before = [was if c.id == kr.pk else c for c in after]
+            _locked_parent_guard(
+                parent_plan, before=before, after=after, field=field, title=kr.title
+            )
+            if moved:
+                _join_locked(locked[kr.pk], parent_plan)
+        _recompute_guarded(kr, locked, field=field, title=kr.title)
+    if event.old_parent_id and moved:
         old_parent = KeyResult.objects.select_related("organization").get(pk=event.old_parent_id)
-        _recompute_self_and_ancestors(old_parent)
+        _recompute_self_and_ancestors(old_parent, field=field, title=kr.title, gone=was)
 
 
 def on_kr_deleted(event: KeyResultDeleted) -> None:
     if event.parent_id:
-        parent = KeyResult.objects.select_related("organization").get(pk=event.parent_id)
-        _recompute_self_and_ancestors(parent)
+        parent = KeyResult.objects.select_related("organization", "cycle").get(pk=event.parent_id)
+        gone = rollup.Child(
+            id=event.kr_id,
+            target=event.target,
+            effective_values=[ZERO] * len(parent.cycle.periods),
+            metric_kind=event.metric_kind,
+            stage=event.stage,
+            claimed_impact=event.claimed_impact,
+        )
+        _recompute_self_and_ancestors(parent, field="detail", title="this key result", gone=gone)
 
 
-def _recompute_self_and_ancestors(kr: KeyResult) -> None:
+def _recompute_self_and_ancestors(
+    kr: KeyResult, *, field: str, title: str, gone: rollup.Child
+) -> None:
+    """After `gone` left `kr`'s children: its effective plan and its ancestors'."""
     locked = _lock_chain(kr)
     plan = locked[kr.pk]
-    children = chain.children_of(organization_id=kr.organization_id, parent_ids=[kr.pk]).get(
-        kr.pk, []
-    )
+    children = _children(kr)
+    _locked_parent_guard(plan, before=[*children, gone], after=children, field=field, title=title)
     effective = rollup.effective_values(
         aggregation=kr.aggregation, own_values=plan.values, children=children
     )
     if effective != plan.effective_values:
         plan.effective_values = effective
         Plan.objects.filter(pk=plan.pk).update(effective_json=plan.effective_json)
-    _recompute_ancestors(kr, locked)
+    _recompute_guarded(kr, locked, field=field, title=title)
 
 
 # --- Key result changes that touch the plan ------------------------------------
@@ -606,6 +750,7 @@ def kr_target_set(
     version: int | None = None,
 ) -> Plan:
     """A new target is a plan change: the plan is moved to it, keeping its shape."""
+    target_require_change(actor, kr)
     validate_number("target", target, kr.decimals, kr.unit)
     plan = Plan.objects.get(organization_id=kr.organization_id, kr=kr)
     values = _values_for_new_target(kr, plan, target)
@@ -630,14 +775,21 @@ def kr_change(
     rationale: str | None = None,
     version: int | None = None,
 ) -> KeyResult:
-    """PATCH of a KR: what it is (hierarchy) and, with `target`, its plan, atomically."""
+    """PATCH of a KR: what it is (hierarchy) and, with `target`, its plan, atomically.
+
+    `version` is the plan's (the KR's `plan_version`): sent, it must be the current one
+    whatever the PATCH changes (StaleVersion → 409), checked under the chain's lock."""
     from hierarchy.services import kr_update
 
     # The chain first (okrplan/lib/locks.py): a plan save locks it before it writes the
     # KR's target, and `kr_update` writes the KR's row. With the target as locked: it
     # saves the whole row.
-    kr.target = chain.chain_lock_of(kr)[kr.pk].kr.target
+    locked = chain.chain_lock_of(kr)[kr.pk]
+    kr.target = locked.kr.target
+    if version is not None and version != locked.version:
+        raise StaleVersion(locked.version)
     if fields:
+        kr_require_edit(actor, kr)
         kr = kr_update(kr=kr, **fields)
     if target is not None and target != kr.target:
         kr_target_set(kr=kr, target=target, actor=actor, rationale=rationale, version=version)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from hierarchy.models import Cycle, KeyResult, MetricKind
-from hierarchy.permissions import kr_can_edit, kr_require_edit
+from hierarchy.permissions import kr_can_edit, kr_require_edit, plan_can_edit, plan_require_edit
 from hierarchy.scope import Scope, org_view
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.fragments import fragment_response
@@ -276,7 +276,7 @@ def _editor_page(
         }
         for p in periods
     ]
-    can_edit = kr_can_edit(scope, kr)
+    can_edit = plan_can_edit(scope, kr)
     return render(
         request,
         "plans/plan_editor.html",
@@ -289,6 +289,7 @@ def _editor_page(
             "rows": rows,
             "figures": plan_figures(kr, form.raw),
             "can_edit": can_edit,
+            "can_check_in": can_edit or kr_can_edit(scope, kr),
             "show_preview": can_edit and kr.parent_id is not None,
             "target_n": num(kr.target),
             "start_n": num(kr.start_value),
@@ -325,15 +326,16 @@ def plan_editor(request, scope: Scope, kr_id: int):
         return _editor_page(request, scope, kr)
     if request.method != "POST":
         return HttpResponseNotAllowed(["GET", "POST"])
-    kr_require_edit(scope, kr)
+    action = request.POST.get("action")
+    if action == "submit":  # the saved plan, as it is: the KR's editors
+        kr_require_edit(scope, kr)
+        return _plan_submit(request, scope, kr)
+    plan_require_edit(scope, kr)
     form = PlanForm.of_post(kr, request.POST)
     if request.POST.get("live"):
         return fragment_response(
             "plans/plan_editor.html#totals", {"kr": kr, "figures": plan_figures(kr, form.raw)}
         )
-    action = request.POST.get("action")
-    if action == "submit":
-        return _plan_submit(request, scope, kr)
     try:
         if action == "shape":
             target = parse_number(form.target)

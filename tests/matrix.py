@@ -2,7 +2,8 @@
 
 tests/test_permission_matrix.py (the API) and tests/test_page_permission_matrix.py (the
 pages) call every route with the same objects, made by the services: a shared KR with an
-open modification round, a child KR of Marketing owned by pat (so maya leads its
+open modification round, a child KR of Marketing owned by pat (under another KR of the
+parent owner's) (so maya leads its
 department without owning it), maya's review step and notification.
 """
 
@@ -31,14 +32,17 @@ def objs(world, planning):
     lock(pipeline)
     set_plan(planning.sales_kr, [400000, 400000, 400000], rationale="Two reps left")
     round = Round.objects.get(parent_kr=pipeline)
-    # The KR the routes point at: Marketing's (maya leads it), owned by pat.
+    # The KR the routes point at: Marketing's (maya leads it), owned by pat, a draft under
+    # a parent of the owner's that is not locked (a KR that joins a locked parent is
+    # locked with it: docs/decisions.md, issue 13 item 6).
+    events = make_kr(world, planning.objective, title="Events pipeline", owner=world.owner)
     kr = make_kr(
         world,
         planning.objective,
         title="Marketing events pipeline",
         owner=pat,
         department=world.marketing,
-        parent=pipeline,
+        parent=events,
     )
     set_plan(kr, [100, 100, 100])
     # A KR without history, which may be deleted (revisions and check-ins are kept).
@@ -48,7 +52,7 @@ def objs(world, planning):
         title="Marketing podcast pipeline",
         owner=pat,
         department=world.marketing,
-        parent=pipeline,
+        parent=events,
     )
     lockable = make_kr(world, planning.objective, title="Expansion pipeline", owner=world.owner)
     dependency = hs.dependency_create(

@@ -272,3 +272,88 @@ def test_the_fixture_is_what_the_table_assumes(objs):
     kr.plan.refresh_from_db()
     assert kr.plan.values == [Decimal(100)] * 3
     assert kr.plan.status == "draft"
+
+
+# --- The lead of the parent's department ----------------------------------------------
+# sam leads Sales, the department of the shared pipeline (and of `lockable`), and owns
+# neither: SPEC.md §1 gives the parent owner's actions (lock, impact notice, close, change
+# the parent target, also through the parent's own plan) to its owner and admins only.
+# Columns: the parent's department lead, the parent owner, an admin.
+PARENT_LEAD_ROLES = ("parent_lead", "owner", "admin")
+
+
+def _pipeline_version(objs) -> int:
+    return _version(objs["planning"].pipeline)
+
+
+# fmt: off
+PARENT_LEAD_MATRIX = {
+    # (url name, method, what): (the KR the route points at, body, answers)
+    ("api-kr", "patch", "target"): (
+        "pipeline",
+        lambda o: {"target": "5100000", "rationale": "A bigger market",
+                   "version": _pipeline_version(o)},
+        (403, 200, 200)),
+    ("api-plan", "put", "values"): (
+        "pipeline",
+        lambda o: {"values": [1700000, 1700000, 1700000], "rationale": "A bigger market",
+                   "version": _pipeline_version(o)},
+        (403, 200, 200)),
+    ("api-plan", "put", "shape"): (
+        "pipeline",
+        lambda o: {"shape": "linear", "target": "5100000", "rationale": "A bigger market",
+                   "version": _pipeline_version(o)},
+        (403, 200, 200)),
+    ("api-plan-preview", "post", "values"): (
+        "pipeline",
+        lambda o: {"values": [1700000, 1700000, 1700000], "version": _pipeline_version(o)},
+        (403, 200, 200)),
+    ("api-kr-lock", "post", "lock"): ("lockable", lambda o: {}, (403, 200, 200)),
+    ("api-round-notice", "post", "notice"): (
+        None, lambda o: {"message": "Sales cut 300k: please assess."}, (403, 200, 200)),
+    ("api-round-close", "post", "close"): (
+        None, lambda o: {"note": "We accept the lower total."}, (403, 200, 200)),
+    # What stays the lead's: what the parent KR is, and its check-ins.
+    ("api-kr", "patch", "title"): (
+        "pipeline", lambda o: {"title": "Generate $5M in new pipeline (EMEA)"}, (200, 200, 200)),
+    ("api-checkins", "post", "checkin"): (
+        "pipeline", lambda o: {"period": 0, "value": 5}, (201, 201, 201)),
+}
+# fmt: on
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "what"),
+    list(PARENT_LEAD_MATRIX),
+    ids=[" ".join(k) for k in PARENT_LEAD_MATRIX],
+)
+def test_it_keeps_the_parent_owners_actions_from_the_parents_department_lead(
+    objs, api, name, method, what
+):
+    world, planning = objs["world"], objs["planning"]
+    pipeline = planning.pipeline
+    assert pipeline.department.lead_id == world.sales_lead.pk != pipeline.owner_id
+    assert objs["lockable"].department.lead_id == world.sales_lead.pk
+    which, body, answers = PARENT_LEAD_MATRIX[(name, method, what)]
+    users = {"parent_lead": world.sales_lead, "owner": world.owner, "admin": world.admin}
+    clients = {role: api(user) for role, user in users.items()}
+    params = dict(objs["path"])
+    if which is not None:
+        params["kr_id"] = objs[which].pk if which in objs else pipeline.pk
+    route = next(r for r, n, m in OPERATIONS if n == name and m == method)
+    kwargs = {p: params[p] for p in re.findall(r"<(?:\w+:)?(\w+)>", route)}
+    url = reverse(name, kwargs=kwargs)
+    expected = dict(zip(PARENT_LEAD_ROLES, answers, strict=True))
+    answered = {}
+    for role in PARENT_LEAD_ROLES:
+        with transaction.atomic():
+            before = (pipeline.__class__.objects.get(pk=pipeline.pk).target, _version(pipeline))
+            response = getattr(clients[role], method)(url, body(objs), format="json")
+            answered[role] = response.status_code
+            if response.status_code != expected[role]:
+                answered[role] = f"{response.status_code} {getattr(response, 'data', None)}"
+            elif response.status_code == 403:  # nothing written
+                after = (pipeline.__class__.objects.get(pk=pipeline.pk).target, _version(pipeline))
+                assert after == before
+            transaction.set_rollback(True)
+    assert answered == expected, f"{method.upper()} {url}"

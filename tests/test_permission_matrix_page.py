@@ -315,3 +315,88 @@ def test_it_sends_an_htmx_request_without_a_session_to_the_login_page(objs, rout
         response = getattr(Client(), method)(url, headers=headers)
         assert response.status_code == 204, f"{method.upper()} {url}"
         assert response["HX-Redirect"] == f"/accounts/login/?next={on}", url
+
+
+# --- The lead of the parent's department ----------------------------------------------
+# sam leads Sales, the department of the shared pipeline (and of `lockable`), and owns
+# neither: the parent owner's actions are its owner's and admins' on the pages as in the
+# API (tests/test_permission_matrix.py), through the same functions
+# (hierarchy/permissions.py). Columns: the parent's department lead, its owner, an admin.
+PARENT_LEAD_ROLES = ("parent_lead", "owner", "admin")
+
+# fmt: off
+PARENT_LEAD_MATRIX = {
+    # (url name, what): (the KR the page is about, form, answers)
+    ("plan-editor", "values"): (
+        "pipeline",
+        lambda o: {"values": ["1700000", "1700000", "1700000"], "rationale": "A bigger market",
+                   "version": _version(o["planning"].pipeline)},
+        (403, 302, 302)),
+    ("plan-editor", "shape"): (
+        "pipeline",
+        lambda o: {"action": "shape", "shape": "linear", "target": "5100000",
+                   "rationale": "A bigger market", "version": _version(o["planning"].pipeline)},
+        (403, 302, 302)),
+    ("plan-preview-page", "values"): (
+        "pipeline",
+        lambda o: {"values": ["1700000", "1700000", "1700000"],
+                   "version": _version(o["planning"].pipeline)},
+        (403, 200, 200)),
+    ("kr-target", "target"): (
+        "pipeline",
+        lambda o: {"target": "5100000", "rationale": "A bigger market",
+                   "version": _version(o["planning"].pipeline)},
+        (403, 302, 302)),
+    ("kr-lock", "lock"): ("lockable", lambda o: {}, (403, 302, 302)),
+    ("round-notice", "notice"): (
+        None, lambda o: {"message": "Sales cut 300k: please assess."}, (403, 302, 302)),
+    ("round-close", "close"): (
+        None, lambda o: {"note": "We accept the lower total."}, (403, 302, 302)),
+    # What stays the lead's: the parent's check-ins.
+    ("kr-checkin", "checkin"): ("pipeline", lambda o: {"period": "0", "value": "5"},
+                                (302, 302, 302)),
+}
+# fmt: on
+
+
+@pytest.mark.parametrize(
+    ("name", "what"), list(PARENT_LEAD_MATRIX), ids=[" ".join(k) for k in PARENT_LEAD_MATRIX]
+)
+def test_it_keeps_the_parent_owners_actions_from_the_parents_department_lead(objs, name, what):
+    world, pipeline = objs["world"], objs["planning"].pipeline
+    assert pipeline.department.lead_id == world.sales_lead.pk != pipeline.owner_id
+    which, body, answers = PARENT_LEAD_MATRIX[(name, what)]
+    users = {"parent_lead": world.sales_lead, "owner": world.owner, "admin": world.admin}
+    params = dict(objs["path"])
+    if which is not None:
+        params["kr_id"] = objs["lockable"].pk if which == "lockable" else pipeline.pk
+    route = next(r for r, n in ROUTES if n == name)
+    url = reverse(name, kwargs={p: params[p] for p in re.findall(r"<(?:\w+:)?(\w+)>", route)})
+    expected = dict(zip(PARENT_LEAD_ROLES, answers, strict=True))
+    answered = {}
+    for role in PARENT_LEAD_ROLES:
+        client = Client()
+        client.force_login(users[role])
+        with transaction.atomic():
+            before = (type(pipeline).objects.get(pk=pipeline.pk).target, _version(pipeline))
+            response = client.post(url, body(objs))
+            answered[role] = response.status_code
+            if response.status_code == 403:  # nothing written
+                after = (type(pipeline).objects.get(pk=pipeline.pk).target, _version(pipeline))
+                assert after == before
+            transaction.set_rollback(True)
+    assert answered == expected, f"POST {url}"
+
+
+def test_it_offers_the_parents_plan_editor_only_to_who_may_save_it(objs):
+    """The page shows the editor to the parent owner, not to the lead of its department,
+    who still sees the check-in form (a KR's check-ins are its lead's too)."""
+    world, pipeline = objs["world"], objs["planning"].pipeline
+    url = reverse("plan-editor", args=[world.org.slug, pipeline.pk])
+    for user, editor in ((world.sales_lead, False), (world.owner, True)):
+        client = Client()
+        client.force_login(user)
+        page = client.get(url).content.decode()
+        offered = "Edit the plan" in page or "Modify the locked plan" in page
+        assert offered is editor, user.username
+        assert 'class="checkin-form"' in page, user.username

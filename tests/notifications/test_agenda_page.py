@@ -136,7 +136,7 @@ def test_it_costs_the_same_queries_for_3_and_30_children(
             department=department,
             owner=world.member,
         )
-        set_plan(child, [1000, 1000, 1000])
+        set_plan(child, [1000, 1000, 1000], rationale="A region joins")  # locked with it
         hs.dependency_create(
             org=world.org,
             upstream=planning.marketing_kr,

@@ -449,7 +449,7 @@ def _add_children(world, planning, n):
             department=world.sales,
             owner=world.sales_lead,
         )
-        set_plan(child, [1000, 1000, 1000])
+        set_plan(child, [1000, 1000, 1000], rationale="A region joins")  # locked with it
 
 
 # The unread badge reuses the view's scope. PostgreSQL: one more, the organization found

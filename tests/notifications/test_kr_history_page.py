@@ -159,7 +159,7 @@ def test_it_costs_the_same_queries_for_few_and_many_entries(
             department=world.marketing,
             owner=world.marketing_lead,
         )
-        set_plan(child, [1, 1, 1])
+        set_plan(child, [1, 1, 1], rationale=f"Region {i} joins")  # locked with it
         lock(child)
         set_plan(child, [1, 1, 2], rationale=f"Change {i}")
     set_plan(planning.pipeline, [1, 1, 1], rationale="Owner's change")

@@ -21,7 +21,7 @@ from hierarchy.models import Department, KeyResult, Organization
 from plans import services as ps
 from plans.models import Plan
 from plans.recompute import recompute_organization
-from tests.conftest import make_user
+from tests.conftest import make_member
 
 D = Decimal
 LEVELS = 4  # the root and up to three levels below it
@@ -64,7 +64,7 @@ class Org:
 def build(tree: Node) -> Org:
     """One organization, the Q1 2026 monthly cycle (3 periods), the tree's KRs."""
     org = Organization.objects.create(name="Prop", slug="prop")
-    actor = make_user("prop-owner")
+    actor = make_member(org, "prop-owner")  # a member: the services check who acts
     department = Department.objects.create(organization=org, name="Ops", lead=actor)
     cycle = hs.cycle_create(
         org=org, name="Q1 2026", start=date(2026, 1, 1), end=date(2026, 3, 31), granularity="month"
