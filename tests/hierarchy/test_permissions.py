@@ -65,3 +65,24 @@ def test_it_keeps_lock_notice_and_close_to_the_parent_owner(world, planning):
 def test_it_refuses_a_viewer_whatever_they_own(world, planning):
     with pytest.raises(PermissionDenied, match="Viewers"):
         set_plan(planning.pipeline, [1, 1, 1], actor=world.viewer)
+
+
+def test_it_keeps_submitting_a_parents_plan_to_its_owner(world, planning):
+    """Submitting is a plan edit (`plan_require_edit`): a parent's plan is its owner's and
+    admins', not its department lead's; a childless KR's is its lead's too."""
+    pipeline = planning.pipeline
+    for who in (world.sales_lead, world.member, world.viewer):
+        with pytest.raises(PermissionDenied):
+            ps.plan_submit(kr=pipeline, actor=who)
+    assert Plan.objects.get(kr=pipeline).status == "draft"
+    ps.plan_submit(kr=pipeline, actor=world.owner)
+    assert Plan.objects.get(kr=pipeline).status == "submitted"
+    marketing = planning.marketing_kr  # maya's; the member leads nothing
+    with pytest.raises(PermissionDenied):
+        ps.plan_submit(kr=marketing, actor=world.member)
+    assert Plan.objects.get(kr=marketing).status == "draft"
+    sales = planning.sales_kr
+    sales.owner = world.member
+    sales.save(update_fields=["owner"])
+    ps.plan_submit(kr=sales, actor=world.sales_lead)  # the childless KR's lead
+    assert Plan.objects.get(kr=sales).status == "submitted"
