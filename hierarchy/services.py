@@ -40,6 +40,7 @@ from hierarchy.models import (
     validate_cycle_day,
 )
 from hierarchy.periods import alignment_meeting_default, midcycle_check_default
+from hierarchy.permissions import kr_require_edit
 from okrplan.lib.events import publish
 from okrplan.lib.usernames import user_find, username_taken
 
@@ -819,6 +820,7 @@ def dependency_create(
     expected_value: Decimal | None = None,
     expected_by: date | None = None,
 ) -> Dependency:
+    kr_require_edit(actor, downstream)  # a dependency is the downstream's assumption
     if upstream.pk == downstream.pk:
         raise ValidationError({"downstream": ["A key result cannot depend on itself."]})
     if (expected_value is None) != (expected_by is None):

@@ -513,6 +513,7 @@ def checkin_create(
     note: str = "",
     today: date | None = None,
 ) -> CheckIn:
+    kr_require_edit(author, kr)  # a check-in edits the KR: its owner, its lead, admins
     validate_text("note", note)
     periods = kr.cycle.periods
     if not 0 <= period < len(periods):

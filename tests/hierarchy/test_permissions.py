@@ -2,6 +2,7 @@
 caller that skips the API and the pages (a task, a command, a new view) meets the same
 rule. The lead of the parent's department is the case issue 13 found open."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -14,6 +15,7 @@ from plans.models import Plan
 from tests.planning import lock, set_plan
 
 D = Decimal
+D_DAY = date(2026, 2, 1)  # January, the first period, has begun
 
 
 def _state(kr):
@@ -86,3 +88,34 @@ def test_it_keeps_submitting_a_parents_plan_to_its_owner(world, planning):
     sales.save(update_fields=["owner"])
     ps.plan_submit(kr=sales, actor=world.sales_lead)  # the childless KR's lead
     assert Plan.objects.get(kr=sales).status == "submitted"
+
+
+def test_it_keeps_check_ins_and_dependencies_to_the_kr_editors(world, planning):
+    """`checkin_create` and `dependency_create` take the person acting: they ask
+    `kr_require_edit` of them (the downstream's, for a dependency), as the API does."""
+    from hierarchy import services as hs
+    from hierarchy.models import Dependency
+    from plans.models import CheckIn
+
+    kr = planning.marketing_kr  # maya's, in her department
+    for who in (world.member, world.sales_lead, world.viewer):
+        with pytest.raises(PermissionDenied):
+            ps.checkin_create(kr=kr, period=0, value=D(5), author=who, today=D_DAY)
+        with pytest.raises(PermissionDenied):
+            hs.dependency_create(
+                org=world.org,
+                upstream=planning.sales_kr,
+                downstream=kr,
+                assumption="Sales goes first",
+                actor=who,
+            )
+    assert not CheckIn.objects.filter(kr=kr).exists()
+    assert not Dependency.objects.filter(downstream=kr).exists()
+    ps.checkin_create(kr=kr, period=0, value=D(5), author=world.marketing_lead, today=D_DAY)
+    hs.dependency_create(
+        org=world.org,
+        upstream=planning.sales_kr,
+        downstream=kr,
+        assumption="Sales goes first",
+        actor=world.admin,
+    )
