@@ -1,6 +1,6 @@
 """Events the hierarchy publishes (see okrplan/lib/events.py)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 
@@ -48,3 +48,15 @@ class InvitationClosed:
     invitation_id: int
     organization_id: int
     withdrawn: bool = False
+
+
+@dataclass(frozen=True)
+class MemberDutiesAsked:
+    """Asked before a member leaves an organization or becomes a viewer: a higher app adds
+    to `duties` what is still theirs to do there, as (kind, words) (the notifications app:
+    their open steps), so the refusal names all of it."""
+
+    organization_id: int
+    user_id: int
+    username: str
+    duties: list = field(default_factory=list)

@@ -1,8 +1,9 @@
 """Who may do what to a key result (SPEC.md §1): one function per action.
 
-- edit a KR (its check-ins, its description, submitting its plan): the KR's owner, the
-  lead of its department, and admins (`kr_can_edit`);
-- edit a plan (`plan_can_edit`) and change a target (`target_can_change`): the same for a
+- edit a KR (its check-ins, its description, its dependencies): the KR's owner, the lead
+  of its department, and admins (`kr_can_edit`);
+- edit a plan, saving or submitting it (`plan_can_edit`), and change a target
+  (`target_can_change`): the same for a
   KR without children; for a parent, whose plan carries the target its contributors plan
   against, the parent owner and admins only (a parent's plan save changes its target);
 - lock (`lock_can`), send the impact notice (`notice_can`), close a round (`close_can`):
@@ -12,8 +13,8 @@ Each takes `who`: the caller's `Scope` (APIs and pages), a `User` (the services'
 whose membership the request's scope has read already, or is read here), or None
 (the system itself: a task, a command, a cascade the worker applies), which may do
 everything. The APIs and pages ask before they parse (403 before 400); the services ask
-again where every path passes (`plan_update`, `kr_target_set`, `plan_lock`,
-`round_notice`, `round_close`), so no caller can skip the check.
+again where every path passes (`plan_update`, `plan_submit`, `kr_target_set`, `kr_change`,
+`plan_lock`, `round_notice`, `round_close`), so no caller can skip the check.
 """
 
 from django.core.exceptions import PermissionDenied
@@ -66,7 +67,7 @@ def _is_owner_or_admin(membership: Membership, kr: KeyResult) -> bool:
 
 def kr_can_edit(who, kr: KeyResult) -> bool:
     """The KR's owner, the lead of its department, and admins: its check-ins, what it
-    is (title, unit, parent …), submitting its plan."""
+    is (title, unit, parent …), its dependencies."""
     if who is None:
         return True
     membership = _writer(who, kr)
@@ -76,7 +77,7 @@ def kr_can_edit(who, kr: KeyResult) -> bool:
 
 
 def plan_can_edit(who, kr: KeyResult, *, has_children: bool | None = None) -> bool:
-    """Save a KR's plan. A saved plan carries the KR's target, so a parent's plan is the
+    """Save or submit a KR's plan. A saved plan carries the KR's target, so a parent's plan is the
     parent owner's (and admins'); a KR without children is also its department lead's."""
     if who is None:
         return True

@@ -21,6 +21,7 @@ from hierarchy.events import (
     KeyResultCreated,
     KeyResultDeleted,
     KeyResultMoved,
+    MemberDutiesAsked,
 )
 from hierarchy.models import (
     CYCLE_DAY_MESSAGE,
@@ -39,6 +40,7 @@ from hierarchy.models import (
     validate_cycle_day,
 )
 from hierarchy.periods import alignment_meeting_default, midcycle_check_default
+from hierarchy.permissions import kr_require_edit
 from okrplan.lib.events import publish
 from okrplan.lib.usernames import user_find, username_taken
 
@@ -229,16 +231,18 @@ def _ensure_another_admin(membership: Membership, field: str) -> None:
         raise ValidationError({field: ["An organization needs at least one admin."]})
 
 
-# --- Viewers read only: they lead no department and own no KR ---------------------
+# --- Viewers read only: they lead no department and own no KR or objective ---------
+
+_DUTY = {"lead": "lead a department", "owner": "own a key result"}
 
 
-def require_not_viewer(*, organization_id: int, user: User, field: str) -> None:
-    """A department's lead and a KR's owner get work (steps, reviews, reminders) that a
-    viewer may not answer: 400 naming the field when `user` is a viewer."""
+def require_not_viewer(*, organization_id: int, user: User, field: str, duty: str = "") -> None:
+    """A department's lead and a KR's or an objective's owner get work (steps, reviews,
+    reminders) that a viewer may not answer: 400 naming the field when `user` is a viewer."""
     if Membership.objects.filter(
         organization_id=organization_id, user=user, role=Role.VIEWER
     ).exists():
-        duty = "lead a department" if field == "lead" else "own a key result"
+        duty = duty or _DUTY[field]
         raise ValidationError(
             {
                 field: [
@@ -249,17 +253,32 @@ def require_not_viewer(*, organization_id: int, user: User, field: str) -> None:
         )
 
 
-def duties_of(*, organization_id: int, user_ids) -> list[str]:
-    """What these users lead or own in an organization ("ann leads Sales")."""
+def _duties(*, organization_id: int, user_ids) -> list[tuple[str, str]]:
+    """What these users lead or own in an organization, as (kind, words): ("lead",
+    "ann leads Sales"), ("owner", "ann owns “Pipeline”"), ("owner", "ann owns the
+    objective “Grow”")."""
     led = Department.objects.filter(organization_id=organization_id, lead_id__in=user_ids)
     owned = KeyResult.objects.filter(organization_id=organization_id, owner_id__in=user_ids)
+    objectives = Objective.objects.filter(organization_id=organization_id, owner_id__in=user_ids)
     return [
-        *(f"{d.lead.username} leads {d.name}" for d in led.select_related("lead").order_by("name")),
         *(
-            f"{k.owner.username} owns “{k.title}”"
+            ("lead", f"{d.lead.username} leads {d.name}")
+            for d in led.select_related("lead").order_by("name")
+        ),
+        *(
+            ("owner", f"{k.owner.username} owns “{k.title}”")
             for k in owned.select_related("owner").order_by("id")[:5]
         ),
+        *(
+            ("owner", f"{o.owner.username} owns the objective “{o.title}”")
+            for o in objectives.select_related("owner").order_by("id")[:5]
+        ),
     ]
+
+
+def duties_of(*, organization_id: int, user_ids) -> list[str]:
+    """What these users lead or own in an organization ("ann leads Sales")."""
+    return [words for _, words in _duties(organization_id=organization_id, user_ids=user_ids)]
 
 
 def viewer_duties(*, organization_id: int) -> list[str]:
@@ -270,20 +289,38 @@ def viewer_duties(*, organization_id: int) -> list[str]:
     return duties_of(organization_id=organization_id, user_ids=list(viewer_ids))
 
 
+def member_duties(membership: Membership) -> tuple[list[str], str]:
+    """What is still a member's in their organization (what they lead and own, and what
+    the higher apps add: their open steps), and what to do about it ("name a new lead")."""
+    asked = MemberDutiesAsked(
+        organization_id=membership.organization_id,
+        user_id=membership.user_id,
+        username=membership.user.username,
+    )
+    asked.duties.extend(
+        _duties(organization_id=membership.organization_id, user_ids=[membership.user_id])
+    )
+    publish(asked)
+    kinds = {kind for kind, _ in asked.duties}
+    named = [f"a new {kind}" for kind in ("lead", "owner") if kind in kinds]
+    todo = [f"name {' and '.join(named)}"] if named else []
+    if "step" in kinds:
+        todo.append("let them answer their open steps")
+    return [words for _, words in asked.duties], "; ".join(todo)
+
+
 @transaction.atomic
 def membership_update(*, membership: Membership, role: str) -> Membership:
     if membership.role == Role.ADMIN and role != Role.ADMIN:
         _ensure_another_admin(membership, "role")
     if role == Role.VIEWER and membership.role != Role.VIEWER:
-        duties = duties_of(
-            organization_id=membership.organization_id, user_ids=[membership.user_id]
-        )
+        duties, todo = member_duties(membership)
         if duties:
             raise ValidationError(
                 {
                     "role": [
                         f"{membership.user.username} cannot become a viewer (viewers read "
-                        f"only): {'; '.join(duties)}. Name a new lead or owner first."
+                        f"only): {'; '.join(duties)}. {todo[0].upper()}{todo[1:]} first."
                     ]
                 }
             )
@@ -294,15 +331,13 @@ def membership_update(*, membership: Membership, role: str) -> Membership:
 
 @transaction.atomic
 def membership_delete(*, membership: Membership) -> None:
+    """Only someone who holds nothing any more leaves: what they lead, own or must answer
+    would otherwise be nobody's (or still theirs, without access)."""
     if membership.role == Role.ADMIN:
         _ensure_another_admin(membership, "username")
-    led = Department.objects.filter(
-        organization_id=membership.organization_id, lead_id=membership.user_id
-    ).values_list("name", flat=True)
-    if led:
-        raise ValidationError(
-            {"username": [f"{membership.user.username} leads {', '.join(led)}: name a new lead."]}
-        )
+    duties, todo = member_duties(membership)
+    if duties:
+        raise ValidationError({"username": [f"{'; '.join(duties)}: {todo}."]})
     membership.delete()
 
 
@@ -479,6 +514,8 @@ def cycle_update(*, cycle: Cycle, **fields) -> Cycle:
 
 # --- Objectives -------------------------------------------------------------
 
+_OBJECTIVE_DUTY = "own an objective"  # its owner is asked about its key results' work
+
 
 @transaction.atomic
 def objective_create(
@@ -489,6 +526,7 @@ def objective_create(
     owner: User,
     department: Department | None = None,
 ) -> Objective:
+    require_not_viewer(organization_id=org.pk, user=owner, field="owner", duty=_OBJECTIVE_DUTY)
     return Objective.objects.create(
         organization=org, cycle=cycle, title=title, owner=owner, department=department
     )
@@ -496,6 +534,13 @@ def objective_create(
 
 @transaction.atomic
 def objective_update(*, objective: Objective, **fields) -> Objective:
+    if "owner" in fields and fields["owner"].pk != objective.owner_id:
+        require_not_viewer(
+            organization_id=objective.organization_id,
+            user=fields["owner"],
+            field="owner",
+            duty=_OBJECTIVE_DUTY,
+        )
     for key, value in fields.items():
         setattr(objective, key, value)
     objective.save()
@@ -775,6 +820,7 @@ def dependency_create(
     expected_value: Decimal | None = None,
     expected_by: date | None = None,
 ) -> Dependency:
+    kr_require_edit(actor, downstream)  # a dependency is the downstream's assumption
     if upstream.pk == downstream.pk:
         raise ValidationError({"downstream": ["A key result cannot depend on itself."]})
     if (expected_value is None) != (expected_by is None):

@@ -8,7 +8,7 @@ class NotificationsConfig(AppConfig):
     def ready(self):
         """The notifications app's subscriptions to the plans' and the hierarchy's events, in
         one place."""
-        from hierarchy.events import InvitationClosed, InvitationCreated
+        from hierarchy.events import InvitationClosed, InvitationCreated, MemberDutiesAsked
         from notifications import services
         from okrplan.lib.events import subscribe
         from plans.events import CheckInRecorded, PlanChanged
@@ -17,6 +17,7 @@ class NotificationsConfig(AppConfig):
         subscribe(CheckInRecorded, services.on_checkin_recorded)
         subscribe(InvitationCreated, services.on_invitation_created)
         subscribe(InvitationClosed, services.on_invitation_closed)
+        subscribe(MemberDutiesAsked, services.on_member_duties_asked)
 
         # Every tenant model is carried by export_org / import_org (okrplan.E001).
         from django.core import checks

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from hierarchy.events import InvitationClosed, InvitationCreated
+from hierarchy.events import InvitationClosed, InvitationCreated, MemberDutiesAsked
 from hierarchy.models import Aggregation, Invitation, KeyResult
 from hierarchy.permissions import close_require, notice_require
 from notifications import locks
@@ -867,3 +867,27 @@ def on_invitation_closed(event: InvitationClosed) -> None:
     if event.withdrawn:
         notifications.filter(emailed_at__isnull=True, email_claimed_at__isnull=True).delete()
     notifications.filter(read_at__isnull=True).update(read_at=timezone.now())
+
+
+def on_member_duties_asked(event: MemberDutiesAsked) -> None:
+    """A member about to leave or to become a viewer: their open steps are still theirs
+    to answer (nobody else may: `step_answer`), so they are named."""
+    steps = (
+        Step.objects.filter(
+            organization_id=event.organization_id,
+            assignee_id=event.user_id,
+            state=StepState.OPEN,
+        )
+        .select_related("kr")
+        .order_by("due_at", "id")
+    )
+    count = steps.count()
+    if count:
+        titles = list(dict.fromkeys(f"“{step.kr.title}”" for step in steps[:3]))
+        event.duties.append(
+            (
+                "step",
+                f"{event.username} has {count} open step{'s' if count != 1 else ''} "
+                f"(on {', '.join(titles)}{' …' if count > 3 else ''})",
+            )
+        )

@@ -331,7 +331,7 @@ class PlanSubmitApi(OrgApi):
     @extend_schema(request=None, responses={200: PlanOutputSerializer})
     def post(self, request, org, kr_id):
         kr, _ = plan_get(self, kr_id)
-        kr_require_edit(self.scope, kr)
+        plan_require_edit(self.scope, kr)
         plan = services.plan_submit(kr=kr, actor=request.user)
         return Response(PlanOutputSerializer(plan).data)
 

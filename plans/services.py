@@ -419,9 +419,12 @@ def plan_apply_shape(
 
 
 @transaction.atomic
-def plan_submit(*, kr: KeyResult, actor: User, today: date | None = None) -> Plan:
+def plan_submit(*, kr: KeyResult, actor: User | None, today: date | None = None) -> Plan:
+    """Submit a KR's saved plan for alignment: a plan edit (`plan_require_edit`, so a
+    parent's plan is its owner's and admins'), within the refine window, not all 0."""
     locks.taking(locks.CHAIN, [kr.pk])
     plan = Plan.objects.select_for_update().get(organization_id=kr.organization_id, kr=kr)
+    plan_require_edit(actor, kr)
     if plan.status == PlanStatus.LOCKED:
         raise ValidationError({"status": ["This plan is locked already."]})
     if plan.status == PlanStatus.SUBMITTED:
@@ -510,6 +513,7 @@ def checkin_create(
     note: str = "",
     today: date | None = None,
 ) -> CheckIn:
+    kr_require_edit(author, kr)  # a check-in edits the KR: its owner, its lead, admins
     validate_text("note", note)
     periods = kr.cycle.periods
     if not 0 <= period < len(periods):

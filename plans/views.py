@@ -327,10 +327,9 @@ def plan_editor(request, scope: Scope, kr_id: int):
     if request.method != "POST":
         return HttpResponseNotAllowed(["GET", "POST"])
     action = request.POST.get("action")
-    if action == "submit":  # the saved plan, as it is: the KR's editors
-        kr_require_edit(scope, kr)
+    plan_require_edit(scope, kr)  # submitting the saved plan is a plan edit too
+    if action == "submit":
         return _plan_submit(request, scope, kr)
-    plan_require_edit(scope, kr)
     form = PlanForm.of_post(kr, request.POST)
     if request.POST.get("live"):
         return fragment_response(

@@ -45,6 +45,7 @@ def objs(world, planning):
         parent=events,
     )
     set_plan(kr, [100, 100, 100])
+    set_plan(events, [300, 300, 300])  # a parent's draft that its owner may submit
     # A KR without history, which may be deleted (revisions and check-ins are kept).
     unplanned = make_kr(
         world,
@@ -85,6 +86,7 @@ def objs(world, planning):
         "world": world,
         "planning": planning,
         "kr": kr,
+        "events": events,
         "lockable": lockable,
         "unplanned": unplanned,
         "path": {

@@ -61,7 +61,7 @@ def rich(world, planning, funnel, nps):
         upstream=funnel.visitors,
         downstream=funnel.trials,
         assumption="Trials follow visitors within the month",
-        actor=world.owner,
+        actor=world.admin,  # an editor of the downstream (priya's trials)
         expected_value=D(3000),
         expected_by=date(2026, 1, 31),
     )

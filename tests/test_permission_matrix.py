@@ -275,11 +275,24 @@ def test_the_fixture_is_what_the_table_assumes(objs):
 
 
 # --- The lead of the parent's department ----------------------------------------------
-# sam leads Sales, the department of the shared pipeline (and of `lockable`), and owns
-# neither: SPEC.md §1 gives the parent owner's actions (lock, impact notice, close, change
-# the parent target, also through the parent's own plan) to its owner and admins only.
-# Columns: the parent's department lead, the parent owner, an admin.
-PARENT_LEAD_ROLES = ("parent_lead", "owner", "admin")
+# sam leads Sales, the department of the shared pipeline (and of `lockable` and of
+# `events`, the parent of the KR the other table points at), and owns none of them:
+# SPEC.md §1 gives the parent owner's actions (lock, impact notice, close, change the
+# parent target, also through the parent's own plan, and submitting that plan) to its
+# owner and admins only. maya leads Marketing, the department of children of both
+# parents (she owns the pipeline's, pat owns `events`'): a child's plan is its lead's too.
+# Columns: the parent's department lead, a child's department lead, the parent owner, an
+# admin.
+PARENT_LEAD_ROLES = ("parent_lead", "child_lead", "owner", "admin")
+
+
+def _written(*krs) -> list:
+    """What a refused call must leave as it was: each KR's target, plan version, status."""
+    found = []
+    for kr in krs:
+        kr.plan.refresh_from_db()
+        found.append((type(kr).objects.get(pk=kr.pk).target, kr.plan.version, kr.plan.status))
+    return found
 
 
 def _pipeline_version(objs) -> int:
@@ -293,31 +306,36 @@ PARENT_LEAD_MATRIX = {
         "pipeline",
         lambda o: {"target": "5100000", "rationale": "A bigger market",
                    "version": _pipeline_version(o)},
-        (403, 200, 200)),
+        (403, 403, 200, 200)),
     ("api-plan", "put", "values"): (
         "pipeline",
         lambda o: {"values": [1700000, 1700000, 1700000], "rationale": "A bigger market",
                    "version": _pipeline_version(o)},
-        (403, 200, 200)),
+        (403, 403, 200, 200)),
     ("api-plan", "put", "shape"): (
         "pipeline",
         lambda o: {"shape": "linear", "target": "5100000", "rationale": "A bigger market",
                    "version": _pipeline_version(o)},
-        (403, 200, 200)),
+        (403, 403, 200, 200)),
     ("api-plan-preview", "post", "values"): (
         "pipeline",
         lambda o: {"values": [1700000, 1700000, 1700000], "version": _pipeline_version(o)},
-        (403, 200, 200)),
-    ("api-kr-lock", "post", "lock"): ("lockable", lambda o: {}, (403, 200, 200)),
+        (403, 403, 200, 200)),
+    ("api-kr-lock", "post", "lock"): ("lockable", lambda o: {}, (403, 403, 200, 200)),
     ("api-round-notice", "post", "notice"): (
-        None, lambda o: {"message": "Sales cut 300k: please assess."}, (403, 200, 200)),
+        None, lambda o: {"message": "Sales cut 300k: please assess."}, (403, 403, 200, 200)),
     ("api-round-close", "post", "close"): (
-        None, lambda o: {"note": "We accept the lower total."}, (403, 200, 200)),
+        None, lambda o: {"note": "We accept the lower total."}, (403, 403, 200, 200)),
+    # Submitting a plan is editing it (`plan_require_edit`): the parent's is its owner's,
+    # a child's is its department lead's too (not the parent owner's).
+    ("api-plan-submit", "post", "parent"): ("events", lambda o: {}, (403, 403, 200, 200)),
+    ("api-plan-submit", "post", "child"): ("kr", lambda o: {}, (403, 200, 403, 200)),
     # What stays the lead's: what the parent KR is, and its check-ins.
     ("api-kr", "patch", "title"): (
-        "pipeline", lambda o: {"title": "Generate $5M in new pipeline (EMEA)"}, (200, 200, 200)),
+        "pipeline", lambda o: {"title": "Generate $5M in new pipeline (EMEA)"},
+        (200, 403, 200, 200)),
     ("api-checkins", "post", "checkin"): (
-        "pipeline", lambda o: {"period": 0, "value": 5}, (201, 201, 201)),
+        "pipeline", lambda o: {"period": 0, "value": 5}, (201, 403, 201, 201)),
 }
 # fmt: on
 
@@ -335,11 +353,19 @@ def test_it_keeps_the_parent_owners_actions_from_the_parents_department_lead(
     assert pipeline.department.lead_id == world.sales_lead.pk != pipeline.owner_id
     assert objs["lockable"].department.lead_id == world.sales_lead.pk
     which, body, answers = PARENT_LEAD_MATRIX[(name, method, what)]
-    users = {"parent_lead": world.sales_lead, "owner": world.owner, "admin": world.admin}
+    assert objs["events"].department.lead_id == world.sales_lead.pk
+    assert objs["kr"].department.lead_id == world.marketing_lead.pk
+    users = {
+        "parent_lead": world.sales_lead,
+        "child_lead": world.marketing_lead,
+        "owner": world.owner,
+        "admin": world.admin,
+    }
     clients = {role: api(user) for role, user in users.items()}
     params = dict(objs["path"])
+    pointed = objs.get(which, pipeline)
     if which is not None:
-        params["kr_id"] = objs[which].pk if which in objs else pipeline.pk
+        params["kr_id"] = pointed.pk
     route = next(r for r, n, m in OPERATIONS if n == name and m == method)
     kwargs = {p: params[p] for p in re.findall(r"<(?:\w+:)?(\w+)>", route)}
     url = reverse(name, kwargs=kwargs)
@@ -347,13 +373,12 @@ def test_it_keeps_the_parent_owners_actions_from_the_parents_department_lead(
     answered = {}
     for role in PARENT_LEAD_ROLES:
         with transaction.atomic():
-            before = (pipeline.__class__.objects.get(pk=pipeline.pk).target, _version(pipeline))
+            before = _written(pipeline, pointed)
             response = getattr(clients[role], method)(url, body(objs), format="json")
             answered[role] = response.status_code
             if response.status_code != expected[role]:
                 answered[role] = f"{response.status_code} {getattr(response, 'data', None)}"
             elif response.status_code == 403:  # nothing written
-                after = (pipeline.__class__.objects.get(pk=pipeline.pk).target, _version(pipeline))
-                assert after == before
+                assert _written(pipeline, pointed) == before
             transaction.set_rollback(True)
     assert answered == expected, f"{method.upper()} {url}"

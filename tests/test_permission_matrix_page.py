@@ -318,11 +318,23 @@ def test_it_sends_an_htmx_request_without_a_session_to_the_login_page(objs, rout
 
 
 # --- The lead of the parent's department ----------------------------------------------
-# sam leads Sales, the department of the shared pipeline (and of `lockable`), and owns
-# neither: the parent owner's actions are its owner's and admins' on the pages as in the
-# API (tests/test_permission_matrix.py), through the same functions
-# (hierarchy/permissions.py). Columns: the parent's department lead, its owner, an admin.
-PARENT_LEAD_ROLES = ("parent_lead", "owner", "admin")
+# sam leads Sales, the department of the shared pipeline (and of `lockable` and
+# `events`), and owns none of them: the parent owner's actions are its owner's and admins'
+# on the pages as in the API (tests/test_permission_matrix.py), through the same functions
+# (hierarchy/permissions.py). maya leads Marketing, the department of children of both
+# parents: a child's plan is its lead's too. Columns: the parent's department lead, a
+# child's department lead, the parent owner, an admin.
+PARENT_LEAD_ROLES = ("parent_lead", "child_lead", "owner", "admin")
+
+
+def _written(*krs) -> list:
+    """What a refused post must leave as it was: each KR's target, plan version, status."""
+    found = []
+    for kr in krs:
+        kr.plan.refresh_from_db()
+        found.append((type(kr).objects.get(pk=kr.pk).target, kr.plan.version, kr.plan.status))
+    return found
+
 
 # fmt: off
 PARENT_LEAD_MATRIX = {
@@ -331,30 +343,36 @@ PARENT_LEAD_MATRIX = {
         "pipeline",
         lambda o: {"values": ["1700000", "1700000", "1700000"], "rationale": "A bigger market",
                    "version": _version(o["planning"].pipeline)},
-        (403, 302, 302)),
+        (403, 403, 302, 302)),
     ("plan-editor", "shape"): (
         "pipeline",
         lambda o: {"action": "shape", "shape": "linear", "target": "5100000",
                    "rationale": "A bigger market", "version": _version(o["planning"].pipeline)},
-        (403, 302, 302)),
+        (403, 403, 302, 302)),
     ("plan-preview-page", "values"): (
         "pipeline",
         lambda o: {"values": ["1700000", "1700000", "1700000"],
                    "version": _version(o["planning"].pipeline)},
-        (403, 200, 200)),
+        (403, 403, 200, 200)),
     ("kr-target", "target"): (
         "pipeline",
         lambda o: {"target": "5100000", "rationale": "A bigger market",
                    "version": _version(o["planning"].pipeline)},
-        (403, 302, 302)),
-    ("kr-lock", "lock"): ("lockable", lambda o: {}, (403, 302, 302)),
+        (403, 403, 302, 302)),
+    ("kr-lock", "lock"): ("lockable", lambda o: {}, (403, 403, 302, 302)),
     ("round-notice", "notice"): (
-        None, lambda o: {"message": "Sales cut 300k: please assess."}, (403, 302, 302)),
+        None, lambda o: {"message": "Sales cut 300k: please assess."}, (403, 403, 302, 302)),
     ("round-close", "close"): (
-        None, lambda o: {"note": "We accept the lower total."}, (403, 302, 302)),
+        None, lambda o: {"note": "We accept the lower total."}, (403, 403, 302, 302)),
+    # Submitting a plan is editing it (`plan_require_edit`): the parent's is its owner's,
+    # a child's is its department lead's too (not the parent owner's).
+    ("plan-editor", "submit the parent's"): (
+        "events", lambda o: {"action": "submit"}, (403, 403, 302, 302)),
+    ("plan-editor", "submit a child's"): (
+        "kr", lambda o: {"action": "submit"}, (403, 302, 403, 302)),
     # What stays the lead's: the parent's check-ins.
     ("kr-checkin", "checkin"): ("pipeline", lambda o: {"period": "0", "value": "5"},
-                                (302, 302, 302)),
+                                (302, 403, 302, 302)),
 }
 # fmt: on
 
@@ -366,10 +384,18 @@ def test_it_keeps_the_parent_owners_actions_from_the_parents_department_lead(obj
     world, pipeline = objs["world"], objs["planning"].pipeline
     assert pipeline.department.lead_id == world.sales_lead.pk != pipeline.owner_id
     which, body, answers = PARENT_LEAD_MATRIX[(name, what)]
-    users = {"parent_lead": world.sales_lead, "owner": world.owner, "admin": world.admin}
+    assert objs["events"].department.lead_id == world.sales_lead.pk
+    assert objs["kr"].department.lead_id == world.marketing_lead.pk
+    users = {
+        "parent_lead": world.sales_lead,
+        "child_lead": world.marketing_lead,
+        "owner": world.owner,
+        "admin": world.admin,
+    }
     params = dict(objs["path"])
+    pointed = objs.get(which, pipeline)
     if which is not None:
-        params["kr_id"] = objs["lockable"].pk if which == "lockable" else pipeline.pk
+        params["kr_id"] = pointed.pk
     route = next(r for r, n in ROUTES if n == name)
     url = reverse(name, kwargs={p: params[p] for p in re.findall(r"<(?:\w+:)?(\w+)>", route)})
     expected = dict(zip(PARENT_LEAD_ROLES, answers, strict=True))
@@ -378,12 +404,11 @@ def test_it_keeps_the_parent_owners_actions_from_the_parents_department_lead(obj
         client = Client()
         client.force_login(users[role])
         with transaction.atomic():
-            before = (type(pipeline).objects.get(pk=pipeline.pk).target, _version(pipeline))
+            before = _written(pipeline, pointed)
             response = client.post(url, body(objs))
             answered[role] = response.status_code
             if response.status_code == 403:  # nothing written
-                after = (type(pipeline).objects.get(pk=pipeline.pk).target, _version(pipeline))
-                assert after == before
+                assert _written(pipeline, pointed) == before
             transaction.set_rollback(True)
     assert answered == expected, f"POST {url}"
 

@@ -2,6 +2,7 @@
 caller that skips the API and the pages (a task, a command, a new view) meets the same
 rule. The lead of the parent's department is the case issue 13 found open."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -14,6 +15,7 @@ from plans.models import Plan
 from tests.planning import lock, set_plan
 
 D = Decimal
+D_DAY = date(2026, 2, 1)  # January, the first period, has begun
 
 
 def _state(kr):
@@ -65,3 +67,55 @@ def test_it_keeps_lock_notice_and_close_to_the_parent_owner(world, planning):
 def test_it_refuses_a_viewer_whatever_they_own(world, planning):
     with pytest.raises(PermissionDenied, match="Viewers"):
         set_plan(planning.pipeline, [1, 1, 1], actor=world.viewer)
+
+
+def test_it_keeps_submitting_a_parents_plan_to_its_owner(world, planning):
+    """Submitting is a plan edit (`plan_require_edit`): a parent's plan is its owner's and
+    admins', not its department lead's; a childless KR's is its lead's too."""
+    pipeline = planning.pipeline
+    for who in (world.sales_lead, world.member, world.viewer):
+        with pytest.raises(PermissionDenied):
+            ps.plan_submit(kr=pipeline, actor=who)
+    assert Plan.objects.get(kr=pipeline).status == "draft"
+    ps.plan_submit(kr=pipeline, actor=world.owner)
+    assert Plan.objects.get(kr=pipeline).status == "submitted"
+    marketing = planning.marketing_kr  # maya's; the member leads nothing
+    with pytest.raises(PermissionDenied):
+        ps.plan_submit(kr=marketing, actor=world.member)
+    assert Plan.objects.get(kr=marketing).status == "draft"
+    sales = planning.sales_kr
+    sales.owner = world.member
+    sales.save(update_fields=["owner"])
+    ps.plan_submit(kr=sales, actor=world.sales_lead)  # the childless KR's lead
+    assert Plan.objects.get(kr=sales).status == "submitted"
+
+
+def test_it_keeps_check_ins_and_dependencies_to_the_kr_editors(world, planning):
+    """`checkin_create` and `dependency_create` take the person acting: they ask
+    `kr_require_edit` of them (the downstream's, for a dependency), as the API does."""
+    from hierarchy import services as hs
+    from hierarchy.models import Dependency
+    from plans.models import CheckIn
+
+    kr = planning.marketing_kr  # maya's, in her department
+    for who in (world.member, world.sales_lead, world.viewer):
+        with pytest.raises(PermissionDenied):
+            ps.checkin_create(kr=kr, period=0, value=D(5), author=who, today=D_DAY)
+        with pytest.raises(PermissionDenied):
+            hs.dependency_create(
+                org=world.org,
+                upstream=planning.sales_kr,
+                downstream=kr,
+                assumption="Sales goes first",
+                actor=who,
+            )
+    assert not CheckIn.objects.filter(kr=kr).exists()
+    assert not Dependency.objects.filter(downstream=kr).exists()
+    ps.checkin_create(kr=kr, period=0, value=D(5), author=world.marketing_lead, today=D_DAY)
+    hs.dependency_create(
+        org=world.org,
+        upstream=planning.sales_kr,
+        downstream=kr,
+        assumption="Sales goes first",
+        actor=world.admin,
+    )

@@ -144,7 +144,7 @@ def test_it_costs_the_same_queries_for_3_and_30_children(
             assumption=f"Assumption {i}",
             expected_value=D(10),
             expected_by=date(2026, 2, 1),
-            actor=world.owner,
+            actor=world.member,  # the downstream's owner
         )
     with django_assert_num_queries(AGENDA_QUERIES):
         html = client.get(url(planning.pipeline)).content.decode()
