@@ -10,6 +10,17 @@ class KeyResultCreated:
 
 
 @dataclass(frozen=True)
+class KeyResultWriting:
+    """A KR's row (and its parents' rows) are about to be written: the plans of these
+    KRs' chains are locked first (the one lock order, okrplan/lib/locks.py: a plan save
+    locks its chain, then writes its KR's target), in one statement. Published before
+    the first write; `kr_ids` are the KRs whose chains the write touches."""
+
+    organization_id: int
+    kr_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class KeyResultMoved:
     """A KR's parent, stage or aggregation-relevant fields changed."""
 

@@ -21,6 +21,7 @@ from hierarchy.events import (
     KeyResultCreated,
     KeyResultDeleted,
     KeyResultMoved,
+    KeyResultWriting,
     MemberDutiesAsked,
 )
 from hierarchy.models import (
@@ -726,12 +727,31 @@ KR_STRUCTURE_FIELDS = {
 }
 
 
+def kr_update_chain_ids(*, kr: KeyResult, fields: dict) -> list[int]:
+    """The KRs whose chains `kr_update(kr=kr, **fields)` touches: the KR's own, and
+    with a new parent that parent's (its ancestors' plans are recomputed)."""
+    ids = [*kr.ancestor_ids, kr.pk]
+    parent = fields.get("parent")
+    if parent is not None and parent.pk != kr.parent_id:
+        ids += [*parent.ancestor_ids, parent.pk]
+    return list(dict.fromkeys(ids))
+
+
 @transaction.atomic
 def kr_update(*, kr: KeyResult, **fields) -> KeyResult:
-    """Change what a KR is (not its numbers: the target moves with its plan)."""
+    """Change what a KR is (not its numbers: the target moves with its plan).
+
+    Writes only the fields it changes (a copy read earlier never writes back a target
+    or a path), after the chains it touches are locked (`KeyResultWriting`)."""
     unknown = set(fields) - KR_STRUCTURE_FIELDS
     if unknown:
         raise ValidationError({sorted(unknown)[0]: ["This field cannot be changed here."]})
+    publish(
+        KeyResultWriting(
+            organization_id=kr.organization_id,
+            kr_ids=tuple(kr_update_chain_ids(kr=kr, fields=fields)),
+        )
+    )
     if "owner" in fields and fields["owner"].pk != kr.owner_id:
         require_not_viewer(organization_id=kr.organization_id, user=fields["owner"], field="owner")
     if "objective" in fields and fields["objective"].cycle_id != kr.cycle_id:
@@ -766,7 +786,8 @@ def kr_update(*, kr: KeyResult, **fields) -> KeyResult:
         KeyResult.objects.filter(
             organization_id=kr.organization_id, path__startswith=old_prefix
         ).update(path=Concat(Value(new_prefix), Substr("path", len(old_prefix) + 1)))
-    kr.save()
+    written = [*fields, *(["cycle"] if "objective" in fields else [])]
+    kr.save(update_fields=[*written, *(["path"] if kr.parent_id != old_parent_id else [])])
     if kr.parent_id != old_parent_id or kr.department_id != old_department_id:
         kr_refresh_cross_functional(parent_ids=[old_parent_id, kr.parent_id])
     new_shape = (kr.parent_id, kr.aggregation, kr.stage, kr.claimed_impact)

@@ -6,13 +6,19 @@ The database is the source of truth. Each pass claims due steps in batches
 records every message under a unique key and marks the step in the same
 transaction: a scan that runs twice, two workers, or a worker killed midway
 never sends twice and never loses one. Queries per batch are bounded.
+
+The escalation pass may orphan a round, so it follows the one lock order
+(okrplan/lib/locks.py: rounds before steps): it first claims the rounds whose notify
+step is due, then the steps; a notify step whose round someone holds (a notice being
+sent, a round being closed, a save joining it) is not claimed, and the next scan takes
+it. Both claims skip what is held, so the scan never waits for a row lock.
 """
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from hierarchy.models import Cycle, KeyResult, Membership, Role
@@ -26,6 +32,7 @@ from notifications.models import (
     StepState,
 )
 from notifications.services import REMIND_AT, hours, when
+from okrplan.lib import locks
 from plans.models import CheckIn
 
 BATCH_SIZE = 500
@@ -52,13 +59,36 @@ class ScanReport:
 
 
 def _claim(filter_q: Q, batch_size: int) -> list[Step]:
-    """Due steps that no other worker holds, in a bounded batch."""
-    return list(
+    """Due steps that no other worker holds, in a bounded batch (the step level of the
+    one lock order: after the rounds the pass claimed)."""
+    steps = list(
         Step.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(filter_q)
         .select_related("kr__department", "kr__cycle", "assignee", "round")
         .order_by("id")[:batch_size]
     )
+    locks.taking(locks.STEP, [s.pk for s in steps])
+    return steps
+
+
+def _claim_rounds_to_orphan(now: datetime, batch_size: int) -> list[int]:
+    """The rounds, not orphaned yet, whose notify step is due and not escalated, that
+    no one holds (the round level of the one lock order, before their steps): ids."""
+    due_notify = Step.objects.filter(
+        round=OuterRef("pk"),
+        kind=StepKind.NOTIFY,
+        state=StepState.OPEN,
+        escalated_at__isnull=True,
+        due_at__lte=now,
+    )
+    ids = list(
+        Round.objects.select_for_update(skip_locked=True, of=("self",), no_key=True)
+        .filter(Exists(due_notify), orphaned=False)
+        .order_by("id")
+        .values_list("pk", flat=True)[:batch_size]
+    )
+    locks.taking(locks.ROUND, ids)
+    return ids
 
 
 def _what(step: Step) -> str:
@@ -112,8 +142,12 @@ def _reminders(now: datetime, batch_size: int) -> list[Step]:
 
 def _escalations(now: datetime, batch_size: int) -> tuple[list[Step], int]:
     with transaction.atomic():
+        claimed_rounds = _claim_rounds_to_orphan(now, batch_size)
+        # a notify step that would orphan its round only with that round claimed above
         steps = _claim(
-            Q(state=StepState.OPEN, escalated_at__isnull=True, due_at__lte=now), batch_size
+            Q(state=StepState.OPEN, escalated_at__isnull=True, due_at__lte=now)
+            & (~Q(kind=StepKind.NOTIFY, round__orphaned=False) | Q(round_id__in=claimed_rounds)),
+            batch_size,
         )
         if not steps:
             return [], 0
@@ -172,6 +206,7 @@ def _orphan(round: Round, now: datetime) -> None:
     automatically, so that no department modifies in isolation."""
     from notifications.services import _open_assessments, event_record
 
+    locks.taking(locks.ROUND, [round.pk])  # claimed before its steps: held already
     updated = Round.objects.filter(pk=round.pk, orphaned=False).update(
         orphaned=True, orphaned_at=now
     )

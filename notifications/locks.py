@@ -3,7 +3,8 @@ their KR first, through `plans.chain.chain_lock_of`, then the round, then the st
 
 The services that start from a round or a step (a notice, a close, an answer) lock
 through these, and nothing else locks a round or a step (the deadline scan only claims
-steps it can take without waiting: `SKIP LOCKED`).
+rows it can take without waiting, `SKIP LOCKED`: the rounds it may orphan, then the
+steps).
 """
 
 from django.db.models import QuerySet

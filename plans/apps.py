@@ -9,12 +9,18 @@ class PlansConfig(AppConfig):
         """The plans app's subscriptions to the hierarchy's events, all in one place."""
         from django.db.backends.signals import connection_created
 
-        from hierarchy.events import KeyResultCreated, KeyResultDeleted, KeyResultMoved
+        from hierarchy.events import (
+            KeyResultCreated,
+            KeyResultDeleted,
+            KeyResultMoved,
+            KeyResultWriting,
+        )
         from okrplan.lib.erasing import sqlite_function_install
         from okrplan.lib.events import subscribe
         from plans import services
 
         subscribe(KeyResultCreated, services.on_kr_created)
+        subscribe(KeyResultWriting, services.on_kr_writing)
         subscribe(KeyResultMoved, services.on_kr_moved)
         subscribe(KeyResultDeleted, services.on_kr_deleted)
         # The SQLite guard on plan revisions and round events asks this function

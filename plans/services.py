@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models.functions import Length
 from django.utils import timezone
 
-from hierarchy.events import KeyResultCreated, KeyResultDeleted, KeyResultMoved
+from hierarchy.events import KeyResultCreated, KeyResultDeleted, KeyResultMoved, KeyResultWriting
 from hierarchy.models import KeyResult, MetricKind
 from hierarchy.permissions import (
     kr_require_edit,
@@ -650,6 +650,12 @@ def on_kr_created(event: KeyResultCreated) -> None:
     _recompute_guarded(kr, locked, field="parent", title=kr.title)
 
 
+def on_kr_writing(event: KeyResultWriting) -> None:
+    """Before the hierarchy writes a KR's row: the chains it touches, in one statement
+    (a plan save locks its chain, then writes its KR's target: the same order)."""
+    chain.chain_lock(organization_id=event.organization_id, kr_ids=list(event.kr_ids))
+
+
 def on_kr_moved(event: KeyResultMoved) -> None:
     kr = KeyResult.objects.select_related("organization").get(pk=event.kr_id)
     plan = Plan.objects.get(organization_id=kr.organization_id, kr=kr)
@@ -664,8 +670,20 @@ def on_kr_moved(event: KeyResultMoved) -> None:
         claimed_impact=event.old_claimed_impact,
     )
     field, moved = event.field, event.old_parent_id != kr.parent_id
+    old_parent = None
+    if event.old_parent_id and moved:
+        old_parent = KeyResult.objects.select_related("organization").get(pk=event.old_parent_id)
+    # Both chains in one statement, root first (okrplan/lib/locks.py): two moves the
+    # other way round each lock theirs in the same order. Held already when the move
+    # came through `kr_update` (`on_kr_writing`).
+    ids = [*kr.ancestor_ids, kr.pk] if kr.parent_id is not None else []
+    if old_parent is not None:
+        ids += [*old_parent.ancestor_ids, old_parent.pk]
+    if ids:
+        locked = chain.chain_lock(
+            organization_id=kr.organization_id, kr_ids=list(dict.fromkeys(ids))
+        )
     if kr.parent_id is not None:
-        locked = _lock_chain(kr)
         parent_plan = locked[kr.parent_id]
         if parent_plan.is_locked:
             after = _children(parent_plan.kr)
@@ -679,8 +697,7 @@ def on_kr_moved(event: KeyResultMoved) -> None:
             if moved:
                 _join_locked(locked[kr.pk], parent_plan)
         _recompute_guarded(kr, locked, field=field, title=kr.title)
-    if event.old_parent_id and moved:
-        old_parent = KeyResult.objects.select_related("organization").get(pk=event.old_parent_id)
+    if old_parent is not None:
         _recompute_self_and_ancestors(old_parent, field=field, title=kr.title, gone=was)
 
 
@@ -769,6 +786,13 @@ def kr_target_set(
     )
 
 
+# What `kr_change` reads again under the chain's lock (its cycle and organization do
+# not change, and stay loaded).
+_KR_CURRENT = [
+    f.name for f in KeyResult._meta.concrete_fields if f.name not in ("id", "organization", "cycle")
+]
+
+
 @transaction.atomic
 def kr_change(
     *,
@@ -783,13 +807,15 @@ def kr_change(
 
     `version` is the plan's (the KR's `plan_version`): sent, it must be the current one
     whatever the PATCH changes (StaleVersion → 409), checked under the chain's lock."""
-    from hierarchy.services import kr_update
+    from hierarchy.services import kr_update, kr_update_chain_ids
 
-    # The chain first (okrplan/lib/locks.py): a plan save locks it before it writes the
-    # KR's target, and `kr_update` writes the KR's row. With the target as locked: it
-    # saves the whole row.
-    locked = chain.chain_lock_of(kr)[kr.pk]
-    kr.target = locked.kr.target
+    # The chains first, in one statement (okrplan/lib/locks.py): a plan save locks its
+    # chain before it writes the KR's target, and `kr_update` writes the KR's row; a
+    # move touches the new parent's chain too. Then the KR as it is now: no path or
+    # target read before a move or a save that committed while this one waited.
+    ids = kr_update_chain_ids(kr=kr, fields=fields)
+    locked = chain.chain_lock(organization_id=kr.organization_id, kr_ids=ids)[kr.pk]
+    kr.refresh_from_db(fields=_KR_CURRENT)
     if version is not None and version != locked.version:
         raise StaleVersion(locked.version)
     if fields:

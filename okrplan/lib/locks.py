@@ -11,7 +11,10 @@ A transaction takes its row locks in this order, and never the other way round:
 
 So a service that starts from a round or a step (closing a round, answering a step)
 first resolves the KR and locks its chain, then the round, then the step; a plan save
-locks its chain and only then the rounds and steps its reactions touch. Two transactions
+locks its chain and only then the rounds and steps its reactions touch; a write of a
+KR's row (`hierarchy.kr_update`: a move, a new title) comes after the chains it touches,
+all in one statement (`KeyResultWriting`); the deadline scan claims rounds before their
+steps, skipping what is held. Two transactions
 that meet on a row then always wait in the same direction, and cannot deadlock.
 
 Rounds and steps are locked `FOR NO KEY UPDATE` (we never change a primary key): the

@@ -9,7 +9,11 @@ aggregates equal a full recomputation afterwards.
 - accepting a cascade review (a step, then the stage's chain) against an upstream save
   (its chain, then the later stages' open reviews, superseded);
 - changing a KR's fields and target (which wrote the KR's row, then locked its chain)
-  against a save of its plan (the chain, then the KR's target).
+  against a save of its plan (the chain, then the KR's target);
+- the deadline scan at the notify deadline (which claimed the step, then orphaned its
+  round) against the impact notice (the round, then that step);
+- two moves the other way round (each locked its old chain, then its new one);
+- a rename of a KR read before its parent moved (which wrote back the old path).
 
 SQLite serializes writers with one database lock: these run on PostgreSQL only.
 """
@@ -256,4 +260,150 @@ def test_it_changes_a_kr_and_its_target_while_its_plan_is_saved_without_deadlock
     assert pair.errors == []
     kr.refresh_from_db()
     assert kr.target == sum(kr.plan.values)  # the KR's target is its plan's total
+    assert recompute_organization(org=world.org, write=False).mismatches == []
+
+
+def test_it_scans_the_notify_deadline_while_the_notice_is_sent_without_deadlock(planning, world):
+    """At the notify deadline the scan escalates the missed notify step and orphans its
+    round, while the parent owner sends the impact notice (the round, then that step)."""
+    from notifications.deadlines import deadline_scan
+
+    lock(planning.pipeline)
+    child = planning.marketing_kr
+    plans = ([800000, 800000, 800000], [700000, 800000, 900000])
+    rounds: dict[int, tuple[Round, object]] = {}
+
+    def setup(i: int) -> None:
+        for previous in Round.objects.filter(status=RoundStatus.OPEN):
+            ns.round_close(round=previous, actor=world.owner, note=f"Closed {i}")
+        set_plan(child, plans[i % 2], rationale=f"Channel change {i}")
+        opened = Round.objects.get(status=RoundStatus.OPEN)
+        rounds[i] = (opened, opened.steps.get(kind="notify").due_at)
+
+    def scan(i: int) -> None:
+        report = deadline_scan(now=rounds[i][1])
+        pair.count("orphaned" if report.orphaned else "scanned after the notice")
+
+    def notice(i: int) -> None:
+        ns.round_notice(round=rounds[i][0], actor=world.owner, message=f"Notice {i}")
+        pair.count("noticed")
+
+    pair = Pair()
+    seconds = pair.run(setup=setup, first=scan, second=notice)
+    _figures("deadline scan vs round_notice", pair, seconds)
+
+    assert pair.deadlocks == 0
+    assert pair.errors == []
+    assert pair.outcomes["noticed"] == ITERATIONS
+    scanned = pair.outcomes["orphaned"] + pair.outcomes["scanned after the notice"]
+    assert scanned == ITERATIONS
+    # each round noticed once, orphaned at most once, each escalation sent once
+    assert Round.objects.filter(noticed_at__isnull=False).count() == ITERATIONS
+    assert Round.objects.filter(orphaned=True).count() == pair.outcomes["orphaned"]
+    notify = Step.objects.filter(kind="notify")
+    assert notify.filter(state=StepState.OPEN).count() == 0
+    assert recompute_organization(org=world.org, write=False).mismatches == []
+
+
+def _wrong_paths(org) -> list[int]:
+    """KRs whose stored path is not their parent's path and the parent: the tree the
+    rollups, the lock order and the views read."""
+    from hierarchy.models import KeyResult
+
+    krs = {k.pk: k for k in KeyResult.objects.filter(organization=org)}
+    return [
+        k.pk
+        for k in krs.values()
+        if k.path != (f"{krs[k.parent_id].path}{k.parent_id}/" if k.parent_id else "")
+    ]
+
+
+def test_it_moves_two_krs_in_opposite_directions_without_deadlock(planning, world):
+    """Two PATCHes at once: Marketing's KR moves from the pipeline to another shared KR
+    while that one's child moves to the pipeline (each locks two chains)."""
+    from hierarchy.models import KeyResult
+    from plans import services as ps
+    from tests.planning import make_kr
+
+    pipeline = planning.pipeline
+    other = make_kr(world, planning.objective, title="Expansion pipeline")
+    child = make_kr(
+        world, planning.objective, title="Upsell pipeline", parent=other, department=world.sales
+    )
+    set_plan(child, [100000, 100000, 100000])
+    x, y = planning.marketing_kr, child
+
+    def move(kr_id: int, parent: KeyResult) -> None:
+        kr = KeyResult.objects.select_related("cycle", "organization").get(pk=kr_id)
+        ps.kr_change(kr=kr, actor=world.admin, fields={"parent": parent})
+        pair.count("moved")
+
+    def first(i: int) -> None:
+        move(x.pk, (other, pipeline)[i % 2])
+
+    def second(i: int) -> None:
+        move(y.pk, (pipeline, other)[i % 2])
+
+    pair = Pair()
+    seconds = pair.run(setup=None, first=first, second=second)
+    _figures("a move vs a move the other way", pair, seconds)
+
+    assert pair.deadlocks == 0
+    assert pair.errors == []
+    assert pair.outcomes == {"moved": 2 * ITERATIONS}
+    last = (ITERATIONS - 1) % 2
+    assert KeyResult.objects.get(pk=x.pk).parent_id == (other, pipeline)[last].pk
+    assert KeyResult.objects.get(pk=y.pk).parent_id == (pipeline, other)[last].pk
+    assert _wrong_paths(world.org) == []
+    assert recompute_organization(org=world.org, write=False).mismatches == []
+
+
+def test_it_renames_a_kr_while_its_parent_moves_without_a_stale_write(planning, world):
+    """A PATCH of a KR's title (its row as read by the request) while its parent moves
+    to another shared KR (which rewrites the paths of its subtree): the rename writes
+    its title, never a path or a target read before the move."""
+    from hierarchy.models import KeyResult
+    from plans import services as ps
+    from tests.planning import make_kr
+
+    roots = (planning.pipeline, make_kr(world, planning.objective, title="Expansion pipeline"))
+    parent = planning.sales_kr
+    leaf = make_kr(
+        world, planning.objective, title="Outbound calls", parent=parent, department=world.sales
+    )
+    set_plan(leaf, [100000, 100000, 100000])
+    read: dict[int, KeyResult] = {}
+    stale = []
+
+    def setup(i: int) -> None:
+        if wrong := _wrong_paths(world.org):  # count it, and repair it for the next one
+            stale.append(i)
+            KeyResult.objects.filter(pk=leaf.pk).update(
+                path=KeyResult.objects.get(pk=parent.pk).path + f"{parent.pk}/"
+            )
+            assert wrong == [leaf.pk]
+        # the request reads the KR, then the move commits, then the rename saves
+        read[i] = KeyResult.objects.select_related("cycle", "organization").get(pk=leaf.pk)
+
+    def rename(i: int) -> None:
+        ps.kr_change(kr=read[i], actor=world.admin, fields={"title": f"Outbound calls {i}"})
+        pair.count("renamed")
+
+    def move(i: int) -> None:
+        kr = KeyResult.objects.select_related("cycle", "organization").get(pk=parent.pk)
+        ps.kr_change(kr=kr, actor=world.admin, fields={"parent": roots[(i + 1) % 2]})
+        pair.count("moved")
+
+    pair = Pair()
+    seconds = pair.run(setup=setup, first=rename, second=move)
+    setup(ITERATIONS)
+    _figures("a rename vs a move of its parent", pair, seconds)
+    print(f"stale paths written back: {len(stale)} of {ITERATIONS}")
+
+    assert pair.deadlocks == 0
+    assert pair.errors == []
+    assert stale == []
+    leaf.refresh_from_db()
+    assert leaf.title == f"Outbound calls {ITERATIONS - 1}"
+    assert leaf.target == sum(leaf.plan.values)
     assert recompute_organization(org=world.org, write=False).mismatches == []
