@@ -706,6 +706,8 @@ def kr_create(
     )
     require_not_viewer(organization_id=org.pk, user=owner, field="owner")
     _validate_kr(kr)
+    if parent is not None:  # the parent's row is written below: its chain first
+        publish(KeyResultWriting(organization_id=org.pk, kr_ids=(*parent.ancestor_ids, parent.pk)))
     kr.save()
     kr_refresh_cross_functional(parent_ids=[kr.parent_id])
     publish(KeyResultCreated(kr_id=kr.pk))
@@ -811,6 +813,8 @@ def kr_delete(*, kr: KeyResult) -> None:
     if KeyResult.objects.filter(organization_id=kr.organization_id, parent=kr).exists():
         raise ValidationError({"detail": ["Delete or move its children first."]})
     parent_id, kr_id = kr.parent_id, kr.pk
+    # its chain first: its plan goes and its parent's row is written (the one lock order)
+    publish(KeyResultWriting(organization_id=kr.organization_id, kr_ids=(*kr.ancestor_ids, kr.pk)))
     was = {
         "target": kr.target,
         "metric_kind": kr.metric_kind,

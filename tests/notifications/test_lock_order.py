@@ -407,3 +407,43 @@ def test_it_renames_a_kr_while_its_parent_moves_without_a_stale_write(planning, 
     assert leaf.title == f"Outbound calls {ITERATIONS - 1}"
     assert leaf.target == sum(leaf.plan.values)
     assert recompute_organization(org=world.org, write=False).mismatches == []
+
+
+def test_it_adds_and_removes_children_while_the_parents_target_changes_without_deadlock(
+    planning, world
+):
+    """A child created under a shared KR, then deleted (each writes the parent's row, its
+    cross-functional flag, and its reactions lock the parent's chain) while the parent's
+    owner changes its target (the chain, then the parent's row)."""
+    from hierarchy import services as hs
+    from hierarchy.models import KeyResult
+    from plans import services as ps
+    from tests.planning import make_kr
+
+    parent = make_kr(world, planning.objective, title="Expansion pipeline")
+    make_kr(world, planning.objective, title="Upsell", parent=parent, department=world.sales)
+    targets = (D(1400000), D(1600000))
+
+    def add_and_remove(i: int) -> None:
+        fresh = KeyResult.objects.select_related("organization").get(pk=parent.pk)
+        child = make_kr(
+            world, planning.objective, title=f"Child {i}", parent=fresh, department=world.marketing
+        )
+        pair.count("added")
+        hs.kr_delete(kr=KeyResult.objects.get(pk=child.pk))
+        pair.count("removed")
+
+    def change_target(i: int) -> None:
+        fresh = KeyResult.objects.select_related("cycle", "organization").get(pk=parent.pk)
+        ps.kr_change(kr=fresh, actor=world.admin, fields={}, target=targets[i % 2])
+        pair.count("changed")
+
+    pair = Pair()
+    seconds = pair.run(setup=None, first=add_and_remove, second=change_target)
+    _figures("a child added and removed vs the parent's target", pair, seconds)
+
+    assert pair.deadlocks == 0
+    assert pair.errors == []
+    assert pair.outcomes == {"added": ITERATIONS, "removed": ITERATIONS, "changed": ITERATIONS}
+    assert KeyResult.objects.get(pk=parent.pk).target == targets[(ITERATIONS - 1) % 2]
+    assert recompute_organization(org=world.org, write=False).mismatches == []
