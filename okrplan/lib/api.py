@@ -2,6 +2,8 @@
 
 import django_filters
 from django import forms
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError, RestrictedError
 from rest_framework import pagination, status
@@ -65,6 +67,14 @@ def exception_handler(exc, context):
         )
     if isinstance(exc, DjangoValidationError):
         return Response(validation_error_data(exc), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, RequestDataTooBig):  # a SuspiciousOperation: else an HTML 400
+        return Response(
+            {
+                "detail": "This request is too large: keep its body under "
+                f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes (files aside)."
+            },
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, ProtectedError | RestrictedError):
         names = sorted(
             {
