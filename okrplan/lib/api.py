@@ -11,8 +11,21 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from okrplan.lib.errors import StaleVersion
+from okrplan.lib.fields import number_message, parse_decimal
 
 MAX_ID = 2**63 - 1  # ids are 64-bit (PostgreSQL bigint; SQLite's INTEGER)
+
+
+class PlainIntegerField(forms.IntegerField):
+    """Django's IntegerField, reading only plain decimal notation (okrplan/lib/fields.py)."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and value not in self.empty_values:
+            try:
+                parse_decimal(value)
+            except ValueError as error:
+                raise DjangoValidationError(number_message(error), code="invalid") from None
+        return super().to_python(value)
 
 
 class IdFilter(django_filters.NumberFilter):
@@ -21,7 +34,7 @@ class IdFilter(django_filters.NumberFilter):
     another organization's. The NumberFilter alone took `1.5` and sent a number too large
     for the database column to the query (500, found by the stateful fuzzing)."""
 
-    field_class = forms.IntegerField
+    field_class = PlainIntegerField
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("min_value", 1)
