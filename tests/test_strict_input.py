@@ -76,3 +76,45 @@ def test_it_reads_a_settings_number_in_plain_notation_only(world, api, hours):
 def test_it_reads_an_id_filter_in_plain_notation_only(world, api, kr):
     response = api(world.admin).get("/api/v1/orgs/acme/krs/", {"cycle": kr})
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("size", ["0", "-1", "501", "abc", "1.5", "+5", "\uff15", ""])
+def test_it_refuses_a_bad_page_size_naming_it(world, api, size):
+    response = api(world.admin).get("/api/v1/orgs/acme/departments/", {"page_size": size})
+    assert response.status_code == 400
+    assert "Give a whole number from 1 to 500" in response.json()["page_size"][0]
+
+
+def test_it_takes_a_good_page_size(world, api):
+    response = api(world.admin).get("/api/v1/orgs/acme/departments/", {"page_size": "1"})
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 1 and response.json()["next"]
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [("notifications/", "unread"), ("steps/", "mine"), ("steps/", "open")],
+)
+def test_it_refuses_a_bad_flag_naming_it(world, api, path, name):
+    client = api(world.admin)
+    for good in ["1", "0", "true", "false", "True"]:
+        assert client.get(f"/api/v1/orgs/acme/{path}", {name: good}).status_code == 200
+    response = client.get(f"/api/v1/orgs/acme/{path}", {name: "maybe"})
+    assert response.status_code == 400
+    assert response.json() == {name: ["Give true or false (1 or 0), not “maybe”."]}
+
+
+def test_it_refuses_a_bad_root_filter_naming_it(world, api):
+    client = api(world.admin)
+    assert client.get("/api/v1/orgs/acme/krs/", {"root": "true"}).status_code == 200
+    response = client.get("/api/v1/orgs/acme/krs/", {"root": "null"})
+    assert response.status_code == 400
+    assert response.json() == {"root": ["Give true or false (1 or 0), not “null”."]}
+
+
+def test_it_takes_an_id_filter_as_large_as_an_id(world, api):
+    response = api(world.admin).get("/api/v1/orgs/acme/krs/", {"cycle": str(2**63 - 1)})
+    assert response.status_code == 200 and response.json()["count"] == 0
+    response = api(world.admin).get("/api/v1/orgs/acme/krs/", {"cycle": str(2**63)})
+    assert response.status_code == 400
+    assert "less than or equal to" in response.json()["cycle"][0]

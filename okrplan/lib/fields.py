@@ -22,6 +22,14 @@ GROUPED = re.compile(r"-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?", re.ASCII)
 NOTATION = "write digits, with an optional leading - and decimal point, like -1234.5"
 
 
+def check_notation(text: str) -> None:
+    """ValueError unless `text` is in plain decimal notation (whatever its size)."""
+    if text == "":
+        raise ValueError("must be a number")
+    if not PLAIN.fullmatch(text):
+        raise ValueError(f"“{text[:30]}” is not a number ({NOTATION})")
+
+
 def parse_decimal(value, *, grouped: bool = False) -> Decimal:
     """A finite Decimal from a JSON number or a string in plain decimal notation (with
     `grouped`, what a person typed: `1,000,000` too), or ValueError saying why."""
@@ -32,12 +40,9 @@ def parse_decimal(value, *, grouped: bool = False) -> Decimal:
     elif isinstance(value, int):
         value = str(value)
     elif isinstance(value, str):
-        if value == "":
-            raise ValueError("must be a number")
         if grouped and GROUPED.fullmatch(value):
             value = value.replace(",", "")
-        if not PLAIN.fullmatch(value):
-            raise ValueError(f"“{value[:30]}” is not a number ({NOTATION})")
+        check_notation(value)
     else:
         raise ValueError("must be a number")
     try:

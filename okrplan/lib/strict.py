@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from rest_framework import fields, serializers
 
-from okrplan.lib.fields import number_message, parse_decimal
+from okrplan.lib.fields import check_notation, number_message
 
 MAX_NAMED = 10  # unknown fields named in one answer
 
@@ -36,7 +36,7 @@ def refuse_unknown_fields(serializer: serializers.Serializer, data) -> None:
 def _plain_number(field: fields.Field, data) -> None:
     if isinstance(data, str):
         try:
-            parse_decimal(data)
+            check_notation(data)  # the size is the field's to check (max_value, digits)
         except ValueError as error:
             raise serializers.ValidationError(number_message(error)) from None
 
