@@ -118,3 +118,14 @@ def test_it_takes_an_id_filter_as_large_as_an_id(world, api):
     response = api(world.admin).get("/api/v1/orgs/acme/krs/", {"cycle": str(2**63)})
     assert response.status_code == 400
     assert "less than or equal to" in response.json()["cycle"][0]
+
+
+def test_it_refuses_a_number_for_a_text_field(planning, world, api):
+    response = api(world.marketing_lead).post(
+        f"/api/v1/orgs/acme/krs/{planning.marketing_kr.pk}/checkins/",
+        {"period": 0, "value": "1", "note": 0},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"note": ["Give text (a JSON string)."]}
+    assert not CheckIn.objects.exists()

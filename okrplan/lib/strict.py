@@ -3,6 +3,7 @@
 
 - a body field the operation does not take answers 400 naming it, instead of being
   silently ignored (a typo, `"tagret"`, or a field that is only ever answered, `"id"`);
+- a text field takes a string, not a number made into one (`"note": 0`);
 - DRF's own integer and decimal fields (`period`, `version`, a ModelSerializer's
   decimals) read numbers with the API's one parser (okrplan/lib/fields.py): plain
   decimal notation, not `1_000`, `+5`, ` 5` or other scripts' digits.
@@ -52,6 +53,14 @@ def install() -> None:
         return serializer_input(self, data)
 
     serializers.Serializer.to_internal_value = to_internal_value
+    text_input = fields.CharField.to_internal_value
+
+    def text(self, data):
+        if not isinstance(data, str):  # DRF's took 0 and 1.5 as "0" and "1.5"
+            raise serializers.ValidationError("Give text (a JSON string).")
+        return text_input(self, data)
+
+    fields.CharField.to_internal_value = text
     for cls in (fields.IntegerField, fields.DecimalField, fields.FloatField):
         number_input = cls.to_internal_value
 
