@@ -13,7 +13,7 @@ from hierarchy.scope import OrgApi
 from notifications import selectors, services
 from notifications.models import Answer, Downward, Notification, Round, Step, Upward
 from notifications.rules import Rule
-from okrplan.lib.api import paginated
+from okrplan.lib.api import paginated, query_flag
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.fields import NumberField
 from okrplan.lib.numbers import fmt
@@ -170,11 +170,10 @@ class StepListApi(OrgApi):
         responses={200: StepOutputSerializer(many=True)},
     )
     def get(self, request, org):
-        truthy = {"1", "true", "yes"}
         steps = selectors.steps_for(
             org=self.scope.org,
-            user=request.user if request.GET.get("mine", "").lower() in truthy else None,
-            open_only=request.GET.get("open", "").lower() in truthy,
+            user=request.user if query_flag(request, "mine") else None,
+            open_only=query_flag(request, "open"),
         )
         return paginated(self, steps, StepOutputSerializer)
 
@@ -282,7 +281,7 @@ class NotificationListApi(OrgApi):
     )
     def get(self, request, org):
         notifications = self.scope.queryset(Notification).filter(user=request.user)
-        if request.GET.get("unread", "").lower() in {"1", "true", "yes"}:
+        if query_flag(request, "unread"):
             notifications = notifications.filter(read_at__isnull=True)
         return paginated(
             self, notifications.order_by("-created_at", "-id"), NotificationOutputSerializer

@@ -9,11 +9,11 @@ person sees which field to fix.
 from django import forms
 from django.core.exceptions import ValidationError
 
-from okrplan.lib.fields import parse_decimal
+from okrplan.lib.fields import number_message, parse_decimal
 
 
 class NumberFormField(forms.Field):
-    """A decimal number as people type it: "4,600,000", "4 600 000" or "4600000.5"."""
+    """A decimal number as people type it: "4600000.5" or "4,600,000" (the API's parser)."""
 
     widget = forms.TextInput
     max_length = 40
@@ -32,13 +32,10 @@ class NumberFormField(forms.Field):
             return None
         if len(value) > self.max_length:
             raise ValidationError(f"Enter at most {self.max_length} characters.", code="long")
-        cleaned = value.replace(",", "").replace("_", "").replace(" ", "").replace("\u00a0", "")
         try:
-            return parse_decimal(cleaned)
+            return parse_decimal(value, grouped=True)
         except ValueError as error:
-            raise ValidationError(
-                f"Enter a number, e.g. 4,600,000 ({error}).", code="invalid"
-            ) from None
+            raise ValidationError(number_message(error), code="invalid") from None
 
 
 class NoticeForm(forms.Form):

@@ -6,10 +6,15 @@ balancers retry, instead of a 500 that says the request itself was wrong. The ne
 request connects again (`CONN_MAX_AGE` with `conn_health_checks`): no restart needed.
 Anything else is a plain 500. Neither answer touches the database or the templates'
 context processors (which read it).
+
+Under /api/ every answer is JSON: `ApiErrorsMiddleware` turns the error pages Django
+itself answers there (a 404 of an address no route matches, such as a malformed id,
+a 400 of a bad Host, their DEBUG pages) into `{"detail": ...}` with the same status.
 """
 
 import logging
 import sys
+from http import HTTPStatus
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
@@ -52,3 +57,33 @@ def server_error(request) -> HttpResponse:
         "Something went wrong",
         "This request failed on our side and nothing was changed. It has been logged.",
     )
+
+
+_API_MESSAGES = {
+    400: "This request is malformed and could not be read.",
+    404: "Not found: no such address in the API (ids are whole numbers, see /api/schema/).",
+    413: "This request is too large.",
+}
+
+
+class ApiErrorsMiddleware:
+    """Client errors under /api/ answer JSON, whoever made them (issue 13 item 7)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        status = response.status_code
+        if (
+            request.path.startswith("/api/")
+            and 400 <= status < 500
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            message = _API_MESSAGES.get(status) or f"{HTTPStatus(status).phrase}."
+            answer = _answer(request, status, "", message)
+            for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+                if header in response:
+                    answer[header] = response[header]
+            return answer
+        return response

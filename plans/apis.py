@@ -28,7 +28,7 @@ from hierarchy.permissions import (
     target_require_change,
 )
 from hierarchy.scope import OrgApi
-from okrplan.lib.api import IdFilter, paginated
+from okrplan.lib.api import FlagFilter, IdFilter, paginated
 from okrplan.lib.fields import NumberField, NumberListField
 from plans import selectors, services
 from plans.models import CheckIn, Plan, PlanStatus, Shape
@@ -86,7 +86,7 @@ class KrOutputSerializer(serializers.ModelSerializer):
     def get_status(self, kr) -> str:
         return self._progress(kr).status
 
-    def get_progress_pct(self, kr) -> Decimal | None:
+    def get_progress_pct(self, kr) -> str | None:  # a decimal string, like every number
         value = self._progress(kr).progress_pct
         return None if value is None else format(value, "f")
 
@@ -115,7 +115,7 @@ class KrFilter(django_filters.FilterSet):
     department = IdFilter(field_name="department_id")
     objective = IdFilter(field_name="objective_id")
     owner = django_filters.CharFilter(field_name="owner__username")
-    root = django_filters.BooleanFilter(field_name="parent", lookup_expr="isnull")
+    root = FlagFilter(field_name="parent", lookup_expr="isnull")
 
     class Meta:
         model = KeyResult

@@ -7,11 +7,12 @@ a message is about, so the page can show it there with what was typed.
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from hierarchy.models import KeyResult
+from okrplan.lib.fields import number_message, parse_decimal
 from okrplan.lib.numbers import fmt
 from plans.models import Shape
 
@@ -20,17 +21,9 @@ PRESETS = [Shape.LINEAR, Shape.FRONT_LOADED, Shape.BACK_LOADED, Shape.HISTORY]
 VALUE_INDEX = re.compile(r"\(value (\d+)\)")
 
 
-def _clean_number(text: str) -> str:
-    return text.strip().replace(",", "").replace("_", "").replace(" ", "")
-
-
-def parse_number(text: str) -> Decimal | None:
-    """A number as typed ("1,000,000", "12.5"), or None when it is not one."""
-    try:
-        value = Decimal(_clean_number(text))
-    except (InvalidOperation, ValueError):
-        return None
-    return value if value.is_finite() else None
+def parse_number(text: str) -> Decimal:
+    """A number as typed ("1,000,000", "12.5"): the API's parser, or its ValueError."""
+    return parse_decimal(text.strip(), grouped=True)
 
 
 @dataclass
@@ -114,12 +107,11 @@ def parse_values(kr: KeyResult, raw: list[str]) -> list[Decimal]:
     periods = kr.cycle.periods
     values = []
     for i, text in enumerate(raw):
-        value = parse_number(text)
-        if value is None:
+        try:
+            values.append(parse_number(text))
+        except ValueError as error:
             label = periods[i].label if i < len(periods) else f"Period {i + 1}"
-            shown = text.strip() or "nothing"
             raise ValidationError(
-                {"values": [f"{label} (value {i + 1}): “{shown}” is not a number."]}
-            )
-        values.append(value)
+                {"values": [f"{label} (value {i + 1}): {number_message(error)}"]}
+            ) from None
     return values

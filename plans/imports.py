@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -31,6 +31,7 @@ from hierarchy.periods import Period, period_index_for
 from hierarchy.permissions import kr_can_edit
 from hierarchy.scope import Scope
 from hierarchy.services import MAX_ABS_VALUE
+from okrplan.lib.fields import number_message, parse_decimal
 from plans.models import HistoryPoint, ImportBatch
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -42,9 +43,8 @@ RATIO_STEP = Decimal("0.000001")  # KeyResult.historical_ratio keeps 6 decimal p
 COLUMNS = ("kr", "period", "date", "value")
 COLUMNS_HINT = "kr, period or date, value"
 
-_INTEGER = re.compile(r"[+-]?[0-9]+")
+_INTEGER = re.compile(r"-?[0-9]+")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 @dataclass(frozen=True)
@@ -274,11 +274,9 @@ def _value(text: str, info: KrInfo | None, errors: _Errors, row: int) -> Decimal
         errors.add(row, "value: empty; give a number.")
         return None
     try:
-        if not _NUMBER.fullmatch(text):
-            raise InvalidOperation(text)
-        value = Decimal(text)
-    except InvalidOperation:
-        errors.add(row, f"value: {_show(text)} is not a finite number.")
+        value = parse_decimal(text)  # the API's one parser: plain decimal notation
+    except ValueError as error:
+        errors.add(row, f"value: {number_message(error)}")
         return None
     if abs(value) >= MAX_ABS_VALUE:
         errors.add(row, f"value: {_show(text)} is too large; keep it below {MAX_ABS_VALUE:,.0f}.")

@@ -528,7 +528,7 @@ def checkin_create(
                 ]
             }
         )
-    validate_number("value", value, 6)
+    validate_number("value", value, kr.decimals, kr.unit)  # at the unit's precision, like plans
     if kr.metric_kind == MetricKind.CUMULATIVE and value < 0:
         raise ValidationError({"value": ["A cumulative key result counts a flow: not negative."]})
     checkin = CheckIn.objects.create(

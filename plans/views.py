@@ -18,6 +18,7 @@ from hierarchy.models import Cycle, KeyResult, MetricKind
 from hierarchy.permissions import kr_can_edit, kr_require_edit, plan_can_edit, plan_require_edit
 from hierarchy.scope import Scope, org_view
 from okrplan.lib.errors import StaleVersion
+from okrplan.lib.fields import number_message
 from okrplan.lib.fragments import fragment_response
 from plans import services
 from plans.checks import num
@@ -337,9 +338,13 @@ def plan_editor(request, scope: Scope, kr_id: int):
         )
     try:
         if action == "shape":
-            target = parse_number(form.target)
-            if target is None:
-                raise ValidationError({"target": ["Give the target to reach, as a number."]})
+            try:
+                target = parse_number(form.target)
+            except ValueError as error:
+                message = number_message(error) if form.target.strip() else ""
+                raise ValidationError(
+                    {"target": [message or "Give the target to reach, as a number."]}
+                ) from None
             plan = services.plan_apply_shape(
                 kr=kr,
                 shape=form.shape if form.shape in PRESETS else "",
@@ -400,9 +405,13 @@ def kr_checkin(request, scope: Scope, kr_id: int):
     except ValueError:
         data["errors"]["period"] = ["Choose the period this value is for."]
         period = None
-    value = parse_number(data["value"])
-    if value is None:
-        data["errors"]["value"] = ["Give the actual value, as a number."]
+    try:
+        value = parse_number(data["value"])
+    except ValueError as error:
+        blank = not data["value"].strip()
+        data["errors"]["value"] = [
+            "Give the actual value, as a number." if blank else number_message(error)
+        ]
     if not data["errors"]:
         try:
             services.checkin_create(

@@ -6,7 +6,8 @@ every operation is called with generated input, as maya (a member: Marketing's l
 with her token. Path parameters name real objects of acme, so the generated bodies and
 query strings reach the code behind the 404. Then the admin's configuration writes, which
 maya is refused before her body is read, as alice (an admin). Each answer must not be a
-5xx and, where the schema describes the answer's status, must conform to it.
+5xx, its status must be one the schema documents, in the documented content type, and
+conform to the schema.
 
 Bounded and derandomized (the same examples on every run): 5 valid (positive) cases per
 operation, and 5 invalid (negative) ones for each operation with a body or query string
@@ -22,10 +23,19 @@ from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 MAX_EXAMPLES = 10
-CHECKS = [not_a_server_error, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,  # every status answered is documented (issue 13 item 9)
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 pytestmark = pytest.mark.once
 

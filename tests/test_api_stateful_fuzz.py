@@ -34,8 +34,10 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
     ensure_resource_availability,
     response_schema_conformance,
+    status_code_conformance,
     use_after_free,
 )
 
@@ -58,6 +60,8 @@ def deleted_stays_deleted(ctx, response, case):
 
 STATEFUL_CHECKS = [
     not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
     response_schema_conformance,
     ensure_resource_availability,
     deleted_stays_deleted,

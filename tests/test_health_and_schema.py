@@ -146,3 +146,45 @@ def test_healthz_fails_when_pages_cannot_name_their_static_files(db, settings, t
     assert response.status_code == 503
     assert response.json()["db"] == "ok"
     assert "css/app.css" in response.json()["static"]
+
+
+# --- The standard error answers (okrplan/lib/schema.py::AutoSchema._standard_errors) ---
+
+
+def test_it_documents_the_errors_every_operation_can_answer(db, client):
+    schema = _schema(client)
+    operations = [
+        (method.upper(), path, op)
+        for path, item in schema["paths"].items()
+        for method, op in item.items()
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
+    assert len(operations) > 50
+    for method, path, op in operations:
+        statuses = set(op["responses"])
+        where = f"{method} {path}: {sorted(statuses)}"
+        if path not in ("/api/v1/auth/register/", "/api/v1/auth/token/"):
+            assert {"401", "403"} <= statuses, where
+        if "{" in path:
+            assert "404" in statuses, where
+        if method != "GET" or any(p["in"] == "query" for p in op.get("parameters", [])):
+            assert "400" in statuses, where
+        if "requestBody" in op:
+            assert "413" in statuses, where
+        body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+        if "version" in _resolve(schema, body.get("schema", {})).get("properties", {}):
+            assert "409" in statuses, where
+    responses = schema["paths"]["/api/v1/auth/token/"]["post"]["responses"]
+    assert "429" in responses
+    put_plan = schema["paths"]["/api/v1/orgs/{org}/krs/{kr_id}/plan/"]["put"]["responses"]
+    assert put_plan["409"]["content"]["application/json"]["schema"]["required"] == [
+        "detail",
+        "version",
+    ]
+
+
+def test_progress_pct_is_a_string_in_the_schema_as_on_the_wire(db, client):
+    schema = _schema(client)
+    for component in ("KrOutput", "ObjectiveOutput"):
+        field = schema["components"]["schemas"][component]["properties"]["progress_pct"]
+        assert field["type"] == "string" and field.get("nullable") is True, (component, field)

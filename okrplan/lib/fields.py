@@ -1,5 +1,14 @@
-"""Input fields for numbers: JSON numbers or numeric strings, finite, clearly refused."""
+"""Input fields for numbers: JSON numbers or numeric strings, finite, clearly refused.
 
+One parser, `parse_decimal`, for every number the API and the pages read (the pages'
+`NumberFormField`, the plan editor, the check-in form, the CSV import, and through
+okrplan/lib/strict.py DRF's own integer and decimal fields): a JSON number, or a string
+in plain decimal notation, ASCII digits with an optional leading `-` and decimal part
+(`-1234.5`). Python's Decimal and int also take `1_000`, `+5`, ` 5 `, `1e3`, Arabic-Indic
+and full-width digits, which nobody means as a number here (issue 13 item 9).
+"""
+
+import re
 from decimal import Decimal, InvalidOperation
 
 from rest_framework import serializers
@@ -7,27 +16,50 @@ from rest_framework import serializers
 from okrplan.lib.numbers import fmt
 
 MAX_ABS = Decimal("1e15")
+PLAIN = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
+# What people type in the pages, which show numbers that way: thousands separated by commas.
+GROUPED = re.compile(r"-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?", re.ASCII)
+NOTATION = "write digits, with an optional leading - and decimal point, like -1234.5"
 
 
-def parse_decimal(value) -> Decimal:
-    """A finite Decimal from a JSON number or a numeric string, or ValueError saying why."""
+def check_notation(text: str) -> None:
+    """ValueError unless `text` is in plain decimal notation (whatever its size)."""
+    if text == "":
+        raise ValueError("must be a number")
+    if not PLAIN.fullmatch(text):
+        raise ValueError(f"“{text[:30]}” is not a number ({NOTATION})")
+
+
+def parse_decimal(value, *, grouped: bool = False) -> Decimal:
+    """A finite Decimal from a JSON number or a string in plain decimal notation (with
+    `grouped`, what a person typed: `1,000,000` too), or ValueError saying why."""
     if isinstance(value, bool) or value is None:
         raise ValueError("must be a number")
     if isinstance(value, float):
-        value = repr(value)
-    if isinstance(value, int):
+        value = repr(value)  # a JSON number, whatever its notation (1e-07 included)
+    elif isinstance(value, int):
         value = str(value)
-    if not isinstance(value, str):
+    elif isinstance(value, str):
+        if grouped and GROUPED.fullmatch(value):
+            value = value.replace(",", "")
+        check_notation(value)
+    else:
         raise ValueError("must be a number")
     try:
-        number = Decimal(value.strip())
+        number = Decimal(value)
     except (InvalidOperation, ValueError):
-        raise ValueError(f"{value[:30]!r} is not a number") from None
+        raise ValueError(f"“{value[:30]}” is not a number") from None
     if not number.is_finite():
         raise ValueError("must be a finite number (not NaN or Infinity)")
     if abs(number) >= MAX_ABS:
         raise ValueError(f"must be smaller than {MAX_ABS:,.0f} in size")
     return number
+
+
+def number_message(error: ValueError) -> str:
+    """parse_decimal's reason as a sentence, as the API and the pages show it."""
+    reason = str(error)
+    return reason[0].upper() + reason[1:] + "."
 
 
 class NumberField(serializers.Field):
@@ -40,7 +72,7 @@ class NumberField(serializers.Field):
         try:
             return parse_decimal(data)
         except ValueError as error:
-            self.fail("invalid", reason=str(error).capitalize())
+            self.fail("invalid", reason=number_message(error).removesuffix("."))
 
     def to_representation(self, value) -> str:
         return fmt(value)

@@ -5,6 +5,8 @@ import re
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 
+MAX_ID = 2**63 - 1  # okrplan.lib.api.MAX_ID (not imported: DRF imports this module early)
+
 # A number as the API answers it: a decimal string (DRF's COERCE_DECIMAL_TO_STRING).
 DECIMAL_OUT = {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$"}
 # ... and as it accepts one: a JSON number or a numeric string (okrplan/lib/fields.py).
@@ -30,6 +32,37 @@ class NumberListFieldExtension(OpenApiSerializerFieldExtension):
         return {"type": "array", "items": DECIMAL_OUT if direction == "response" else DECIMAL_IN}
 
 
+# --- The errors every operation can answer --------------------------------------------
+#
+# Added to every operation by one rule (issue 13 item 9: schemathesis found 72 operations
+# answering statuses the schema did not list), from what the operation is: a write or a
+# query string can be refused (400), a body can be too large (413), a login is needed
+# (401) and may not be enough (403), an id or organization in the path may name nothing
+# the caller can see (404, like a page number past the end), a body with a `version` can
+# be stale (409), a throttled view can say "too many" (429). An operation's own
+# declaration of a status wins.
+
+DETAIL = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}},
+    "required": ["detail"],
+}
+FIELD_ERRORS = {
+    "type": "object",
+    "description": "`{field: [message, ...]}`, or `{detail: message}` for the whole request.",
+    "additionalProperties": {},
+}
+STALE = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}, "version": {"type": "integer"}},
+    "required": ["detail", "version"],
+}
+
+
+def _error(description: str, schema: dict) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
 class AutoSchema(openapi.AutoSchema):
     """Names nested `InputSerializer`/`OutputSerializer` components after their API.
 
@@ -40,6 +73,61 @@ class AutoSchema(openapi.AutoSchema):
     schema says so, `{count, next, previous, results}` with `page` and `page_size`,
     although our APIViews have no `pagination_class` for drf-spectacular to find.
     """
+
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is not None:
+            for status, response in self._standard_errors(operation).items():
+                operation["responses"].setdefault(status, response)
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                if parameter["in"] == "query" and schema.get("type") == "integer":
+                    # an integer in a query string is an id (IdFilter) unless it says
+                    # otherwise (page, page_size)
+                    schema.setdefault("minimum", 1)
+                    schema.setdefault("maximum", MAX_ID)
+        return operation
+
+    def map_parsers(self) -> list[str]:
+        """The API's bodies are JSON (API.md); the form parsers are there for `curl -d`
+        and the test client, and a form cannot say `null`. An operation that takes a
+        file declares multipart itself (the history import)."""
+        return ["application/json"]
+
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request":
+            schema["additionalProperties"] = False  # okrplan/lib/strict.py refuses them
+        return schema
+
+    def _standard_errors(self, operation: dict) -> dict[str, dict]:
+        from rest_framework.permissions import IsAuthenticated
+
+        write = self.method != "GET"
+        parameters = {p["name"]: p["in"] for p in operation.get("parameters", [])}
+        errors = {}
+        if write or "query" in parameters.values():
+            errors["400"] = _error(
+                "The request was refused: what is wrong, by field.", FIELD_ERRORS
+            )
+        if any(issubclass(p, IsAuthenticated) for p in self.view.permission_classes):
+            errors["401"] = _error("No valid token or session.", DETAIL)
+            errors["403"] = _error("The caller's role does not allow this.", DETAIL)
+        if "path" in parameters.values() or "page" in parameters:
+            errors["404"] = _error("Nothing the caller can see has that id.", DETAIL)
+        if "requestBody" in operation and self._versioned():
+            errors["409"] = _error("The version sent is not the current one.", STALE)
+        if "requestBody" in operation:
+            errors["413"] = _error("The body is too large.", DETAIL)
+        if getattr(self.view, "throttle_classes", None):
+            errors["429"] = _error("Too many attempts: see Retry-After.", DETAIL)
+        return errors
+
+    def _versioned(self) -> bool:
+        serializer = self.get_request_serializer()
+        if isinstance(serializer, type):
+            serializer = serializer()
+        return "version" in getattr(serializer, "fields", {})
 
     def _get_paginator(self):
         from okrplan.lib.api import Pagination  # lazily, like DRF imports this module

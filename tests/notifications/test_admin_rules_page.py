@@ -81,7 +81,7 @@ def test_a_blank_threshold_keeps_the_stored_one_like_the_api(world, client):
         (
             {"upward": "threshold", "threshold_pct": "NaN", "downward": "none"},
             "threshold",
-            "finite number",
+            "“NaN” is not a number",
         ),
         (
             {"upward": "threshold", "threshold_pct": "lots", "downward": "none"},

@@ -255,7 +255,7 @@ def test_it_closes_the_round_with_a_new_target(planning, world, client):
     ("data", "field", "message"),
     [
         ({"note": "", "target": ""}, "note", "Say what was decided"),
-        ({"note": "Fine", "target": "lots"}, "target", "Enter a number"),
+        ({"note": "Fine", "target": "lots"}, "target", "is not a number"),
         ({"note": "Fine", "target": "-5"}, "target", "cannot be negative"),
     ],
 )
@@ -336,7 +336,10 @@ def test_it_says_no_one_is_told_of_a_draft_target(planning, world, client):
     [
         ({"target": "4600000", "rationale": ""}, "rationale", "This plan is locked"),
         ({"target": "", "rationale": "x"}, "target", "This field is required"),
-        ({"target": "4.6M", "rationale": "x"}, "target", "Enter a number"),
+        ({"target": "4.6M", "rationale": "x"}, "target", "is not a number"),
+        ({"target": "4_600_000", "rationale": "x"}, "target", "“4_600_000” is not a number"),
+        ({"target": "+4600000", "rationale": "x"}, "target", "“+4600000” is not a number"),
+        ({"target": "46,00,000", "rationale": "x"}, "target", "“46,00,000” is not a number"),
         ({"target": "-1", "rationale": "x"}, "target", "cannot be negative"),
         ({"target": "5,000,000", "rationale": "x"}, "target", "is 5,000,000 USD already"),
     ],

@@ -59,7 +59,7 @@ def test_it_asks_to_fix_a_bad_value_first(planning, world, client):
     assert 'id="preview-error"' in html
     assert "Fix the values to see the impact. Feb 2026 (value 2)" in html
     html = preview(client, planning.marketing_kr, ["1", "x", "1"]).content.decode()
-    assert "Feb 2026 (value 2): “x” is not a number." in html
+    assert "Feb 2026 (value 2): “x” is not a number (write digits" in html
 
 
 def test_it_says_when_the_plan_changed_meanwhile(planning, world, client):

@@ -120,3 +120,25 @@ def test_only_those_who_edit_the_kr_check_in(planning, world, api, who):
     response = api(getattr(world, who)).post(url(planning.marketing_kr), {"period": 0, "value": 1})
     assert response.status_code == 403
     assert not CheckIn.objects.exists()
+
+
+def test_it_refuses_a_check_in_finer_than_the_units_precision(planning, world, api):
+    """Like plan values (issue 13 item 9): USD keeps 2 decimal places, so 950000.125
+    is refused, not stored with more precision than the KR shows."""
+    kr = planning.marketing_kr
+    response = api(world.marketing_lead).post(url(kr), {"period": 0, "value": "950000.125"})
+    assert response.status_code == 400
+    assert response.json() == {"value": ["Use at most 2 decimal places for USD (got 950000.125)."]}
+    assert not CheckIn.objects.exists()
+    response = api(world.marketing_lead).post(url(kr), {"period": 0, "value": "950000.12"})
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize("period", ["+0", " 0", "0_0", "\uff10", "\u0660"])
+def test_it_refuses_a_period_not_in_plain_notation(planning, world, api, period):
+    response = api(world.marketing_lead).post(
+        url(planning.marketing_kr), {"period": period, "value": "1"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "is not a number" in response.json()["period"][0]
+    assert not CheckIn.objects.exists()

@@ -101,7 +101,7 @@ def test_it_names_the_period_of_a_value_that_is_not_a_number(planning, world, cl
     client.force_login(world.marketing_lead)
     response = post_values(client, kr, ["1000000", "lots", "1000000"])
     assert response.status_code == 400
-    assert "Feb 2026 (value 2): “lots” is not a number." in response.content.decode()
+    assert "Feb 2026 (value 2): “lots” is not a number (write digits" in response.content.decode()
     _assert_nothing_written(kr)
 
 
@@ -323,7 +323,13 @@ def test_it_rerenders_a_bad_check_in_with_the_error_and_writes_nothing(planning,
     response = client.post(checkin_url(kr), {"period": "", "value": "many"})
     html = response.content.decode()
     assert "Choose the period this value is for." in html
-    assert "Give the actual value, as a number." in html
+    assert "“many” is not a number (write digits" in html
+    response = client.post(checkin_url(kr), {"period": "0", "value": ""})
+    assert "Give the actual value, as a number." in response.content.decode()
+    for typed in ["1_000", "+5", "1e3", "\u0661\u0662", "\uff11\uff12"]:
+        response = client.post(checkin_url(kr), {"period": "0", "value": typed})
+        assert response.status_code == 400
+        assert f"“{typed}” is not a number" in response.content.decode()
     assert not CheckIn.objects.exists()
 
 
