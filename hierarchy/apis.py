@@ -24,6 +24,7 @@ from hierarchy.models import (
     Role,
 )
 from hierarchy.scope import OrgApi
+from okrplan.lib import strict
 from okrplan.lib.api import paginated
 from okrplan.lib.tenancy import system_view
 from okrplan.lib.throttling import (
@@ -58,11 +59,11 @@ class RegisterApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [RegisterRateThrottle]
 
-    class InputSerializer(serializers.Serializer):
-        username = serializers.CharField(max_length=150)
-        email = serializers.EmailField()
-        password = serializers.CharField(max_length=128, trim_whitespace=False)
-        invitation = serializers.CharField(
+    class InputSerializer(strict.InputSerializer):
+        username = strict.TextField(max_length=150)
+        email = strict.EmailField()
+        password = strict.TextField(max_length=128, trim_whitespace=False)
+        invitation = strict.TextField(
             max_length=64,
             required=False,
             help_text="The token of an e-mailed invitation link: the invitation becomes "
@@ -100,6 +101,16 @@ class TokenApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [LoginRateThrottle]
 
+    class InputSerializer(strict.InputSerializer, AuthTokenSerializer):
+        # DRF's, reading its username and password strictly
+        username = strict.TextField(label="Username", write_only=True)
+        password = strict.TextField(
+            label="Password",
+            style={"input_type": "password"},
+            trim_whitespace=False,
+            write_only=True,
+        )
+
     class OutputSerializer(serializers.Serializer):
         token = serializers.CharField()
 
@@ -107,7 +118,7 @@ class TokenApi(APIView):
         raise LoginThrottled(wait=LoginRateThrottle.seconds(wait))
 
     @extend_schema(
-        request=AuthTokenSerializer,
+        request=InputSerializer,
         responses={
             200: OutputSerializer,
             429: OpenApiResponse(
@@ -118,7 +129,7 @@ class TokenApi(APIView):
         auth=[],
     )
     def post(self, request):
-        data = AuthTokenSerializer(data=request.data, context={"request": request})
+        data = self.InputSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         token, _ = Token.objects.get_or_create(user=data.validated_data["user"])
         return Response({"token": token.key})
@@ -139,9 +150,9 @@ class OrganizationOutputSerializer(serializers.ModelSerializer):
 
 
 class OrganizationListCreateApi(APIView):
-    class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=200)
-        slug = serializers.SlugField(max_length=50)
+    class InputSerializer(strict.InputSerializer):
+        name = strict.TextField(max_length=200)
+        slug = strict.SlugField(max_length=50)
 
     # The caller's organizations, all of them: filtered by the caller here, not by the
     # row-level security of one organization (okrplan/lib/tenancy.py).
@@ -170,7 +181,7 @@ class OrganizationDetailApi(OrgApi):
         return Response(OrganizationOutputSerializer(self.scope.org, context={"roles": roles}).data)
 
 
-class SettingsSerializer(serializers.ModelSerializer):
+class SettingsSerializer(strict.InputModelSerializer):
     class Meta:
         model = Organization
         fields = [
@@ -216,8 +227,8 @@ class MembershipOutputSerializer(serializers.ModelSerializer):
 
 
 class MemberListCreateApi(OrgApi):
-    class InputSerializer(serializers.Serializer):
-        username = serializers.CharField(max_length=150)
+    class InputSerializer(strict.InputSerializer):
+        username = strict.TextField(max_length=150)
         role = serializers.ChoiceField(choices=Role.choices)
 
     @extend_schema(responses={200: MembershipOutputSerializer(many=True)})
@@ -252,7 +263,7 @@ class MemberListCreateApi(OrgApi):
 
 
 class MemberDetailApi(OrgApi):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(strict.InputSerializer):
         role = serializers.ChoiceField(choices=Role.choices)
 
     def _membership(self, member_id) -> Membership:
@@ -322,8 +333,8 @@ def invitations_of_org(scope) -> models.QuerySet:
 
 
 class InvitationListCreateApi(OrgApi):
-    class InputSerializer(serializers.Serializer):
-        email = serializers.EmailField(max_length=254)
+    class InputSerializer(strict.InputSerializer):
+        email = strict.EmailField(max_length=254)
         role = serializers.ChoiceField(choices=Role.choices)
 
     @extend_schema(responses=responses({200: InvitationOutputSerializer(many=True)}, 401, 403, 404))
@@ -445,8 +456,8 @@ class DepartmentOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "lead", "parent"]
 
 
-class DepartmentInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+class DepartmentInputSerializer(strict.InputSerializer):
+    name = strict.TextField(max_length=200)
     lead = MemberField()
     parent = OrgRelatedField(Department, allow_null=True, required=False)
 
@@ -522,8 +533,8 @@ class CycleOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class CycleInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
+class CycleInputSerializer(strict.InputSerializer):
+    name = strict.TextField(max_length=100)
     start = serializers.DateField()
     end = serializers.DateField()
     granularity = serializers.ChoiceField(choices=Granularity.choices)

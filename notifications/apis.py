@@ -13,6 +13,7 @@ from hierarchy.scope import OrgApi
 from notifications import selectors, services
 from notifications.models import Answer, Downward, Notification, Round, Step, Upward
 from notifications.rules import Rule
+from okrplan.lib import strict
 from okrplan.lib.api import paginated, query_flag
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.fields import NumberField
@@ -179,9 +180,9 @@ class StepListApi(OrgApi):
 
 
 class StepAnswerApi(OrgApi):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(strict.InputSerializer):
         answer = serializers.ChoiceField(choices=Answer.choices)
-        note = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+        note = strict.TextField(required=False, allow_blank=True, max_length=4000)
 
     @extend_schema(request=InputSerializer, responses={200: StepOutputSerializer})
     def post(self, request, org, step_id):
@@ -226,10 +227,10 @@ class RoundOutputSerializer(serializers.ModelSerializer):
 
 
 class RoundNoticeApi(OrgApi):
-    class InputSerializer(serializers.Serializer):
-        message = serializers.CharField(max_length=8000)
+    class InputSerializer(strict.InputSerializer):
+        message = strict.TextField(max_length=8000)
         department_messages = serializers.DictField(
-            child=serializers.CharField(max_length=4000, allow_blank=True),
+            child=strict.TextField(max_length=4000, allow_blank=True),
             required=False,
             help_text="optional: department id → a line for that department only",
         )
@@ -245,8 +246,8 @@ class RoundNoticeApi(OrgApi):
 
 
 class RoundCloseApi(OrgApi):
-    class InputSerializer(serializers.Serializer):
-        note = serializers.CharField(max_length=8000)
+    class InputSerializer(strict.InputSerializer):
+        note = strict.TextField(max_length=8000)
         target = NumberField(required=False)
 
     @extend_schema(request=InputSerializer, responses={200: RoundOutputSerializer})
@@ -326,7 +327,7 @@ class NotificationReadAllApi(OrgApi):
 # --- Propagation rules --------------------------------------------------------
 
 
-class RuleSerializer(serializers.Serializer):
+class RuleSerializer(strict.InputSerializer):
     upward = serializers.ChoiceField(choices=Upward.choices)
     threshold_pct = NumberField(required=False)
     downward = serializers.ChoiceField(choices=Downward.choices)

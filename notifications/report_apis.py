@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from hierarchy.models import Cycle
 from hierarchy.scope import OrgApi
 from notifications import reports
+from okrplan.lib import strict
 
 CALENDAR_CONTENT_TYPE = "text/calendar; charset=utf-8"
 
@@ -91,8 +92,8 @@ class QuarterlyReportSerializer(serializers.Serializer):
 class QuarterlyReportApi(OrgApi):
     """Each round of each shared KR of a cycle: how long each step took, what was missed."""
 
-    class FilterSerializer(serializers.Serializer):
-        cycle = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    class FilterSerializer(strict.InputSerializer):
+        cycle = strict.IntegerField(min_value=1, max_value=2**63 - 1)
 
     @extend_schema(
         parameters=[OpenApiParameter("cycle", int, required=True, description="the cycle's id")],

@@ -28,6 +28,7 @@ from hierarchy.permissions import (
     target_require_change,
 )
 from hierarchy.scope import OrgApi
+from okrplan.lib import strict
 from okrplan.lib.api import FlagFilter, IdFilter, paginated
 from okrplan.lib.fields import NumberField, NumberListField
 from plans import selectors, services
@@ -91,20 +92,20 @@ class KrOutputSerializer(serializers.ModelSerializer):
         return None if value is None else format(value, "f")
 
 
-class KrInputSerializer(serializers.Serializer):
+class KrInputSerializer(strict.InputSerializer):
     objective = OrgRelatedField(Objective)
-    title = serializers.CharField(max_length=300)
+    title = strict.TextField(max_length=300)
     owner = MemberField()
     department = OrgRelatedField(Department)
-    unit = serializers.CharField(max_length=40)
-    decimals = serializers.IntegerField(min_value=0, max_value=6, required=False)
+    unit = strict.TextField(max_length=40)
+    decimals = strict.IntegerField(min_value=0, max_value=6, required=False)
     metric_kind = serializers.ChoiceField(choices=MetricKind.choices)
     start_value = NumberField(required=False)
     target = NumberField()
     weight = NumberField(required=False)
     parent = OrgRelatedField(KeyResult, required=False, allow_null=True)
     aggregation = serializers.ChoiceField(choices=Aggregation.choices, required=False)
-    stage = serializers.IntegerField(min_value=1, max_value=50, required=False, allow_null=True)
+    stage = strict.IntegerField(min_value=1, max_value=50, required=False, allow_null=True)
     historical_ratio = NumberField(required=False, allow_null=True)
     claimed_impact = NumberField(required=False, allow_null=True)
 
@@ -168,21 +169,21 @@ class KrListCreateApi(OrgApi):
 
 
 class KrDetailApi(OrgApi):
-    class PatchSerializer(serializers.Serializer):
+    class PatchSerializer(strict.InputSerializer):
         objective = OrgRelatedField(Objective, required=False)
-        title = serializers.CharField(max_length=300, required=False)
+        title = strict.TextField(max_length=300, required=False)
         owner = MemberField(required=False)
         department = OrgRelatedField(Department, required=False)
-        unit = serializers.CharField(max_length=40, required=False)
+        unit = strict.TextField(max_length=40, required=False)
         weight = NumberField(required=False)
         parent = OrgRelatedField(KeyResult, required=False, allow_null=True)
         aggregation = serializers.ChoiceField(choices=Aggregation.choices, required=False)
-        stage = serializers.IntegerField(min_value=1, max_value=50, required=False, allow_null=True)
+        stage = strict.IntegerField(min_value=1, max_value=50, required=False, allow_null=True)
         historical_ratio = NumberField(required=False, allow_null=True)
         claimed_impact = NumberField(required=False, allow_null=True)
         target = NumberField(required=False)
-        rationale = serializers.CharField(required=False, allow_blank=True, max_length=4000)
-        version = serializers.IntegerField(
+        rationale = strict.TextField(required=False, allow_blank=True, max_length=4000)
+        version = strict.IntegerField(
             required=False,
             min_value=1,
             help_text="the `plan_version` the change was made from: 409 when the plan has "
@@ -262,15 +263,15 @@ class PlanOutputSerializer(serializers.Serializer):
         return [p.label for p in plan.kr.cycle.periods]
 
 
-class PlanInputSerializer(serializers.Serializer):
+class PlanInputSerializer(strict.InputSerializer):
     values = NumberListField(required=False)
     shape = serializers.ChoiceField(
         choices=[Shape.LINEAR, Shape.FRONT_LOADED, Shape.BACK_LOADED, Shape.HISTORY],
         required=False,
     )
     target = NumberField(required=False)
-    version = serializers.IntegerField(min_value=1)
-    rationale = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+    version = strict.IntegerField(min_value=1)
+    rationale = strict.TextField(required=False, allow_blank=True, max_length=4000)
 
     def validate(self, attrs):
         if "values" in attrs and "shape" in attrs:
@@ -358,10 +359,10 @@ class CheckInOutputSerializer(serializers.ModelSerializer):
 
 
 class CheckInListCreateApi(OrgApi):
-    class InputSerializer(serializers.Serializer):
-        period = serializers.IntegerField(min_value=0, max_value=1000)
+    class InputSerializer(strict.InputSerializer):
+        period = strict.IntegerField(min_value=0, max_value=1000)
         value = NumberField()
-        note = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+        note = strict.TextField(required=False, allow_blank=True, max_length=4000)
 
     @extend_schema(responses={200: CheckInOutputSerializer(many=True)})
     def get(self, request, org, kr_id):
@@ -404,9 +405,9 @@ class ObjectiveOutputSerializer(serializers.ModelSerializer):
         return [kr.pk for kr in objective.key_results.all()]
 
 
-class ObjectiveInputSerializer(serializers.Serializer):
+class ObjectiveInputSerializer(strict.InputSerializer):
     cycle = OrgRelatedField(Cycle)
-    title = serializers.CharField(max_length=300)
+    title = strict.TextField(max_length=300)
     owner = MemberField(required=False)
     department = OrgRelatedField(Department, required=False, allow_null=True)
 
@@ -445,8 +446,8 @@ class ObjectiveListCreateApi(OrgApi):
 
 
 class ObjectiveDetailApi(OrgApi):
-    class PatchSerializer(serializers.Serializer):
-        title = serializers.CharField(max_length=300, required=False)
+    class PatchSerializer(strict.InputSerializer):
+        title = strict.TextField(max_length=300, required=False)
         owner = MemberField(required=False)
         department = OrgRelatedField(Department, required=False, allow_null=True)
 
@@ -511,10 +512,10 @@ class DependencyOutputSerializer(serializers.ModelSerializer):
         return services.dependency_holds(dependency)
 
 
-class DependencyInputSerializer(serializers.Serializer):
+class DependencyInputSerializer(strict.InputSerializer):
     upstream = OrgRelatedField(KeyResult)
     downstream = OrgRelatedField(KeyResult)
-    assumption = serializers.CharField(max_length=2000)
+    assumption = strict.TextField(max_length=2000)
     expected_value = NumberField(required=False, allow_null=True)
     expected_by = serializers.DateField(required=False, allow_null=True)
 

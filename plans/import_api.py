@@ -6,6 +6,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from hierarchy.scope import OrgApi
+from okrplan.lib import strict
 from plans.imports import COLUMNS_HINT, MAX_BYTES, ImportRejected, history_import
 
 
@@ -29,7 +30,7 @@ class HistoryImportApi(OrgApi):
 
     parser_classes = [MultiPartParser]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(strict.InputSerializer):
         file = serializers.FileField(
             allow_empty_file=True,  # an empty file is reported like any bad file
             help_text=(

@@ -97,7 +97,7 @@ class AutoSchema(openapi.AutoSchema):
     def _map_basic_serializer(self, serializer, direction):
         schema = super()._map_basic_serializer(serializer, direction)
         if direction == "request":
-            schema["additionalProperties"] = False  # okrplan/lib/strict.py refuses them
+            schema["additionalProperties"] = False  # strict.InputSerializer refuses them
         return schema
 
     def _standard_errors(self, operation: dict) -> dict[str, dict]:

@@ -1,20 +1,23 @@
-"""Strict input for every serializer the API has, installed once at start-up
-(hierarchy/apps.py), so that no input serializer can forget it (issue 13 item 9):
+"""Strict input: the base serializers and fields every serializer that reads a request
+is made of (issue 13 item 9). By plain subclassing of DRF's classes:
 
-- a body field the operation does not take answers 400 naming it, instead of being
-  silently ignored (a typo, `"tagret"`, or a field that is only ever answered, `"id"`);
-- a text field takes a string, not a number made into one (`"note": 0`);
-- DRF's own integer and decimal fields (`period`, `version`, a ModelSerializer's
-  decimals) read numbers with the API's one parser (okrplan/lib/fields.py): plain
-  decimal notation, not `1_000`, `+5`, ` 5` or other scripts' digits.
+- `InputSerializer` (and `InputModelSerializer`): a key the operation does not take
+  answers 400 naming it, instead of being silently ignored (a typo, `"tagret"`, or a
+  field that is only ever answered, `"id"`);
+- `TextField` (`EmailField`, `SlugField`): text is a string, not a number made into one
+  (`"note": 0`);
+- `IntegerField`, `DecimalField`, `FloatField`: numbers are read with the API's one
+  parser (okrplan/lib/fields.py): plain decimal notation, not `1_000`, `+5`, ` 5` or
+  other scripts' digits.
 
-One mechanism on DRF's base classes rather than a base serializer each of ours must
-name: DRF's own serializers (the token endpoint's) and nested ones are covered too.
+`InputModelSerializer` maps model fields to these fields. tests/test_strict_serializers.py
+walks every operation and page form: each serializer reading input derives from
+`InputSerializer` and has only these text and number fields.
 """
 
 from collections.abc import Mapping
 
-from rest_framework import fields, serializers
+from rest_framework import serializers
 
 from okrplan.lib.fields import check_notation, number_message
 
@@ -34,39 +37,72 @@ def refuse_unknown_fields(serializer: serializers.Serializer, data) -> None:
     raise serializers.ValidationError({str(key)[:100]: [message] for key in unknown[:MAX_NAMED]})
 
 
-def _plain_number(field: fields.Field, data) -> None:
-    if isinstance(data, str):
-        try:
-            check_notation(data)  # the size is the field's to check (max_value, digits)
-        except ValueError as error:
-            raise serializers.ValidationError(number_message(error)) from None
-
-
-def install() -> None:
-    """Wrap DRF's Serializer, IntegerField and DecimalField input (idempotent)."""
-    if getattr(serializers.Serializer, "_okrplan_strict", False):
-        return
-    serializer_input = serializers.Serializer.to_internal_value
-
+# The base of every serializer that reads a request body, a query or a page's form: unknown
+# keys are refused before anything else is validated, so nothing is written. (Comments, not
+# docstrings, on the bases: drf-spectacular would make a base's docstring the description
+# of every schema component derived from it.)
+class InputSerializer(serializers.Serializer):
     def to_internal_value(self, data):
         refuse_unknown_fields(self, data)
-        return serializer_input(self, data)
+        return super().to_internal_value(data)
 
-    serializers.Serializer.to_internal_value = to_internal_value
-    text_input = fields.CharField.to_internal_value
 
-    def text(self, data):
-        if not isinstance(data, str):  # DRF's took 0 and 1.5 as "0" and "1.5"
+class TextField(serializers.CharField):
+    """DRF's CharField, taking only a string (DRF's took 0 and 1.5 as "0" and "1.5")."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
             raise serializers.ValidationError("Give text (a JSON string).")
-        return text_input(self, data)
+        return super().to_internal_value(data)
 
-    fields.CharField.to_internal_value = text
-    for cls in (fields.IntegerField, fields.DecimalField, fields.FloatField):
-        number_input = cls.to_internal_value
 
-        def strict(self, data, _original=number_input):
-            _plain_number(self, data)
-            return _original(self, data)
+class EmailField(TextField, serializers.EmailField):
+    """DRF's EmailField, taking only a string."""
 
-        cls.to_internal_value = strict
-    serializers.Serializer._okrplan_strict = True
+
+class SlugField(TextField, serializers.SlugField):
+    """DRF's SlugField, taking only a string."""
+
+
+class PlainNotation:
+    """A DRF number field that reads a string in plain decimal notation only (the size
+    is the field's to check: max_value, max_digits)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            try:
+                check_notation(data)
+            except ValueError as error:
+                raise serializers.ValidationError(number_message(error)) from None
+        return super().to_internal_value(data)
+
+
+class IntegerField(PlainNotation, serializers.IntegerField):
+    pass
+
+
+class DecimalField(PlainNotation, serializers.DecimalField):
+    pass
+
+
+class FloatField(PlainNotation, serializers.FloatField):
+    pass
+
+
+STRICT_FIELDS = {
+    serializers.CharField: TextField,
+    serializers.EmailField: EmailField,
+    serializers.SlugField: SlugField,
+    serializers.IntegerField: IntegerField,
+    serializers.DecimalField: DecimalField,
+    serializers.FloatField: FloatField,
+}
+
+
+# A ModelSerializer that reads input: unknown keys refused, and the model's text and number
+# fields read by the strict fields above.
+class InputModelSerializer(InputSerializer, serializers.ModelSerializer):
+    serializer_field_mapping = {
+        model_field: STRICT_FIELDS.get(field, field)
+        for model_field, field in serializers.ModelSerializer.serializer_field_mapping.items()
+    }
