@@ -8,7 +8,7 @@ recomputes each ancestor's effective plan from its children's stored values
 of the organization, and a recompute repairs rather than drifts.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -660,14 +660,9 @@ def on_kr_moved(event: KeyResultMoved) -> None:
     kr = KeyResult.objects.select_related("organization").get(pk=event.kr_id)
     plan = Plan.objects.get(organization_id=kr.organization_id, kr=kr)
     plan.kr = kr
-    was = rollup.Child(
-        id=kr.pk,
-        target=kr.target,
-        effective_values=plan.effective_values,
-        metric_kind=kr.metric_kind,
-        stage=event.old_stage,
-        reference_target=plan.reference_target,
-        claimed_impact=event.old_claimed_impact,
+    # what it contributed before the move: its plan, with its stage and claim as they were
+    was = replace(
+        rollup_child(plan), stage=event.old_stage, claimed_impact=event.old_claimed_impact
     )
     field, moved = event.field, event.old_parent_id != kr.parent_id
     old_parent = None
