@@ -12,6 +12,8 @@ from hierarchy.models import (
     Membership,
     Objective,
     Organization,
+    PersonalToken,
+    Profile,
 )
 from okrplan.lib.admin import ReadOnlyAdmin
 from okrplan.lib.text import USER_NAME_FIELDS, validate_one_line
@@ -95,6 +97,22 @@ class DependencyAdmin(ReadOnlyAdmin):
     list_display = ["upstream", "downstream", "organization", "expected_value", "expected_by"]
     list_filter = ["organization"]
     list_select_related = ["organization", "upstream", "downstream"]
+
+
+@admin.register(Profile)
+class ProfileAdmin(ReadOnlyAdmin):
+    list_display = ["user", "time_zone", "notify_by", "updated_at"]
+    list_filter = ["notify_by"]
+    search_fields = ["user__username"]
+    list_select_related = ["user"]
+
+
+@admin.register(PersonalToken)
+class PersonalTokenAdmin(ReadOnlyAdmin):
+    list_display = ["name", "user", "prefix", "created_at", "last_used_at"]
+    search_fields = ["user__username", "name", "prefix"]
+    list_select_related = ["user"]
+    exclude = ["key_hash"]  # the key's hash: not for the admin's screen
 
 
 class OneLineNamesUserChangeForm(UserChangeForm):

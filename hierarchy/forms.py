@@ -1,4 +1,5 @@
-"""Django Forms of the hierarchy's pages that are not the API's input: invitations.
+"""Django Forms of the hierarchy's pages that are not the API's input: invitations, and
+a person's own account (sign-up, profile, personal tokens).
 
 They parse what a person typed; the services validate the rest (the same services as
 the API), and a service's ValidationError becomes an error on the field it names.
@@ -6,9 +7,11 @@ the API), and a service's ValidationError becomes an error on the field it names
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import PasswordResetForm
 from django.core.validators import validate_email
 
-from hierarchy.models import Role
+from hierarchy.models import NotifyBy, Role
+from hierarchy.timezones import time_zone_choices
 
 
 class InvitationForm(forms.Form):
@@ -45,15 +48,79 @@ class InvitationForm(forms.Form):
 
 
 class SignupForm(forms.Form):
-    """Someone without an account signs up through an invitation's link."""
+    """Someone without an account signs up: on the sign-up page, or through an
+    invitation's link (the API's register takes the same, hierarchy/services.py)."""
 
-    username = forms.CharField(max_length=150)
-    email = forms.EmailField(label="E-mail address", max_length=254)
+    username = forms.CharField(max_length=150, error_messages={"required": "Choose a username."})
+    email = forms.EmailField(
+        label="E-mail address",
+        max_length=254,
+        error_messages={
+            "required": "Give your e-mail address.",
+            "invalid": "Enter a valid e-mail address.",
+        },
+    )
     password = forms.CharField(
-        max_length=128, strip=False, widget=forms.PasswordInput(render_value=False)
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
+        error_messages={"required": "Choose a password."},
     )
 
     def clean_username(self) -> str:
         value = self.cleaned_data["username"]
         get_user_model().username_validator(value)
         return value
+
+
+class ProfileForm(forms.Form):
+    """A person's profile: how the pages name them, their e-mail address, their time
+    zone and how they hear of notifications (hierarchy/services.py::profile_update)."""
+
+    first_name = forms.CharField(label="First name", max_length=150, required=False)
+    last_name = forms.CharField(label="Last name", max_length=150, required=False)
+    email = forms.EmailField(
+        label="E-mail address",
+        max_length=254,
+        error_messages={
+            "required": "Give an e-mail address: password resets and e-mail go there.",
+            "invalid": "Enter a valid e-mail address.",
+        },
+    )
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        required=False,
+        choices=time_zone_choices,
+        error_messages={"invalid_choice": "Choose a time zone from the list."},
+    )
+    notify_by = forms.ChoiceField(
+        label="Notifications",
+        choices=NotifyBy.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose how you hear of notifications.",
+            "invalid_choice": "Choose how you hear of notifications.",
+        },
+    )
+
+
+class PersonalTokenForm(forms.Form):
+    name = forms.CharField(
+        label="Name",
+        max_length=100,
+        error_messages={"required": "Name the token (what or where it is used)."},
+        help_text="What or where it is used, e.g. “CI pipeline” or “laptop script”.",
+    )
+
+
+class PasswordResetRequestForm(PasswordResetForm):
+    """Django's, with our words."""
+
+    email = forms.EmailField(
+        label="E-mail address",
+        max_length=254,
+        error_messages={
+            "required": "Give the e-mail address of your account.",
+            "invalid": "Enter a valid e-mail address.",
+        },
+    )

@@ -1,5 +1,6 @@
 """Who and what: organizations (tenants), their members and departments."""
 
+import hashlib
 from datetime import date
 from decimal import Decimal
 
@@ -407,3 +408,64 @@ class Invitation(TenantModel):
 
     def get_state_display(self) -> str:
         return InvitationStatus(self.state).label
+
+
+# --- A person's own settings (not an organization's): accounts ---------------------
+
+
+class NotifyBy(models.TextChoices):
+    """How a person wants to hear of their notifications (all land in the inbox)."""
+
+    IN_APP = "in_app", "In the app only"
+    EMAIL = "email", "By e-mail at once"
+    DIGEST = "digest", "A daily digest by e-mail"
+
+
+class Profile(models.Model):
+    """A person's settings, one per user, created the first time they are saved (a
+    person without one has the defaults: the server's time zone, e-mail at once).
+
+    Not tenant data: a person's own, the same in each of their organizations. The display
+    name is auth.User's first and last name (the pages show `get_full_name`)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    # An IANA zone name ("Europe/Berlin"); empty: the server's TIME_ZONE.
+    time_zone = models.CharField(max_length=64, blank=True, default="")
+    notify_by = models.CharField(max_length=10, choices=NotifyBy.choices, default=NotifyBy.EMAIL)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"profile of {self.user_id}"
+
+
+PERSONAL_TOKEN_PREFIX = "okrp_"  # DRF's keys are 40 hex digits: never this
+
+
+class PersonalToken(OneLineFields, models.Model):
+    """A personal API token: named, as many as one likes, revoked by deleting it. Only
+    the SHA-256 of its key is stored; the key is shown once, when it is made, and
+    `prefix` (its first characters) tells the tokens apart in the list."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="personal_tokens"
+    )
+    name = models.CharField(max_length=100, validators=[validate_one_line])
+    prefix = models.CharField(max_length=16, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "created_at"], name="personal_token_user")]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…) of {self.user_id}"
+
+    @staticmethod
+    def digest(key: str) -> str:
+        """The stored form of a key: its SHA-256 (the key is random, 256 bits: a slow
+        password hash would add nothing but time to every API request)."""
+        return hashlib.sha256(key.encode()).hexdigest()

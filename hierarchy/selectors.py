@@ -1,4 +1,5 @@
-"""Reads of invitations from the invitee's side, across organizations.
+"""Reads of a person's own: their invitations (from the invitee's side, across
+organizations), their profile and their personal API tokens.
 
 An invitee is not a member of the organization that invited them, so these read in
 `system_scope` (okrplan/lib/tenancy.py) and filter by the invitee themselves: their own
@@ -9,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from hierarchy.models import Invitation, InvitationStatus
+from hierarchy.models import Invitation, InvitationStatus, PersonalToken, Profile
 from okrplan.lib.tenancy import system_scope
 
 
@@ -66,3 +67,24 @@ def invitation_of_link(*, token: str, user=None) -> Invitation:
         if not (mine or open_to_take):
             raise Http404
     return invitation
+
+
+# --- A person's own account ---------------------------------------------------------
+
+
+def profile_get(*, user) -> Profile:
+    """`user`'s profile; an unsaved one with the defaults if they never saved theirs."""
+    return Profile.objects.filter(user=user).first() or Profile(user=user)
+
+
+def personal_token_list(*, user) -> list[PersonalToken]:
+    """`user`'s personal API tokens, newest first (their keys are not stored)."""
+    return list(PersonalToken.objects.filter(user=user).order_by("-created_at", "-id"))
+
+
+def personal_token_of(*, user, token_id) -> PersonalToken:
+    """One of `user`'s personal tokens, or 404 (somebody else's is as missing)."""
+    try:
+        return PersonalToken.objects.get(pk=int(token_id), user=user)
+    except (PersonalToken.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None

@@ -26,6 +26,7 @@ from hierarchy.events import (
 )
 from hierarchy.models import (
     CYCLE_DAY_MESSAGE,
+    PERSONAL_TOKEN_PREFIX,
     Aggregation,
     Cycle,
     Department,
@@ -35,14 +36,19 @@ from hierarchy.models import (
     KeyResult,
     Membership,
     MetricKind,
+    NotifyBy,
     Objective,
     Organization,
+    PersonalToken,
+    Profile,
     Role,
     validate_cycle_day,
 )
 from hierarchy.periods import alignment_meeting_default, midcycle_check_default
 from hierarchy.permissions import kr_require_edit
+from hierarchy.timezones import time_zone_exists
 from okrplan.lib.events import publish
+from okrplan.lib.text import one_line_values_check
 from okrplan.lib.usernames import user_find, username_taken
 
 User = get_user_model()
@@ -73,6 +79,87 @@ def user_register(
     if invitation is not None:
         Invitation.objects.filter(pk=invitation.pk, invitee__isnull=True).update(invitee=user)
     return user, token.key
+
+
+# --- A person's own account: the profile and personal API tokens ----------------------
+
+PERSONAL_TOKENS_MAX = 50  # a person's tokens at a time: one per script or machine
+
+
+@transaction.atomic
+def profile_update(
+    *,
+    user: User,
+    first_name: str,
+    last_name: str,
+    email: str,
+    time_zone: str,
+    notify_by: str,
+) -> Profile:
+    """A person's display name (first and last name), e-mail address, time zone and how
+    they hear of notifications. The profile is created the first time it is saved."""
+    first_name, last_name, email = first_name.strip(), last_name.strip(), email.strip()
+    errors: dict[str, list[str]] = {}
+    for field, value in (("first_name", first_name), ("last_name", last_name)):
+        try:
+            one_line_values_check({field: value})
+        except ValidationError as error:
+            errors.update(error.message_dict)
+    if not email:
+        errors["email"] = ["Give an e-mail address: password resets and e-mail go there."]
+    if time_zone and not time_zone_exists(time_zone):
+        errors["time_zone"] = ["Choose a time zone from the list."]
+    if notify_by not in NotifyBy.values:
+        errors["notify_by"] = ["Choose how you hear of notifications."]
+    fields = ("first_name", "last_name", "email")
+    before = [getattr(user, field) for field in fields]
+    user.first_name, user.last_name, user.email = first_name, last_name, email
+    try:
+        user.clean_fields(exclude=[f.name for f in User._meta.fields if f.name not in fields])
+    except ValidationError as error:
+        for field, messages in error.message_dict.items():
+            errors.setdefault(field, messages)
+    if errors:
+        for field, value in zip(fields, before, strict=True):
+            setattr(user, field, value)  # the caller's instance as it was
+        raise ValidationError(errors)
+    user.save(update_fields=list(fields))
+    profile, _ = Profile.objects.update_or_create(
+        user=user, defaults={"time_zone": time_zone, "notify_by": notify_by}
+    )
+    return profile
+
+
+@transaction.atomic
+def personal_token_create(*, user: User, name: str) -> tuple[PersonalToken, str]:
+    """A new personal API token and its key, which is not stored (only its hash): the
+    caller shows it once."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": ["Name the token (what or where it is used)."]})
+    mine = PersonalToken.objects.select_for_update().filter(user=user)
+    if mine.filter(name=name).exists():
+        raise ValidationError({"name": ["You have a token of this name already."]})
+    if mine.count() >= PERSONAL_TOKENS_MAX:
+        raise ValidationError(
+            {"name": [f"You have {PERSONAL_TOKENS_MAX} tokens: revoke one you no longer use."]}
+        )
+    key = PERSONAL_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = PersonalToken(
+        user=user,
+        name=name,
+        prefix=key[: len(PERSONAL_TOKEN_PREFIX) + 6],
+        key_hash=PersonalToken.digest(key),
+    )
+    token.full_clean()
+    token.save()
+    return token, key
+
+
+@transaction.atomic
+def personal_token_revoke(*, token: PersonalToken) -> None:
+    """Revoked is deleted: the next request with its key answers 401."""
+    PersonalToken.objects.filter(pk=token.pk).delete()
 
 
 @transaction.atomic

@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "hierarchy.timezones.TimeZoneMiddleware",  # each person's time zone on the pages
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "okrplan.lib.csp.ContentSecurityPolicyMiddleware",
@@ -181,6 +182,8 @@ LOGOUT_REDIRECT_URL = "login"
 LOGIN_RATE = env_rate("LOGIN_RATE", "10/min")
 # Sign-ups (the API's register and the invitation link's form) per client address.
 REGISTER_RATE = env_rate("REGISTER_RATE", "20/hour")
+# Password reset e-mails asked for, per client address and e-mail address typed.
+PASSWORD_RESET_RATE = env_rate("PASSWORD_RESET_RATE", "5/hour")
 
 # Invitations to an organization (hierarchy.Invitation) can be accepted for this many
 # days; the e-mailed link starts with SITE_URL (the address people open okrplan at).

@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/v1/orgs/<slug:org>/", include("notifications.report_urls")),
     path("accounts/login/", hierarchy_views.login, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("hierarchy.account_urls")),  # sign-up, password, profile
     # the admin's login, with the login pages' limit on attempts (hierarchy/views.py)
     path("admin/login/", hierarchy_views.admin_login, name="admin-login"),
     path("admin/", admin.site.urls),

@@ -106,6 +106,7 @@ def objs(world, planning):
             "notification_id": notification.pk,
             "invitation_id": invitation.pk,
             "token": mine.token,
+            "token_id": hs.personal_token_create(user=world.marketing_lead, name="maya's")[0].pk,
         },
         "mine": mine,
         # path parameters of one route (or one operation) that differ from the defaults

@@ -75,6 +75,31 @@ MATRIX: dict[str, dict[str, tuple[int, ...]]] = {
     # sign-up through it: for an invitation by e-mail only (maya's is by username: 400)
     "invitation-signup":        {"get":  (405, 405, 405, 405, 405, 405, 405),
                                  "post": (400, 404, 404, 404, 302, 404, 404)},
+    # One's own account (hierarchy/account_views.py): sign-up and password reset for
+    # anybody (a logged-in caller is sent home from the sign-up); the profile, the
+    # password change and one's tokens once logged in. maya's token: to the others missing.
+    "signup":                   {"get":  (200, 302, 302, 302, 302, 302, 302),
+                                 "post": (302, 302, 302, 302, 302, 302, 302)},
+    "password-reset":           {"get":  (200, 200, 200, 200, 200, 200, 200),
+                                 "post": (302, 302, 302, 302, 302, 302, 302)},
+    "password-reset-done":      {"get":  (200, 200, 200, 200, 200, 200, 200),
+                                 "post": (405, 405, 405, 405, 405, 405, 405)},
+    # a made-up link: the page says it does not work, whoever opens it
+    "password-reset-confirm":   {"get":  (200, 200, 200, 200, 200, 200, 200),
+                                 "post": (200, 200, 200, 200, 200, 200, 200)},
+    "password-reset-complete":  {"get":  (200, 200, 200, 200, 200, 200, 200),
+                                 "post": (405, 405, 405, 405, 405, 405, 405)},
+    "password-change":          {"get":  (302, 200, 200, 200, 200, 200, 200),
+                                 "post": (302, 302, 302, 302, 302, 302, 302)},
+    "profile":                  {"get":  (302, 200, 200, 200, 200, 200, 200),
+                                 "post": (302, 302, 302, 302, 302, 302, 302)},
+    # the new key is the answer (200): it is stored as a hash, nothing to redirect to
+    "personal-token-create":    {"get":  (302, 405, 405, 405, 405, 405, 405),
+                                 "post": (302, 200, 200, 200, 200, 200, 200),
+                                 "htmx post": (302, 200, 200, 200, 200, 200, 200)},
+    "personal-token-revoke":    {"get":  (302, 405, 405, 405, 405, 405, 405),
+                                 "post": (302, 404, 404, 404, 302, 404, 404),
+                                 "htmx post": (302, 404, 404, 404, 200, 404, 404)},
     # Everyone of the organization reads.
     "org-home":                 {"get": READ, "post": NOT_SERVED},
     "cycles":                   {"get": READ, "post": NOT_SERVED},
@@ -191,6 +216,25 @@ def _body(name: str, objs: dict, user) -> dict:
             "email": "newbie@example.test",
             "password": "a-long-and-unusual-passphrase",
         },
+        "signup": lambda: {
+            "username": "newbie",
+            "email": "newbie@example.test",
+            "password": "a-long-and-unusual-passphrase",
+        },
+        "password-reset": lambda: {"email": user.email if user else "maya@example.test"},
+        "password-change": lambda: {
+            "old_password": PASSWORD,
+            "new_password1": "a-long-and-unusual-passphrase",
+            "new_password2": "a-long-and-unusual-passphrase",
+        },
+        "profile": lambda: {
+            "first_name": "New",
+            "last_name": "Name",
+            "email": "renamed@example.test",
+            "time_zone": "Europe/Berlin",
+            "notify_by": "in_app",
+        },
+        "personal-token-create": lambda: {"name": "CI pipeline"},
         "admin-member-role": lambda: {"role": "viewer"},
         "admin-departments": lambda: {"name": "Ops", "lead": "member"},
         "admin-department-update": lambda: {"name": "Field events"},
@@ -232,8 +276,15 @@ def _url(route: str, name: str, objs: dict) -> str:
         params["kr_id"] = objs["lockable"].pk
     if name in ("invitation-accept", "invitation-decline"):
         params["invitation_id"] = objs["mine"].pk  # maya's, not acme's
+    if name == "password-reset-confirm":  # a link nobody was sent
+        params |= {"uidb64": "MQ", "token": "made-up-token"}
     kwargs = {p: params[p] for p in re.findall(r"<(?:\w+:)?(\w+)>", route)}
     return reverse(name, kwargs=kwargs)
+
+
+# Pages whose plain POST sends a caller who is not logged in elsewhere than the login:
+# home after logging out or signing up, "check your e-mail" after asking for a reset.
+NOT_TO_LOGIN = ("logout", "signup", "password-reset")
 
 
 def _clients(objs: dict) -> dict[str, tuple[Client, object]]:
@@ -281,7 +332,7 @@ def test_it_answers_each_caller_as_the_table_says(objs, route, name, how):
             answered[role] = response.status_code
             if response.status_code != expected[role]:
                 answered[role] = f"{response.status_code} {response.get('Location', '')}"
-            elif role == "anon" and response.status_code == 302 and name != "logout":
+            elif role == "anon" and response.status_code == 302 and name not in NOT_TO_LOGIN:
                 # not logged in: to the login page, and back here after it
                 assert response["Location"].startswith("/accounts/login/?next="), url
             elif role == "anon" and response.status_code == 204:

@@ -4,18 +4,22 @@ DRF's `TokenAuthentication` loads the token and its user through the ORM on ever
 request, and Django's `ModelBackend` the session's user on every page; compiling each
 query cost more than running it. These are the same checks (an unknown key or an
 inactive user is refused, with the same messages) with the statements written once
-(`okrplan.lib.sql`) and prepared on PostgreSQL.
+(`okrplan.lib.sql`) and prepared on PostgreSQL. Personal tokens (several per person,
+named, revocable; docs/decisions.md) are found by the ORM.
 """
 
 import functools
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.db import connection
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
+from hierarchy.models import PERSONAL_TOKEN_PREFIX, PersonalToken
 from okrplan.lib.sql import Columns, fetch_one, id_in_range, split, table
 from okrplan.lib.usernames import user_find
 
@@ -43,9 +47,33 @@ def token_with_user(key: str) -> Token | None:
     return token
 
 
+# A personal token's `last_used_at` is written at most this often (not on every request).
+LAST_USED_EVERY = timedelta(minutes=1)
+
+
+def personal_token_with_user(key: str) -> PersonalToken | None:
+    """The personal token (hierarchy.PersonalToken, several per person, stored as a hash)
+    of `key` with its user loaded, or None; its last use noted."""
+    try:
+        token = PersonalToken.objects.select_related("user").get(key_hash=PersonalToken.digest(key))
+    except PersonalToken.DoesNotExist:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or token.last_used_at < now - LAST_USED_EVERY:
+        PersonalToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
+
+
 class TokenAuthentication(authentication.TokenAuthentication):
+    """`Authorization: Token <key>`: the account's token (POST /api/v1/auth/token/) or
+    one of its personal tokens (the profile page; keys start with `okrp_`)."""
+
     def authenticate_credentials(self, key):
-        token = token_with_user(key)
+        if key.startswith(PERSONAL_TOKEN_PREFIX):
+            token = personal_token_with_user(key)
+        else:
+            token = token_with_user(key)
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         if not token.user.is_active:

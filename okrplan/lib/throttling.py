@@ -1,4 +1,5 @@
-"""One limit on password guessing, for the API token and the browser login forms.
+"""One limit on password guessing, for the API token and the browser login forms (and
+the limits on sign-ups and on password reset e-mails, below).
 
 `POST /api/v1/auth/token/`, `POST /accounts/login/` and `POST /admin/login/` count
 attempts per client address and username (`username_key`: NFKC, then casefold) in
@@ -76,5 +77,30 @@ class RegisterRateThrottle(SimpleRateThrottle):
 
 class RegisterThrottled(Throttled):
     default_detail = "Too many sign-ups from this address."
+    extra_detail_singular = "Try again in {wait} second."
+    extra_detail_plural = "Try again in {wait} seconds."
+
+
+class PasswordResetRateThrottle(SimpleRateThrottle):
+    """Password reset e-mails asked for, per client address and e-mail address typed
+    (`settings.PASSWORD_RESET_RATE`): nobody can fill a person's mailbox with them."""
+
+    scope = "password_reset"
+
+    def get_rate(self) -> str:
+        return settings.PASSWORD_RESET_RATE
+
+    def get_cache_key(self, request, view) -> str:
+        email = str(request.POST.get("email", "")).strip().casefold()
+        who = hashlib.sha256(email.encode()).hexdigest()[:32]
+        ident = f"{self.get_ident(request)}:{who}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+    def retry_after(self) -> int:
+        return LoginRateThrottle.seconds(self.wait())
+
+
+class PasswordResetThrottled(Throttled):
+    default_detail = "Too many password resets asked for this address."
     extra_detail_singular = "Try again in {wait} second."
     extra_detail_plural = "Try again in {wait} seconds."
