@@ -1,10 +1,11 @@
 from django.urls import path
 
-from hierarchy import admin_views, views
+from hierarchy import admin_views, search_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("o/<slug:org>/", views.org_home, name="org-home"),
+    path("o/<slug:org>/search/", search_views.search, name="search"),
     # Admin pages (admins only; see hierarchy/admin_views.py)
     path("o/<slug:org>/admin/members/", admin_views.admin_members, name="admin-members"),
     path(

@@ -102,19 +102,20 @@ def _person(first: str, last: str, username: str) -> str:
 @require_GET
 def org_home(request, scope: Scope):
     # Plain values, not instances: the organization's home is the page everyone opens.
+    # Ids for the rows' anchors: the search page links a person or a department here.
     departments = [
-        {"name": name, "lead": _person(*lead), "parent": parent}
-        for name, parent, *lead in scope.queryset(Department)
+        {"id": pk, "name": name, "lead": _person(*lead), "parent": parent}
+        for pk, name, parent, *lead in scope.queryset(Department)
         .order_by("name")
         .values_list(
-            "name", "parent__name", "lead__first_name", "lead__last_name", "lead__username"
+            "id", "name", "parent__name", "lead__first_name", "lead__last_name", "lead__username"
         )
     ]
     members = [
-        {"name": _person(first, last, username), "username": username, "role": role}
-        for username, first, last, role in scope.queryset(Membership)
+        {"id": pk, "name": _person(first, last, username), "username": username, "role": role}
+        for pk, username, first, last, role in scope.queryset(Membership)
         .order_by("user__username")
-        .values_list("user__username", "user__first_name", "user__last_name", "role")
+        .values_list("id", "user__username", "user__first_name", "user__last_name", "role")
     ]
     shared = [
         {

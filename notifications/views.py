@@ -10,16 +10,19 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
-from hierarchy.models import KeyResult
+from hierarchy.models import Granularity, KeyResult
 from hierarchy.permissions import (
     close_require,
     kr_can_act_as_parent_owner,
+    kr_can_edit,
     lock_require,
     notice_require,
+    plan_can_edit,
     plan_require_edit,
     target_require_change,
 )
@@ -111,6 +114,7 @@ def _alignment_context(
         "org": scope.org,
         "view": view,
         "kr": info,
+        "cycle": kr.cycle,  # the breadcrumbs (loaded with the KR: kr_or_404)
         "target_n": _n(info["target"]),
         "total_n": _n(aggregate.get("total")),
         "baseline_n": _n(view["baseline"]),
@@ -130,6 +134,8 @@ def _alignment_context(
         # charts.py escapes every label it writes (tests/notifications: test_it_escapes_labels).
         "chart_svg": mark_safe(chart.svg) if chart else "",  # noqa: S308  # nosec B308 B703
         "can_act": can_act,
+        # the empty contributions' action (the KR's structure page): who may change the KR
+        "can_add_contributions": not children and kr_can_edit(scope, kr),
     }
     if can_act:
         context.update(_actions_context(scope, kr, view, forms))
@@ -503,6 +509,7 @@ def kr_history_page(request, scope: Scope, kr_id: int):
     kr = kr_or_404(org=scope.org, pk=kr_id)
     entries = kr_history(org=scope.org, kr=kr)
     page = Paginator(entries, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    has_children = KeyResult.objects.filter(organization=scope.org, parent=kr).exists()
     return render(
         request,
         "notifications/history.html",
@@ -510,7 +517,9 @@ def kr_history_page(request, scope: Scope, kr_id: int):
             "scope": scope,
             "org": scope.org,
             "kr": kr,
-            "has_children": KeyResult.objects.filter(organization=scope.org, parent=kr).exists(),
+            "has_children": has_children,
+            # the empty history's action: the first save of the plan
+            "can_edit_plan": plan_can_edit(scope, kr, has_children=has_children),
             "page": page,
             "rows": [_history_row(e) for e in page.object_list],
             "modifications": sum(1 for e in entries if e["is_modification"]),
@@ -836,6 +845,32 @@ def step_page(request, scope: Scope, step_id: int):
 MY_KRS_SHOWN = 100
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def cycle_span(cycle) -> str:
+    """The period a plan covers, as My work names it: "Q3 2026 (3 months)"."""
+    word = "week" if cycle.granularity == Granularity.WEEK else "month"
+    return f"{cycle.name} ({_count(len(cycle.periods), word)})"
+
+
+def step_what(step: Step) -> tuple[str, str]:
+    """What an open step asks and the period it is about: a check-in names its period
+    ("Check in for Aug 2026"; a week by its dates too), the other steps are about a
+    plan, which covers its cycle ("Plan: Q3 2026 (3 months)")."""
+    label = StepKind(step.kind).label
+    cycle = step.kr.cycle
+    periods = cycle.periods
+    if step.kind == StepKind.CHECKIN and step.period is not None and step.period < len(periods):
+        period = periods[step.period]
+        if cycle.granularity == Granularity.WEEK:
+            days = f"{date_format(period.start, 'j M')} \u2013 {date_format(period.end, 'j M Y')}"
+            return f"{label} for {period.label} of {cycle.name} ({days})", ""
+        return f"{label} for {period.label}", ""
+    return label, f"Plan: {cycle_span(cycle)}"
+
+
 @org_view
 @require_GET
 def my_home(request, scope: Scope):
@@ -854,6 +889,7 @@ def my_home(request, scope: Scope):
         rows.append(
             {
                 "kr": kr,
+                "span": cycle_span(kr.cycle),
                 "progress": p,
                 "status_label": STATUS_LABELS.get(p.status, p.status),
                 "pct": None if p.progress_pct is None else f"{num(p.progress_pct)}%",
@@ -865,6 +901,7 @@ def my_home(request, scope: Scope):
         {
             "step": s,
             "label": StepKind(s.kind).label,
+            "what": step_what(s),
             "overdue": s.due_at < now,
             "answerable": s.kind in ANSWERS,
         }

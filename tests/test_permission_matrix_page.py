@@ -102,6 +102,7 @@ MATRIX: dict[str, dict[str, tuple[int, ...]]] = {
                                  "htmx post": (302, 404, 404, 404, 200, 404, 404)},
     # Everyone of the organization reads.
     "org-home":                 {"get": READ, "post": NOT_SERVED},
+    "search":                   {"get": READ, "post": NOT_SERVED},
     "cycles":                   {"get": READ, "post": NOT_SERVED},
     "cycle-tree":               {"get": READ, "post": NOT_SERVED},
     "kr-alignment":             {"get": READ, "post": NOT_SERVED},

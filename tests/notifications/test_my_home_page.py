@@ -1,11 +1,13 @@
 """My work (/o/<org>/me/): a lead's KRs and open steps, each linking to where it is done."""
 
-from datetime import timedelta
+import re
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
+from hierarchy import services as hs
 from notifications.models import Step
 from plans.models import CheckIn
 from tests.planning import make_kr, set_plan
@@ -117,3 +119,53 @@ def test_it_costs_the_same_queries_for_3_and_30_krs(
     with django_assert_num_queries(7):
         response = client.get(URL)
     assert response.content.decode().count('href="/o/acme/steps/') == count
+
+
+def test_every_row_says_which_period_it_is_about(planning, world, client):
+    weekly = hs.cycle_create(
+        org=world.org,
+        name="Sprint 4",
+        start=date(2026, 4, 6),
+        end=date(2026, 5, 3),
+        granularity="week",
+    )
+    objective = hs.objective_create(
+        org=world.org, cycle=weekly, title="Ship", owner=world.marketing_lead
+    )
+    sprint_kr = make_kr(
+        world, objective, title="Signups", owner=world.marketing_lead, department=world.marketing
+    )
+    checkin = open_step(
+        world,
+        planning.marketing_kr,
+        world.marketing_lead,
+        due_in=timedelta(hours=1),
+        kind="checkin",
+        period=1,
+    )
+    weekly_checkin = open_step(
+        world, sprint_kr, world.marketing_lead, due_in=timedelta(hours=2), kind="checkin", period=1
+    )
+    assess = open_step(
+        world,
+        planning.marketing_kr,
+        world.marketing_lead,
+        due_in=timedelta(hours=3),
+        kind="assess",
+    )
+    client.force_login(world.marketing_lead)
+    html = client.get(URL).content.decode()
+
+    def row(row_id: str) -> str:
+        return re.search(rf'<tr id="{row_id}".*?</tr>', html, re.S).group(0)
+
+    assert '<th scope="row">Check in for Feb 2026</th>' in row(f"step-{checkin.pk}")
+    assert '<th scope="row">Check in for W2 of Sprint 4 (13 Apr \u2013 19 Apr 2026)</th>' in row(
+        f"step-{weekly_checkin.pk}"
+    )
+    assert (
+        '<th scope="row">Assess the impact<span class="sub">Plan: Q1 2026 (3 months)</span></th>'
+        in row(f"step-{assess.pk}")
+    )
+    assert '<td class="span">Q1 2026 (3 months)</td>' in row(f"kr-{planning.marketing_kr.pk}")
+    assert '<td class="span">Sprint 4 (4 weeks)</td>' in row(f"kr-{sprint_kr.pk}")
