@@ -910,7 +910,9 @@ def kr_contribution_update(*, kr: KeyResult, actor: User | None, **fields) -> Ke
         raise ValidationError({sorted(unknown)[0]: ["This field cannot be changed here."]})
     # its chain first, then the KR as it is now (a move may have committed meanwhile)
     publish(KeyResultWriting(organization_id=kr.organization_id, kr_ids=(*kr.ancestor_ids, kr.pk)))
-    kr = KeyResult.objects.select_related("parent", "objective", "department").get(pk=kr.pk)
+    kr = KeyResult.objects.select_related("parent", "objective", "department").get(
+        organization_id=kr.organization_id, pk=kr.pk
+    )
     contribution_require_edit(actor, kr)
     if kr.parent_id is None:
         field = next(iter(fields), "parent")

@@ -12,7 +12,9 @@ from decimal import Decimal
 from html import unescape
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from hierarchy import services as hs
 from hierarchy.models import Dependency, KeyResult
@@ -727,3 +729,36 @@ def test_it_writes_no_plan_when_it_shapes_the_structure(world, funnel):
     client.post(move_url(funnel.paid), {"direction": "up"})
     client.post(figures_url(funnel.trials), {"historical_ratio": "0.2"})
     assert list(Plan.objects.order_by("id").values_list("version", flat=True)) == before
+
+
+def test_it_reads_the_page_in_as_many_queries_whatever_the_number_of_contributions(
+    world, funnel, planning
+):
+    client = as_user(world.owner)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(page(funnel.parent)).status_code == 200
+        return len(captured.captured_queries)
+
+    queries()  # the session, warmed
+    few = queries()
+    for stage in (4, 5, 6):
+        make_kr(
+            world,
+            planning.objective,
+            title=f"Stage {stage}",
+            unit="paid",
+            parent=funnel.parent,
+            stage=stage,
+            department=planning.partnerships,
+            owner=planning.partnerships.lead,
+        )
+    hs.dependency_create(
+        org=world.org,
+        upstream=funnel.visitors,
+        downstream=funnel.parent,
+        assumption="Visitors first",
+        actor=world.admin,
+    )
+    assert queries() == few
