@@ -309,8 +309,8 @@ def kr_aggregation(request, scope: Scope, kr_id: int):
                 request,
                 scope,
                 kr.pk,
-                f"“{kr.title}” combines its contributions "
-                f"{Aggregation(aggregation).label.lower()} already.",
+                f"“{kr.title}” is {Aggregation(aggregation).label.lower()} already: "
+                "nothing changed.",
             )
         try:
             services.kr_change(kr=kr, actor=request.user, fields={"aggregation": aggregation})
