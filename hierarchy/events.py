@@ -34,6 +34,17 @@ class KeyResultMoved:
 
 
 @dataclass(frozen=True)
+class FunnelReordered:
+    """Stages of a sequential KR swapped their numbers (`kr_stage_move`), written already:
+    `old_stages` are (KR id, stage as it was), so that a locked parent's figures can be
+    compared before and after; `title` names the stage the move was asked for."""
+
+    parent_id: int
+    old_stages: tuple[tuple[int, int], ...]
+    title: str
+
+
+@dataclass(frozen=True)
 class KeyResultDeleted:
     kr_id: int
     parent_id: int | None

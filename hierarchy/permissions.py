@@ -7,7 +7,10 @@
   KR without children; for a parent, whose plan carries the target its contributors plan
   against, the parent owner and admins only (a parent's plan save changes its target);
 - lock (`lock_can`), send the impact notice (`notice_can`), close a round (`close_can`):
-  the parent owner and admins.
+  the parent owner and admins;
+- shape a KR's contributions (`structure_can_change`: add, remove, order the stages,
+  choose the aggregation): its owner and admins; a contribution's own ratio or claimed
+  impact (`contribution_can_edit`): its editors, and its parent's owner and admins.
 
 Each takes `who`: the caller's `Scope` (APIs and pages), a `User` (the services' actor,
 whose membership the request's scope has read already, or is read here), or None
@@ -120,6 +123,21 @@ def close_can(who, parent: KeyResult) -> bool:
     return _parent_owner(who, parent)
 
 
+def structure_can_change(who, kr: KeyResult) -> bool:
+    """Shape a KR's contributions (add or remove a child, order the funnel's stages,
+    choose how the children combine): its owner and admins, the parent owner's."""
+    return _parent_owner(who, kr)
+
+
+def contribution_can_edit(who, kr: KeyResult) -> bool:
+    """A contribution's own figures in its parent's structure (a stage's historical
+    ratio, a parallel child's claimed impact): its editors (`kr_can_edit`, as in the
+    API), and the owner of its parent and admins, who shape the parent."""
+    if kr_can_edit(who, kr):
+        return True
+    return kr.parent_id is not None and structure_can_change(who, kr.parent)
+
+
 def kr_can_act_as_parent_owner(who, kr: KeyResult) -> bool:
     """Whether the combined view offers the parent owner's actions (lock, notice, close,
     target): the actions' own functions agree for a parent."""
@@ -135,6 +153,14 @@ _PARENT = (
     "contributors plan against."
 )
 _OWNER = "Only the owner of this key result or an admin may do this."
+_STRUCTURE = (
+    "Only the owner of “{title}” or an admin may change its contributions: it is the "
+    "target they plan against."
+)
+_CONTRIBUTION = (
+    "Only the contribution's owner, its department's lead, the owner of the key result it "
+    "contributes to or an admin may change this."
+)
 
 
 def _refuse(who, kr: KeyResult, message: str) -> None:
@@ -172,6 +198,16 @@ def notice_require(who, parent: KeyResult) -> None:
 def close_require(who, parent: KeyResult) -> None:
     if not close_can(who, parent):
         _refuse(who, parent, _OWNER)
+
+
+def structure_require_change(who, kr: KeyResult) -> None:
+    if not structure_can_change(who, kr):
+        _refuse(who, kr, _STRUCTURE.format(title=kr.title))
+
+
+def contribution_require_edit(who, kr: KeyResult) -> None:
+    if not contribution_can_edit(who, kr):
+        _refuse(who, kr, _CONTRIBUTION)
 
 
 def kr_require_create(

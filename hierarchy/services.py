@@ -16,6 +16,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from hierarchy.events import (
+    FunnelReordered,
     InvitationClosed,
     InvitationCreated,
     KeyResultCreated,
@@ -45,7 +46,11 @@ from hierarchy.models import (
     validate_cycle_day,
 )
 from hierarchy.periods import alignment_meeting_default, midcycle_check_default
-from hierarchy.permissions import kr_require_edit
+from hierarchy.permissions import (
+    contribution_require_edit,
+    kr_require_edit,
+    structure_require_change,
+)
 from hierarchy.timezones import time_zone_exists
 from okrplan.lib.events import publish
 from okrplan.lib.text import one_line_values_check
@@ -916,6 +921,90 @@ def kr_delete(*, kr: KeyResult) -> None:
         ) from None
     kr_refresh_cross_functional(parent_ids=[parent_id])
     publish(KeyResultDeleted(kr_id=kr_id, parent_id=parent_id, **was))
+
+
+# --- The structure of a shared KR: its funnel's order, its contributions' figures ---
+
+STAGE_MOVES = {"up": "an earlier", "down": "a later"}
+
+
+@transaction.atomic
+def kr_stage_move(*, kr: KeyResult, direction: str, actor: User | None) -> KeyResult:
+    """Move a stage of a sequential KR one place up (earlier in the funnel) or down: it
+    swaps its stage number with the neighbouring stage's. The parent owner's and admins'
+    (`structure_require_change`).
+
+    The parent's chain is locked first (the one lock order, okrplan/lib/locks.py), so
+    every other write of this funnel's stages waits, and the stages are read under it;
+    then the two stages' plans, root first. The unique stage of a funnel
+    (`kr_unique_stage_in_funnel`) is kept at every statement: the moving stage has no
+    number for a moment (the constraint holds numbered stages only). A locked parent
+    refuses a move that changes its figures (the plans app's `FunnelReordered` guard)."""
+    if direction not in STAGE_MOVES:
+        raise ValidationError({"direction": ["Move a stage up or down."]})
+    parent = kr.parent
+    if parent is None or parent.aggregation != Aggregation.SEQUENTIAL:
+        raise ValidationError({"stage": ["Only stages of a sequential key result move."]})
+    structure_require_change(actor, parent)
+    org_id = kr.organization_id
+    chain = (*parent.ancestor_ids, parent.pk)
+    publish(KeyResultWriting(organization_id=org_id, kr_ids=chain))
+    stages = dict(
+        KeyResult.objects.filter(
+            organization_id=org_id, parent_id=parent.pk, stage__isnull=False
+        ).values_list("pk", "stage")
+    )
+    if kr.pk not in stages:
+        raise ValidationError({"stage": [f"“{kr.title}” is no stage of this funnel any more."]})
+    stage = stages[kr.pk]
+    if direction == "up":
+        others = [(s, pk) for pk, s in stages.items() if s < stage]
+        neighbour = max(others, default=None)
+    else:
+        others = [(s, pk) for pk, s in stages.items() if s > stage]
+        neighbour = min(others, default=None)
+    if neighbour is None:
+        where = "first" if direction == "up" else "last"
+        raise ValidationError({"stage": [f"“{kr.title}” is the {where} stage already."]})
+    other_stage, other_id = neighbour
+    publish(KeyResultWriting(organization_id=org_id, kr_ids=(*chain, kr.pk, other_id)))
+    rows = KeyResult.objects.filter(organization_id=org_id, parent_id=parent.pk)
+    rows.filter(pk=kr.pk).update(stage=None)
+    rows.filter(pk=other_id).update(stage=stage)
+    rows.filter(pk=kr.pk).update(stage=other_stage)
+    publish(
+        FunnelReordered(
+            parent_id=parent.pk,
+            old_stages=((kr.pk, stage), (other_id, other_stage)),
+            title=kr.title,
+        )
+    )
+    kr.stage = other_stage
+    return kr
+
+
+CONTRIBUTION_FIELDS = ("historical_ratio", "claimed_impact")
+
+
+@transaction.atomic
+def kr_contribution_update(*, kr: KeyResult, actor: User | None, **fields) -> KeyResult:
+    """A contribution's own figures in its parent's structure: a stage's
+    `historical_ratio`, a parallel child's `claimed_impact` (None clears it). Its
+    editors' and its parent owner's (`contribution_require_edit`); the rules are
+    `kr_update`'s (a locked parent keeps its claimed impacts)."""
+    unknown = set(fields) - set(CONTRIBUTION_FIELDS)
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: ["This field cannot be changed here."]})
+    # its chain first, then the KR as it is now (a move may have committed meanwhile)
+    publish(KeyResultWriting(organization_id=kr.organization_id, kr_ids=(*kr.ancestor_ids, kr.pk)))
+    kr = KeyResult.objects.select_related("parent", "objective", "department").get(
+        organization_id=kr.organization_id, pk=kr.pk
+    )
+    contribution_require_edit(actor, kr)
+    if kr.parent_id is None:
+        field = next(iter(fields), "parent")
+        raise ValidationError({field: ["Only a contribution to another key result has this."]})
+    return kr_update(kr=kr, **fields)
 
 
 # --- Dependencies -----------------------------------------------------------

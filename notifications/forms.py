@@ -2,40 +2,13 @@
 
 They parse what a person typed; the services validate the rest (the same services,
 with the same rules, as the API). A service's ValidationError becomes an error on
-the field it names (`form_add_service_errors`), so nothing is half-written and the
-person sees which field to fix.
+the field it names (`okrplan.lib.forms.form_add_service_errors`), so nothing is
+half-written and the person sees which field to fix.
 """
 
 from django import forms
-from django.core.exceptions import ValidationError
 
-from okrplan.lib.fields import number_message, parse_decimal
-
-
-class NumberFormField(forms.Field):
-    """A decimal number as people type it: "4600000.5" or "4,600,000" (the API's parser)."""
-
-    widget = forms.TextInput
-    max_length = 40
-
-    def widget_attrs(self, widget):
-        return {
-            **super().widget_attrs(widget),
-            "inputmode": "decimal",
-            "autocomplete": "off",
-            "maxlength": str(self.max_length),
-        }
-
-    def to_python(self, value):
-        value = (value or "").strip()
-        if value in self.empty_values:
-            return None
-        if len(value) > self.max_length:
-            raise ValidationError(f"Enter at most {self.max_length} characters.", code="long")
-        try:
-            return parse_decimal(value, grouped=True)
-        except ValueError as error:
-            raise ValidationError(number_message(error), code="invalid") from None
+from okrplan.lib.forms import NumberFormField
 
 
 class NoticeForm(forms.Form):
@@ -94,14 +67,3 @@ class TargetForm(forms.Form):
         required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 2})
     )
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
-
-
-def form_add_service_errors(form: forms.Form, error: ValidationError, aliases=None) -> None:
-    """Put a service's ValidationError on the fields it names (else on the form)."""
-    aliases = aliases or {}
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
-        return
-    for field, messages in error.message_dict.items():
-        name = aliases.get(field, field)
-        form.add_error(name if name in form.fields else None, messages)

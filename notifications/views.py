@@ -29,7 +29,7 @@ from hierarchy.permissions import (
 from hierarchy.scope import Scope, org_view
 from hierarchy.selectors import invitation_pending_list
 from notifications import charts, services
-from notifications.forms import CloseForm, NoticeForm, TargetForm, form_add_service_errors
+from notifications.forms import CloseForm, NoticeForm, TargetForm
 from notifications.models import (
     Answer,
     Downward,
@@ -53,6 +53,7 @@ from notifications.services import (
     step_answer,
 )
 from okrplan.lib.errors import StaleVersion
+from okrplan.lib.forms import form_add_service_errors
 from okrplan.lib.fragments import fragment_response
 from plans import services as plan_services
 from plans.checks import num

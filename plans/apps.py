@@ -10,6 +10,7 @@ class PlansConfig(AppConfig):
         from django.db.backends.signals import connection_created
 
         from hierarchy.events import (
+            FunnelReordered,
             KeyResultCreated,
             KeyResultDeleted,
             KeyResultMoved,
@@ -23,6 +24,7 @@ class PlansConfig(AppConfig):
         subscribe(KeyResultWriting, services.on_kr_writing)
         subscribe(KeyResultMoved, services.on_kr_moved)
         subscribe(KeyResultDeleted, services.on_kr_deleted)
+        subscribe(FunnelReordered, services.on_funnel_reordered)
         # The SQLite guard on plan revisions and round events asks this function
         # (okrplan/lib/erasing.py).
         connection_created.connect(sqlite_function_install, dispatch_uid="okrplan_erasing")

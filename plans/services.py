@@ -18,7 +18,13 @@ from django.db import transaction
 from django.db.models.functions import Length
 from django.utils import timezone
 
-from hierarchy.events import KeyResultCreated, KeyResultDeleted, KeyResultMoved, KeyResultWriting
+from hierarchy.events import (
+    FunnelReordered,
+    KeyResultCreated,
+    KeyResultDeleted,
+    KeyResultMoved,
+    KeyResultWriting,
+)
 from hierarchy.models import KeyResult, MetricKind
 from hierarchy.permissions import (
     kr_require_edit,
@@ -710,14 +716,34 @@ def on_kr_deleted(event: KeyResultDeleted) -> None:
         _recompute_self_and_ancestors(parent, field="detail", title="this key result", gone=gone)
 
 
+def on_funnel_reordered(event: FunnelReordered) -> None:
+    """Stages swapped their numbers: the funnel's effective plan and its ancestors', unless
+    a locked one's figures move (refused like any change of a locked parent's children)."""
+    parent = KeyResult.objects.select_related("organization", "cycle").get(pk=event.parent_id)
+    old = dict(event.old_stages)
+    _recompute_self_and_ancestors(
+        parent,
+        field="stage",
+        title=event.title,
+        was=lambda children: [replace(c, stage=old.get(c.id, c.stage)) for c in children],
+    )
+
+
 def _recompute_self_and_ancestors(
-    kr: KeyResult, *, field: str, title: str, gone: rollup.Child
+    kr: KeyResult,
+    *,
+    field: str,
+    title: str,
+    gone: rollup.Child | None = None,
+    was=None,
 ) -> None:
-    """After `gone` left `kr`'s children: its effective plan and its ancestors'."""
+    """After `gone` left `kr`'s children (or its children changed from what `was(children)`
+    makes of them): its effective plan and its ancestors'."""
     locked = _lock_chain(kr)
     plan = locked[kr.pk]
     children = _children(kr)
-    _locked_parent_guard(plan, before=[*children, gone], after=children, field=field, title=title)
+    before = was(children) if was is not None else [*children, gone]
+    _locked_parent_guard(plan, before=before, after=children, field=field, title=title)
     effective = rollup.effective_values(
         aggregation=kr.aggregation, own_values=plan.values, children=children
     )

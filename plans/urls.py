@@ -2,11 +2,53 @@
 
 from django.urls import path
 
-from plans import views
+from plans import structure_views, views
 
 urlpatterns = [
     path("o/<slug:org>/cycles/", views.cycle_list, name="cycles"),
     path("o/<slug:org>/cycles/<int:cycle_id>/", views.cycle_tree, name="cycle-tree"),
     path("o/<slug:org>/krs/<int:kr_id>/plan/", views.plan_editor, name="plan-editor"),
     path("o/<slug:org>/krs/<int:kr_id>/checkins/", views.kr_checkin, name="kr-checkin"),
+    # A KR's structure: its contributions, how they combine, its dependencies
+    # (plans/structure_views.py). The contribution routes name the contribution.
+    path(
+        "o/<slug:org>/krs/<int:kr_id>/structure/",
+        structure_views.kr_structure,
+        name="kr-structure",
+    ),
+    path(
+        "o/<slug:org>/krs/<int:kr_id>/structure/aggregation/",
+        structure_views.kr_aggregation,
+        name="kr-aggregation",
+    ),
+    path(
+        "o/<slug:org>/krs/<int:kr_id>/structure/contributions/",
+        structure_views.kr_contribution_add,
+        name="kr-contribution-add",
+    ),
+    path(
+        "o/<slug:org>/krs/<int:kr_id>/structure/dependencies/",
+        structure_views.kr_dependency_add,
+        name="kr-dependency-add",
+    ),
+    path(
+        "o/<slug:org>/krs/<int:kr_id>/structure/dependencies/<int:dependency_id>/remove/",
+        structure_views.kr_dependency_remove,
+        name="kr-dependency-remove",
+    ),
+    path(
+        "o/<slug:org>/krs/<int:kr_id>/contribution/",
+        structure_views.kr_contribution_update,
+        name="kr-contribution-update",
+    ),
+    path(
+        "o/<slug:org>/krs/<int:kr_id>/contribution/move/",
+        structure_views.kr_stage_move,
+        name="kr-stage-move",
+    ),
+    path(
+        "o/<slug:org>/krs/<int:kr_id>/contribution/remove/",
+        structure_views.kr_contribution_remove,
+        name="kr-contribution-remove",
+    ),
 ]

@@ -4,7 +4,8 @@ tests/test_permission_matrix.py (the API) and tests/test_page_permission_matrix.
 pages) call every route with the same objects, made by the services: a shared KR with an
 open modification round, a child KR of Marketing owned by pat (under another KR of the
 parent owner's) (so maya leads its
-department without owning it), maya's review step and notification.
+department without owning it), a funnel of the owner's whose first stage is that
+department's, maya's review step and notification.
 """
 
 from datetime import timedelta
@@ -56,6 +57,36 @@ def objs(world, planning):
         parent=events,
     )
     lockable = make_kr(world, planning.objective, title="Expansion pipeline", owner=world.owner)
+    # A funnel of the owner's (its department is Sales) whose first stage is Marketing's,
+    # owned by pat (maya leads it): the structure page's stage routes point at it.
+    funnel = make_kr(
+        world,
+        planning.objective,
+        title="Events funnel",
+        owner=world.owner,
+        unit="deals",
+        aggregation="sequential",
+    )
+    stage = make_kr(
+        world,
+        planning.objective,
+        title="Event leads",
+        owner=pat,
+        department=world.marketing,
+        unit="leads",
+        parent=funnel,
+        stage=1,
+    )
+    make_kr(
+        world,
+        planning.objective,
+        title="Event deals",
+        owner=world.sales_lead,
+        department=world.sales,
+        unit="deals",
+        parent=funnel,
+        stage=2,
+    )
     dependency = hs.dependency_create(
         org=org,
         upstream=planning.sales_kr,
@@ -89,6 +120,8 @@ def objs(world, planning):
         "events": events,
         "lockable": lockable,
         "unplanned": unplanned,
+        "funnel": funnel,
+        "stage": stage,
         "path": {
             "org": org.slug,
             "kr_id": kr.pk,

@@ -131,6 +131,23 @@ MATRIX: dict[str, dict[str, tuple[int, ...]]] = {
     "round-notice":             {"get": NOT_SERVED, "post": PARENT_OWNER_POST},
     "round-close":              {"get": NOT_SERVED, "post": PARENT_OWNER_POST,
                                  "htmx post": PARENT_OWNER_HTMX},
+    # A KR's structure (plans/structure_views.py): everyone reads; the KR's owner and
+    # admins shape it (the routes point at KRs of the owner's: `KR_OF`); a contribution's
+    # figures are also its editors' (pat's stage of Marketing: maya leads it); a KR's
+    # dependencies are its editors' (pat's KR of Marketing).
+    "kr-structure":             {"get": READ, "post": NOT_SERVED},
+    "kr-aggregation":           {"get": NOT_SERVED, "post": PARENT_OWNER_POST,
+                                 "htmx post": PARENT_OWNER_HTMX},
+    "kr-contribution-add":      {"get": NOT_SERVED, "post": PARENT_OWNER_POST,
+                                 "htmx post": PARENT_OWNER_HTMX},
+    "kr-contribution-update":   {"get": NOT_SERVED, "post": (302, 404, 403, 403, 302, 302, 302),
+                                 "htmx post": (204, 404, 403, 403, 200, 200, 200)},
+    "kr-stage-move":            {"get": NOT_SERVED, "post": PARENT_OWNER_POST,
+                                 "htmx post": PARENT_OWNER_HTMX},
+    "kr-contribution-remove":   {"get": NOT_SERVED, "post": PARENT_OWNER_POST,
+                                 "htmx post": PARENT_OWNER_HTMX},
+    "kr-dependency-add":        {"get": NOT_SERVED, "post": EDITOR_POST, "htmx post": EDITOR_HTMX},
+    "kr-dependency-remove":     {"get": NOT_SERVED, "post": EDITOR_POST, "htmx post": EDITOR_HTMX},
     # Admins configure.
     "admin-members":            {"get": ADMIN_GET, "post": ADMIN_POST},
     "admin-member-role":        {"get": NOT_SERVED, "post": ADMIN_POST, "htmx post": ADMIN_HTMX},
@@ -247,6 +264,21 @@ def _body(name: str, objs: dict, user) -> dict:
         },
         "admin-settings": lambda: {"gap_tolerance_pct": "2"},
         "admin-rules": lambda: {"upward": "notify", "downward": "none"},
+        "kr-aggregation": lambda: {"aggregation": "parallel"},
+        "kr-contribution-add": lambda: {
+            "title": "Trade fair pipeline",
+            "department": str(objs["world"].marketing.pk),
+            "unit": "USD",
+            "metric_kind": "cumulative",
+            "target": "1,000",
+        },
+        "kr-contribution-update": lambda: {"historical_ratio": "0.5"},
+        "kr-stage-move": lambda: {"direction": "down"},
+        "kr-dependency-add": lambda: {
+            "other_is": "upstream",
+            "other": str(planning.partnerships_kr.pk),
+            "assumption": "Partners bring the exhibitors",
+        },
         "admin-rule-override": lambda: {
             "kr": str(pipeline.pk),
             "upward": "notify",
@@ -258,13 +290,20 @@ def _body(name: str, objs: dict, user) -> dict:
 
 # Pages pointed at another KR than the default (Marketing's, owned by pat): the combined
 # view, its agenda and the target are the shared pipeline's; the lock a KR of the owner
-# that is not locked yet; the override removed the pipeline's.
+# that is not locked yet; the override removed the pipeline's; the structure's routes the
+# owner's KRs (a contribution's routes name the contribution: a stage of the owner's
+# funnel, a child of the owner's without history).
 KR_OF = {
     "kr-alignment": "pipeline",
     "kr-agenda": "pipeline",
     "kr-target": "pipeline",
     "kr-lock": "lockable",
     "admin-rule-override-remove": "pipeline",
+    "kr-aggregation": "lockable",
+    "kr-contribution-add": "events",
+    "kr-contribution-update": "stage",
+    "kr-stage-move": "stage",
+    "kr-contribution-remove": "unplanned",
 }
 
 
@@ -273,8 +312,8 @@ def _url(route: str, name: str, objs: dict) -> str:
     which = KR_OF.get(name)
     if which == "pipeline":
         params["kr_id"] = objs["planning"].pipeline.pk
-    elif which == "lockable":
-        params["kr_id"] = objs["lockable"].pk
+    elif which is not None:  # "lockable", "events", "stage", "unplanned"
+        params["kr_id"] = objs[which].pk
     if name in ("invitation-accept", "invitation-decline"):
         params["invitation_id"] = objs["mine"].pk  # maya's, not acme's
     if name == "password-reset-confirm":  # a link nobody was sent

@@ -1,5 +1,8 @@
 """Browser forms that validate exactly like the API.
 
+(And the pieces of the pages' Django Forms that every app uses: `NumberFormField`, the
+one number parser's form field, and `form_add_service_errors`.)
+
 A page that writes parses its POST with the API's own input serializer (so a
 value the API refuses is refused here too, with the same message), calls the
 same service, and turns either kind of ValidationError (DRF's from the
@@ -7,10 +10,13 @@ serializer, Django's from the service) into `{field: [message, ...]}` for the
 template to show next to the field it names.
 """
 
+from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import QueryDict
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError as DrfValidationError
+
+from okrplan.lib.fields import number_message, parse_decimal
 
 NON_FIELD = "form"  # templates cannot read keys that start with "_"
 FormErrors = dict[str, list[str]]
@@ -68,3 +74,40 @@ def validated(serializer: serializers.Serializer) -> dict:
     """The serializer's validated data, or DRF's ValidationError (caught by the view)."""
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+class NumberFormField(forms.Field):
+    """A decimal number as people type it: "4600000.5" or "4,600,000" (the API's parser)."""
+
+    widget = forms.TextInput
+    max_length = 40
+
+    def widget_attrs(self, widget):
+        return {
+            **super().widget_attrs(widget),
+            "inputmode": "decimal",
+            "autocomplete": "off",
+            "maxlength": str(self.max_length),
+        }
+
+    def to_python(self, value):
+        value = (value or "").strip()
+        if value in self.empty_values:
+            return None
+        if len(value) > self.max_length:
+            raise DjangoValidationError(f"Enter at most {self.max_length} characters.", code="long")
+        try:
+            return parse_decimal(value, grouped=True)
+        except ValueError as error:
+            raise DjangoValidationError(number_message(error), code="invalid") from None
+
+
+def form_add_service_errors(form: forms.Form, error: DjangoValidationError, aliases=None) -> None:
+    """Put a service's ValidationError on the fields it names (else on the form)."""
+    aliases = aliases or {}
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error.messages)
+        return
+    for field, messages in error.message_dict.items():
+        name = aliases.get(field, field)
+        form.add_error(name if name in form.fields else None, messages)
