@@ -34,11 +34,19 @@ run: $(VENV)/.installed
 	@echo "Database: $${DATABASE_URL:-SQLite var/okrplan.sqlite3}; broker: $${REDIS_URL:-embedded (var/broker)}. Ctrl-C stops everything."
 	DEBUG=$${DEBUG:-1} exec $(VENV)/bin/honcho start -f Procfile
 
-# Debian's chromium for the browser tests, docker-compose to validate docker-compose.yml.
+# Debian's chromium for the browser tests, docker-compose to validate docker-compose.yml,
+# npm (Debian's, only when there is none) for axe-core below.
 sysdeps:
-	@if ! command -v chromium >/dev/null || ! command -v docker-compose >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium docker-compose >/dev/null; \
+	@if ! command -v chromium >/dev/null || ! command -v docker-compose >/dev/null || ! command -v npm >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium docker-compose \
+			$$(command -v npm >/dev/null || echo npm) >/dev/null; \
 	fi
+
+# axe-core, which the browser tests inject into every page (tests/browser/axe.py): the
+# exact version of package-lock.json, again when the lock changes or node_modules is gone.
+node_modules/.installed: package.json package-lock.json | sysdeps
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
@@ -50,7 +58,7 @@ lint: $(VENV)/.installed
 # The whole suite on SQLite; then, when DATABASE_URL is set (CI sets it), again on
 # PostgreSQL and Redis for what the database changes: services, APIs, locking, workers
 # (not the browser tests, the rendered pages or the whole-system smoke tests).
-test: $(VENV)/.installed sysdeps lint
+test: $(VENV)/.installed sysdeps node_modules/.installed lint
 	env -u DATABASE_URL -u REDIS_URL $(VENV)/bin/pytest
 	@if [ -n "$$DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL ($$DATABASE_URL) and Redis ($${REDIS_URL:-embedded broker})"; \
@@ -71,4 +79,4 @@ drill: $(VENV)/.installed
 	$(PY) bench/drill.py
 
 clean:
-	rm -rf var staticfiles test-artifacts okrplan.egg-info
+	rm -rf var staticfiles test-artifacts okrplan.egg-info node_modules
