@@ -118,10 +118,14 @@ def csv_bytes(table: Table) -> bytes:
 # --- XLSX --------------------------------------------------------------------------
 
 
-def _decimal_format(value: Decimal) -> str:
-    """Thousands separated, with the decimal places the value has (none for 5000000.00)."""
-    exponent = value.normalize().as_tuple().exponent if value else 0
-    places = min(MAX_DECIMALS, -exponent) if isinstance(exponent, int) and exponent < 0 else 0
+def _places(value: Decimal) -> int:
+    """The decimal places `value` needs (none for 5000000.000000)."""
+    exponent = _number(value).normalize().as_tuple().exponent if value else 0
+    return min(MAX_DECIMALS, -exponent) if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def _decimal_format(places: int) -> str:
+    """Thousands separated, with `places` decimal places."""
     return "#,##0." + "0" * places if places else "#,##0"
 
 
@@ -131,8 +135,8 @@ def _sheet_title(title: str) -> str:
     return ILLEGAL_CHARACTERS_RE.sub("", cleaned)[:31] or "Sheet"
 
 
-def _put(sheet, row: int, column: int, value: Cell) -> int:
-    """Write one cell; the width (in characters) it needs."""
+def _put(sheet, row: int, column: int, value: Cell, places: int = 0) -> int:
+    """Write one cell (a Decimal with `places` decimal places); the width it needs."""
     cell = sheet.cell(row=row, column=column)
     if value is None:
         return 0
@@ -141,8 +145,8 @@ def _put(sheet, row: int, column: int, value: Cell) -> int:
     if isinstance(value, Decimal):
         value = _number(value)
         cell.value = value  # openpyxl writes it as a number (16 significant digits)
-        cell.number_format = _decimal_format(value)
-        return len(f"{value:,}")
+        cell.number_format = _decimal_format(places)
+        return len(f"{value:,.{places}f}")
     if isinstance(value, int):
         cell.value = value
         return len(str(value))
@@ -161,7 +165,13 @@ def _put(sheet, row: int, column: int, value: Cell) -> int:
 
 
 def xlsx_bytes(table: Table) -> bytes:
-    """The table as an XLSX workbook of one worksheet: the header bold and frozen."""
+    """The table as an XLSX workbook of one worksheet: the header bold and frozen, each
+    column's numbers with the decimal places the most precise of them needs."""
+    places: dict[int, int] = {}
+    for row in table.rows:
+        for column, value in enumerate(row, start=1):
+            if isinstance(value, Decimal):
+                places[column] = max(places.get(column, 0), _places(value))
     book = Workbook()
     sheet = book.active
     sheet.title = _sheet_title(table.title)
@@ -172,7 +182,8 @@ def xlsx_bytes(table: Table) -> bytes:
         sheet.cell(row=1, column=column).font = bold
     for row_number, row in enumerate(table.rows, start=2):
         for column, value in enumerate(row, start=1):
-            widths[column] = max(widths.get(column, 0), _put(sheet, row_number, column, value))
+            width = _put(sheet, row_number, column, value, places.get(column, 0))
+            widths[column] = max(widths.get(column, 0), width)
     for column, width in widths.items():
         sheet.column_dimensions[get_column_letter(column)].width = min(WIDEST_COLUMN, width + 2)
     sheet.freeze_panes = "A2"
