@@ -3,6 +3,7 @@ the quarterly review report. Each is built by the same selector as its API
 (`notifications/reports.py`): the page and the feed or JSON never disagree."""
 
 from collections import defaultdict
+from decimal import Decimal
 
 from django.http import Http404
 from django.shortcuts import render
@@ -13,6 +14,7 @@ from hierarchy.models import Cycle
 from hierarchy.scope import Scope, org_view
 from notifications import reports
 from notifications.models import Answer, StepKind, StepState
+from okrplan.lib.spreadsheets import Table, sheet_response, time_header
 
 DATE_KINDS = ("refine", "alignment", "midcycle", "period_end")
 DATE_LABELS = {
@@ -93,18 +95,23 @@ def _default_cycle(cycles: list[Cycle]) -> Cycle | None:
     return started[0] if started else (cycles[0] if cycles else None)
 
 
-@org_view
-@require_GET
-def quarterly_report(request, scope: Scope):
+def _report_cycle(request, scope: Scope) -> tuple[list[Cycle], Cycle | None]:
+    """The organization's cycles, newest first, and the one asked for (`?cycle=`) or
+    the default; a cycle of another organization is missing (404), as in the API."""
     cycles = list(scope.queryset(Cycle).order_by("-start", "-id"))
     wanted = request.GET.get("cycle", "").strip()
     if wanted:
-        # Like the API: a cycle of another organization is missing (404), not forbidden.
         cycle = next((c for c in cycles if str(c.pk) == wanted), None)
         if cycle is None:
             raise Http404
-    else:
-        cycle = _default_cycle(cycles)
+        return cycles, cycle
+    return cycles, _default_cycle(cycles)
+
+
+@org_view
+@require_GET
+def quarterly_report(request, scope: Scope):
+    cycles, cycle = _report_cycle(request, scope)
     report = reports.quarterly_report(org=scope.org, cycle=cycle) if cycle else None
     labels = dict(StepKind.choices)
     states = dict(StepState.choices)
@@ -127,4 +134,98 @@ def quarterly_report(request, scope: Scope):
             "cycle": cycle,
             "report": report,
         },
+    )
+
+
+def _hours(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def quarterly_table(report: dict | None, title: str) -> Table:
+    """The quarterly review as one table: a row per step of each round of each shared KR
+    (a round without steps gets a row of its own), the round's figures on each."""
+    labels = dict(StepKind.choices)
+    states = dict(StepState.choices)
+    answers = dict(Answer.choices)
+    header = [
+        "Shared key result",
+        "KR id",
+        "Department",
+        "Owner",
+        "Round",
+        "Round status",
+        "Orphaned",
+        "Modified key result",
+        "Modified by department",
+        "Rationale",
+        time_header("Started"),
+        "Notice after (h)",
+        "Closed after (h)",
+        "Reminders",
+        "Escalations",
+        "Step",
+        "Step department",
+        "Assignee",
+        time_header("Due"),
+        time_header("Done"),
+        "Took (h)",
+        "State",
+        "Answer",
+        "Missed",
+    ]
+    rows = []
+    for entry in report["krs"] if report else []:
+        kr = entry["kr"]
+        for number, round in enumerate(entry["rounds"], start=1):
+            head = [
+                kr["title"],
+                kr["id"],
+                kr["department"],
+                kr["owner"],
+                number,
+                round["status"],
+                "yes" if round["orphaned"] else "no",
+                round["modified_kr"]["title"],
+                round["modified_kr"]["department"],
+                round["rationale"] or "",
+                round["started_at"],
+                _hours(round["notify_hours"]),
+                _hours(round["close_hours"]),
+                round["reminders"],
+                round["escalations"],
+            ]
+            if not round["steps"]:
+                rows.append(head)
+            for step in round["steps"]:
+                rows.append(
+                    [
+                        *head,
+                        labels.get(step["step"], step["step"]),
+                        step["department"] or "",
+                        step["assignee"],
+                        step["due_at"],
+                        step["done_at"],
+                        _hours(step["duration_hours"]),
+                        states.get(step["state"], step["state"]),
+                        answers.get(step["answer"], step["answer"]) or "",
+                        "yes" if step["missed"] else "no",
+                    ]
+                )
+    return Table(title=title, header=header, rows=rows)
+
+
+@org_view
+@require_GET
+def quarterly_report_export(request, scope: Scope, fmt: str):
+    """The quarterly review of `?cycle=` (or the page's default cycle) as CSV or XLSX,
+    from the report's own selector."""
+    _, cycle = _report_cycle(request, scope)
+    if cycle is None:
+        raise Http404
+    report = reports.quarterly_report(org=scope.org, cycle=cycle)
+    return sheet_response(
+        quarterly_table(report, f"Review {cycle.name}"),
+        fmt_=fmt,
+        name=f"{scope.org.slug} quarterly review {cycle.name}",
+        fallback=f"quarterly-review-{cycle.pk}",
     )

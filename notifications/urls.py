@@ -10,6 +10,11 @@ urlpatterns = [
         views.kr_alignment,
         name="kr-alignment",
     ),
+    path(
+        "o/<slug:org>/krs/<int:kr_id>/alignment/export.<sheet:fmt>",
+        views.kr_alignment_export,
+        name="kr-alignment-export",
+    ),
     # The parent owner's actions on the combined view (POST; htmx or plain forms).
     path("o/<slug:org>/krs/<int:kr_id>/lock/", views.kr_lock, name="kr-lock"),
     path("o/<slug:org>/krs/<int:kr_id>/target/", views.kr_target, name="kr-target"),
@@ -58,5 +63,10 @@ urlpatterns = [
         "o/<slug:org>/reports/quarterly/",
         report_views.quarterly_report,
         name="quarterly-report",
+    ),
+    path(
+        "o/<slug:org>/reports/quarterly/export.<sheet:fmt>",
+        report_views.quarterly_report_export,
+        name="quarterly-report-export",
     ),
 ]

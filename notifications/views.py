@@ -55,6 +55,7 @@ from notifications.services import (
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.forms import form_add_service_errors
 from okrplan.lib.fragments import fragment_response
+from okrplan.lib.spreadsheets import Table, sheet_response
 from plans import services as plan_services
 from plans.checks import num
 from plans.forms import PlanForm, parse_values
@@ -82,6 +83,16 @@ def kr_alignment(request, scope: Scope, kr_id: int):
     return render(request, "notifications/alignment.html", _alignment_context(scope, kr))
 
 
+def alignment_with_targets(scope: Scope, kr: KeyResult) -> tuple[dict, list[Decimal]]:
+    """The combined view (the API's) and the shared KR's target per period: what the page
+    and its export show."""
+    view = alignment_view(org=scope.org, kr=kr)
+    targets = charts.period_targets(
+        target=_d(view["kr"]["target"]), own_values=kr.plan.values, periods=len(view["periods"])
+    )
+    return view, targets
+
+
 def _alignment_context(
     scope: Scope, kr: KeyResult, forms: dict | None = None, actions: bool = True
 ) -> dict:
@@ -89,12 +100,9 @@ def _alignment_context(
     (keys "target", ("notice", round id), ("close", round id)); no forms at all
     without `actions` (the agenda)."""
     forms = forms or {}
-    view = alignment_view(org=scope.org, kr=kr)
+    view, targets = alignment_with_targets(scope, kr)
     info, aggregate = view["kr"], view["aggregate"]
     labels = [p["label"] for p in view["periods"]]
-    targets = charts.period_targets(
-        target=_d(info["target"]), own_values=kr.plan.values, periods=len(labels)
-    )
 
     children = [
         {
@@ -144,6 +152,85 @@ def _alignment_context(
 
 
 CLOSED_ROUNDS_SHOWN = 5
+
+
+def _num(value) -> Decimal | None:
+    """A figure of the view (a decimal string, as the API writes it) as a number."""
+    return None if value in (None, "") else Decimal(value)
+
+
+def alignment_table(view: dict, targets: list[Decimal]) -> Table:
+    """The combined view's contributions as one table: a row per contributing KR with its
+    plan per period, then the aggregate and the shared KR's target per period."""
+    info, aggregate = view["kr"], view["aggregate"]
+    aggregation = info["aggregation"]
+    sequential, parallel = aggregation == "sequential", aggregation == "parallel"
+    header = [
+        *(["Stage"] if sequential else []),
+        "Department",
+        "Key result",
+        "KR id",
+        "Owner",
+        *[p["label"] for p in view["periods"]],
+        f"Target ({info['unit']})" if info["unit"] else "Target",
+        *(["Ratio", "Historical ratio", "Implied target"] if sequential else []),
+        *(["Claimed impact"] if parallel else []),
+        "Plan",
+        "Centroid",
+    ]
+    rows = []
+    for child in view["children"]:
+        rows.append(
+            [
+                *([child.get("stage")] if sequential else []),
+                child["department_name"],
+                child["title"],
+                child["id"],
+                child["owner"],
+                *[_num(v) for v in child["values"]],
+                _num(child["target"]),
+                *(
+                    [
+                        _num(child.get("ratio")),
+                        _num(child.get("historical_ratio")),
+                        _num(child.get("implied_target")),
+                    ]
+                    if sequential
+                    else []
+                ),
+                *([_num(child.get("claimed_impact"))] if parallel else []),
+                child["plan_status"],
+                _num(child["centroid"]),
+            ]
+        )
+    lead = [None] if sequential else []
+    rows.append(
+        [
+            *lead,
+            "Aggregate",
+            info["title"],
+            info["id"],
+            info["owner"],
+            *[_num(v) for v in aggregate["values"]],
+            _num(aggregate.get("total")),
+        ]
+    )
+    rows.append(
+        [*lead, "Target", info["title"], info["id"], info["owner"], *targets, _num(info["target"])]
+    )
+    return Table(title=info["title"], header=header, rows=rows)
+
+
+@org_view
+@require_GET
+def kr_alignment_export(request, scope: Scope, kr_id: int, fmt: str):
+    """The combined view's contributions as CSV or XLSX: the page's selector, not a second
+    computation."""
+    kr = kr_or_404(org=scope.org, pk=kr_id)
+    view, targets = alignment_with_targets(scope, kr)
+    return sheet_response(
+        alignment_table(view, targets), fmt_=fmt, name=kr.title, fallback=f"key-result-{kr.pk}"
+    )
 
 
 def _departments(children: list[dict]) -> list[tuple[int, str]]:

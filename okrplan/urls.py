@@ -1,11 +1,15 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from hierarchy import views as hierarchy_views
 from okrplan.health import healthz
+from okrplan.lib.spreadsheets import SheetFormatConverter
+
+# `<sheet:fmt>`: the exports' formats, csv or xlsx (registered before the apps' URLs).
+register_converter(SheetFormatConverter, "sheet")
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

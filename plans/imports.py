@@ -7,7 +7,8 @@ period), the number of data rows and every row's errors come out.
 `history_import` is the service: it loads the organization's key results named
 in the file (one query), parses, and writes the whole file or nothing: an
 `ImportBatch`, the history of every KR in the file (replacing what they had) and
-the `historical_ratio` of the funnel stages the file touches.
+the `historical_ratio` of the funnel stages the file touches. `history_check` is its
+first half, which writes nothing: the import page's preview.
 
 The file: a header row naming the columns `kr`, `value` and `period` and/or
 `date` (any case, any order), then one row per KR and period (a period index
@@ -65,11 +66,23 @@ class RowError:
     message: str
 
 
+@dataclass(frozen=True)
+class ParsedRow:
+    """A data row that passed every check: what it gives (a period index from 0)."""
+
+    row: int
+    kr: int
+    period: int
+    value: Decimal
+
+
 @dataclass
 class ParsedImport:
     points: dict[tuple[int, int], Decimal] = field(default_factory=dict)
     rows: int = 0
     errors: list[RowError] = field(default_factory=list)
+    # The rows that passed, in file order (also when others did not: a preview shows them).
+    accepted: list[ParsedRow] = field(default_factory=list)
 
 
 # --- Reading the file -----------------------------------------------------------------
@@ -352,6 +365,7 @@ def _parse(table: _Table, krs: dict[int, KrInfo]) -> ParsedImport:
                 f"{MAX_ABS_VALUE:,.0f} or more.",
             )
         points[key] = total
+        result.accepted.append(ParsedRow(row=row, kr=info.id, period=index, value=value))
     result.errors = errors.result()
     result.points = {} if result.errors else points
     return result
@@ -362,7 +376,8 @@ def parse_history_csv(content: bytes, *, krs: dict[int, KrInfo]) -> ParsedImport
 
     `krs` holds the caller's organization's key results named in the file (an id
     not in it is "no such key result", the same for a foreign id as a missing
-    one). Every bad row is reported; with any error, `points` is empty.
+    one). Every bad row is reported; with any error, `points` is empty (`accepted`
+    still lists the rows that passed).
     """
     return _parse(_read(content), krs)
 
@@ -487,6 +502,32 @@ def _ratios_update(
     return ratios, skipped
 
 
+@dataclass(frozen=True)
+class HistoryCheck:
+    """A history file checked as `history_import` checks it, nothing written: what it
+    would import and every error, with the organization's key results it names."""
+
+    parsed: ParsedImport
+    krs: dict[int, KeyResult]  # with cycle and department
+
+
+def history_check(*, scope: Scope, content: bytes) -> HistoryCheck:
+    """Check a history file for the caller of `scope` (who may import for which KR, as in
+    `history_import`): the page's preview, and the import itself before it writes."""
+    table = _read(content)
+    krs = _krs_named(scope.org, _kr_ids(table))
+    infos = {
+        kr.pk: KrInfo(
+            id=kr.pk,
+            periods=kr.cycle.periods,
+            metric_kind=kr.metric_kind,
+            editable=kr_can_edit(scope, kr),
+        )
+        for kr in krs.values()
+    }
+    return HistoryCheck(parsed=_parse(table, infos), krs=krs)
+
+
 @transaction.atomic
 def history_import(
     *,
@@ -504,18 +545,8 @@ def history_import(
     """
     if scope.org.pk != org.pk:
         raise ValueError("The scope belongs to another organization.")
-    table = _read(content)
-    krs = _krs_named(org, _kr_ids(table))
-    infos = {
-        kr.pk: KrInfo(
-            id=kr.pk,
-            periods=kr.cycle.periods,
-            metric_kind=kr.metric_kind,
-            editable=kr_can_edit(scope, kr),
-        )
-        for kr in krs.values()
-    }
-    parsed = _parse(table, infos)
+    checked = history_check(scope=scope, content=content)
+    parsed, krs = checked.parsed, checked.krs
     if parsed.errors:
         raise ImportRejected(parsed.errors)
     batch = ImportBatch.objects.create(

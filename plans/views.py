@@ -20,6 +20,7 @@ from hierarchy.scope import Scope, org_view
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.fields import number_message
 from okrplan.lib.fragments import fragment_response
+from okrplan.lib.spreadsheets import Table, sheet_response
 from plans import services
 from plans.checks import num
 from plans.forms import PRESETS, PlanForm, parse_number, parse_values
@@ -144,10 +145,9 @@ def cycle_list(request, scope: Scope):
     )
 
 
-@org_view
-@require_GET
-def cycle_tree(request, scope: Scope, cycle_id: int):
-    cycle = scope.get(Cycle, cycle_id)
+def cycle_sections(scope: Scope, cycle: Cycle) -> tuple[list[dict], list[KeyResult]]:
+    """The cycle tree: each objective with its progress and its KRs as rows (the page and
+    its export both show this), and every KR of the cycle."""
     # 3 queries whatever the size: the objectives, their KRs (`kr_queryset`, with owner,
     # department and plan) and the check-ins. A KR's cycle is its objective's (kept by
     # the hierarchy services), so these KRs are all the KRs of the cycle: the tree is
@@ -161,11 +161,20 @@ def cycle_tree(request, scope: Scope, cycle_id: int):
         sections.append(
             {
                 "objective": objective,
+                "pct": pct,
                 "progress": _pct(pct),
                 "bar": max(Decimal(0), min(Decimal(100), pct or Decimal(0))),
                 "rows": trees.get(objective.pk, []),
             }
         )
+    return sections, krs
+
+
+@org_view
+@require_GET
+def cycle_tree(request, scope: Scope, cycle_id: int):
+    cycle = scope.get(Cycle, cycle_id)
+    sections, krs = cycle_sections(scope, cycle)
     today = timezone.localdate()
     return render(
         request,
@@ -180,6 +189,78 @@ def cycle_tree(request, scope: Scope, cycle_id: int):
             "objectives": sections,
             "kr_count": len(krs),
         },
+    )
+
+
+def _person(user) -> str:
+    return user.get_full_name() or user.username
+
+
+def cycle_tree_table(cycle: Cycle, sections: list[dict], krs: list[KeyResult]) -> Table:
+    """The cycle tree as one table: a row per KR in the page's order (an objective without
+    KRs gets a row of its own), its plan's values as one column per period."""
+    periods = cycle.periods
+    titles = {kr.pk: kr.title for kr in krs}
+    header = [
+        "Objective",
+        "Objective progress (%)",
+        "KR id",
+        "Key result",
+        "Level",
+        "Contributes to",
+        "Department",
+        "Owner",
+        "Unit",
+        "Metric",
+        "Aggregation",
+        "Target",
+        "Plan",
+        "Progress",
+        "Progress (%)",
+        *[p.label for p in periods],
+    ]
+    rows = []
+    for section in sections:
+        objective = section["objective"]
+        head = [objective.title, section["pct"]]
+        if not section["rows"]:
+            rows.append(head)
+        for row in section["rows"]:
+            kr = row.kr
+            values = list(kr.plan.values)
+            rows.append(
+                [
+                    *head,
+                    kr.pk,
+                    kr.title,
+                    row.depth + 1,
+                    titles.get(kr.parent_id, ""),
+                    kr.department.name,
+                    _person(kr.owner),
+                    kr.unit,
+                    kr.get_metric_kind_display(),
+                    kr.get_aggregation_display() if row.is_parent else "",
+                    kr.target,
+                    kr.plan.get_status_display(),
+                    row.status_label,
+                    row.progress.progress_pct,
+                    *[values[p.index] if p.index < len(values) else None for p in periods],
+                ]
+            )
+    return Table(title=cycle.name, header=header, rows=rows)
+
+
+@org_view
+@require_GET
+def cycle_tree_export(request, scope: Scope, cycle_id: int, fmt: str):
+    """The cycle tree as CSV or XLSX, from what the page shows (`cycle_sections`)."""
+    cycle = scope.get(Cycle, cycle_id)
+    sections, krs = cycle_sections(scope, cycle)
+    return sheet_response(
+        cycle_tree_table(cycle, sections, krs),
+        fmt_=fmt,
+        name=f"{scope.org.slug} {cycle.name}",
+        fallback=f"cycle-{cycle.pk}",
     )
 
 

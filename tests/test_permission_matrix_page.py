@@ -29,6 +29,7 @@ post/redirect/get pattern) and a refused one with 403, 404 or 405 as above.
 import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -112,6 +113,14 @@ MATRIX: dict[str, dict[str, tuple[int, ...]]] = {
     "inbox":                    {"get": READ, "post": NOT_SERVED},
     "planning-calendar":        {"get": READ, "post": NOT_SERVED},
     "quarterly-report":         {"get": READ, "post": NOT_SERVED},
+    # Spreadsheets of what everyone reads (issue 14 item 5): the same readers.
+    "cycle-tree-export":        {"get": READ, "post": NOT_SERVED},
+    "kr-alignment-export":      {"get": READ, "post": NOT_SERVED},
+    "quarterly-report-export":  {"get": READ, "post": NOT_SERVED},
+    # The history import: every writer, as the API's; each row's KR must be theirs to edit
+    # (the file names pat's Marketing KR: its lead and admins; the others see the row's error).
+    "history-import":           {"get":  (302, 404, 403, 200, 200, 200, 200),
+                                 "post": (302, 404, 403, 400, 200, 400, 200)},
     # The department lead's pages: everyone reads, the KR's editors write.
     "plan-editor":              {"get": READ, "post": EDITOR_POST, "htmx post": EDITOR_HTMX},
     "kr-checkin":               {"get": NOT_SERVED, "post": EDITOR_POST},
@@ -262,6 +271,9 @@ def _body(name: str, objs: dict, user) -> dict:
             "end": "2026-06-30",
             "granularity": "month",
         },
+        "history-import": lambda: {
+            "file": SimpleUploadedFile("history.csv", f"kr,period,value\n{kr.pk},0,5\n".encode())
+        },
         "admin-settings": lambda: {"gap_tolerance_pct": "2"},
         "admin-rules": lambda: {"upward": "notify", "downward": "none"},
         "kr-aggregation": lambda: {"aggregation": "parallel"},
@@ -296,6 +308,7 @@ def _body(name: str, objs: dict, user) -> dict:
 KR_OF = {
     "kr-alignment": "pipeline",
     "kr-agenda": "pipeline",
+    "kr-alignment-export": "pipeline",
     "kr-target": "pipeline",
     "kr-lock": "lockable",
     "admin-rule-override-remove": "pipeline",
@@ -318,6 +331,7 @@ def _url(route: str, name: str, objs: dict) -> str:
         params["invitation_id"] = objs["mine"].pk  # maya's, not acme's
     if name == "password-reset-confirm":  # a link nobody was sent
         params |= {"uidb64": "MQ", "token": "made-up-token"}
+    params["fmt"] = "xlsx"  # the exports' format
     kwargs = {p: params[p] for p in re.findall(r"<(?:\w+:)?(\w+)>", route)}
     return reverse(name, kwargs=kwargs)
 

@@ -261,3 +261,14 @@ def test_it_keeps_the_total_of_any_good_cumulative_file(rows):
     assert result.rows == len(rows)
     assert sum(result.points.values()) == sum(value for _, value in rows)
     assert set(result.points) == {(7, period) for period, _ in rows}
+
+
+def test_it_lists_the_rows_that_passed_with_their_numbers_also_beside_errors():
+    result = parse(HEADER + "7,0,,100\n\n7,,2026-02-01,70.5\n7,x,,1\n8,2,,42\n")
+    assert [error.row for error in result.errors] == [5]
+    assert result.points == {}  # a bad row: nothing to import
+    assert [(line.row, line.kr, line.period, line.value) for line in result.accepted] == [
+        (2, 7, 0, D(100)),
+        (4, 7, 1, D("70.5")),
+        (6, 8, 2, D(42)),
+    ]

@@ -385,3 +385,27 @@ def test_it_refuses_a_nul_character_in_a_rationale_or_a_note(planning, world, cl
     assert response.status_code == 400
     assert "Null characters are not allowed." in response.content.decode()
     assert not CheckIn.objects.filter(kr=kr).exists()
+
+
+def test_it_refuses_a_whole_pasted_row_in_one_period_naming_the_period(planning, world, client):
+    """Without JavaScript a pasted row lands in one input as it is: the one parser refuses
+    it with the period's name, and nothing is written; a cell with thousands separators
+    ("1,000,000", what a spreadsheet copies) is a number as typed."""
+    kr = planning.marketing_kr
+    client.force_login(world.marketing_lead)
+    response = post_values(client, kr, ["1200000\t900000\t600000", "1", "1"])
+    assert response.status_code == 400
+    assert "Jan 2026 (value 1): “1200000\t900000\t600000” is not a number" in (
+        response.content.decode().replace("&ldquo;", "“").replace("&rdquo;", "”")
+    )
+    _assert_nothing_written(kr)
+    assert post_values(client, kr, ["1,200,000", "900,000", "600000"]).status_code == 302
+    assert plan_of(kr).values == [D(1200000), D(900000), D(600000)]
+
+
+def test_it_loads_the_paste_script_and_marks_the_period_inputs(planning, world, client):
+    client.force_login(world.marketing_lead)
+    html = client.get(url(planning.marketing_kr)).content.decode()
+    assert '<script src="/static/js/plan-paste.js" defer></script>' in html
+    assert 'data-period="0" id="value-0"' in html and 'data-period="2" id="value-2"' in html
+    assert 'id="paste-note" role="status"' in html
