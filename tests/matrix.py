@@ -56,6 +56,14 @@ def objs(world, planning):
         parent=events,
     )
     lockable = make_kr(world, planning.objective, title="Expansion pipeline", owner=world.owner)
+    # A KR without children, at the top of the objective: archived by its editors.
+    archivable = make_kr(
+        world,
+        planning.objective,
+        title="Marketing webinars",
+        owner=pat,
+        department=world.marketing,
+    )
     dependency = hs.dependency_create(
         org=org,
         upstream=planning.sales_kr,
@@ -88,6 +96,7 @@ def objs(world, planning):
         "kr": kr,
         "events": events,
         "lockable": lockable,
+        "archivable": archivable,
         "unplanned": unplanned,
         "path": {
             "org": org.slug,
