@@ -77,6 +77,8 @@ class KrOutputSerializer(serializers.ModelSerializer):
             "progress_pct",
             "plan_status",
             "plan_version",
+            "position",
+            "archived_at",
             "created_at",
         ]
 
@@ -401,7 +403,17 @@ class ObjectiveOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Objective
-        fields = ["id", "cycle", "title", "owner", "department", "progress_pct", "key_results"]
+        fields = [
+            "id",
+            "cycle",
+            "title",
+            "owner",
+            "department",
+            "progress_pct",
+            "key_results",
+            "position",
+            "archived_at",
+        ]
 
     def get_progress_pct(self, objective) -> str | None:
         value = selectors.objective_progress(objective)

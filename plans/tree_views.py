@@ -42,7 +42,6 @@ from hierarchy.scope import Scope, org_view
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.fields import number_message
 from okrplan.lib.forms import NON_FIELD, form_data, form_errors, validated
-from okrplan.lib.numbers import fmt
 from plans import services
 from plans.apis import KrDetailApi, KrInputSerializer, ObjectiveDetailApi, ObjectiveInputSerializer
 from plans.checks import num
@@ -441,8 +440,8 @@ def _kr_edit_form(scope: Scope, kr: KeyResult) -> dict:
             "unit": kr.unit,
             "decimals": str(kr.decimals),
             "metric_kind": kr.metric_kind,
-            "start_value": fmt(kr.start_value),
-            "target": fmt(kr.target),
+            "start_value": num(kr.start_value),
+            "target": num(kr.target),
             "rationale": "",
             "version": str(plan.version),
         },

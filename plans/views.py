@@ -286,7 +286,9 @@ def _sibling_ends(rows: list[TreeRow]) -> tuple[set[int], set[int], set[int]]:
     return {g[0] for g in groups.values()}, {g[-1] for g in groups.values()}, members
 
 
-def _row_actions(scope: Scope, row: TreeRow, objective: Objective, ends, *, arrange: bool, notes):
+def _row_actions(
+    scope: Scope, row: TreeRow, objective: Objective, ends, *, arrange: bool, notes, by_id
+):
     kr, (firsts, lasts, members) = row.kr, ends
     archived = kr.archived_at is not None
     movable = (
@@ -303,8 +305,13 @@ def _row_actions(scope: Scope, row: TreeRow, objective: Objective, ends, *, arra
         edit=not archived and kr_can_edit(scope, kr),
         up=up,
         down=down,
-        archive=not archived and may_archive and objective.archived_at is None,
-        restore=archived and may_archive,
+        # a contribution goes out through its parent's page (the service says so): not here
+        archive=not archived and may_archive and kr.parent_id is None and not objective.archived_at,
+        # what comes back with its parent or its objective is restored with them
+        restore=archived
+        and may_archive
+        and not objective.archived_at
+        and not getattr(by_id.get(kr.parent_id), "archived_at", None),
         structure_url=structure if not archived else None,
         structure_label="Contributions" if row.is_parent else "Make shared",
         errors=tuple(note.get("errors", ())),
@@ -347,6 +354,7 @@ def tree_render(
     _filter_offer(filter_form, objectives, krs)
     filters = {k: v for k, v in filter_form.values().items() if k in TreeFilterForm.KR_FILTERS}
     trees = kr_tree(krs)
+    by_id = {kr.pk: kr for kr in krs}
     shared_ids = {kr.pk for kr in krs if kr.cross_functional}
     shared_ids |= {kr.pk for kr in krs if kr.parent_id in shared_ids}
     notes = notes or {}
@@ -359,7 +367,9 @@ def tree_render(
         rows = [
             replace(
                 row,
-                actions=_row_actions(scope, row, objective, ends, arrange=arrange, notes=notes),
+                actions=_row_actions(
+                    scope, row, objective, ends, arrange=arrange, notes=notes, by_id=by_id
+                ),
             )
             for row in rows
         ]
@@ -432,7 +442,10 @@ def tree_form_choices(scope: Scope) -> dict:
     return {
         "owners": [(m.user.username, _person(m.user)) for m in members],
         "departments": list(scope.queryset(Department).order_by("name").values_list("id", "name")),
-        "metric_kinds": MetricKind.choices,
+        "metric_kinds": [
+            (MetricKind.CUMULATIVE, "Cumulative (a flow)"),
+            (MetricKind.LEVEL, "Level (at a moment)"),
+        ],
     }
 
 

@@ -486,6 +486,9 @@ def test_a_root_kr_is_archived_with_its_contributions_and_restored(planning, wor
 def test_a_contribution_is_not_archived_alone(planning, world, client):
     lock(planning.pipeline)
     client.force_login(world.marketing_lead)
+    page = client.get(tree_url(planning.cycle)).content.decode()
+    assert "Edit<span" in row(page, planning.marketing_kr)
+    assert "Archive<span" not in row(page, planning.marketing_kr)  # not offered: refused
     before = snapshot()
     response = client.post(reverse("kr-archive", args=["acme", planning.marketing_kr.pk]))
     assert response.status_code == 400
