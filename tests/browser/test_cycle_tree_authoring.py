@@ -51,6 +51,14 @@ def test_it_writes_a_cycles_okrs_in_its_tree(world, page, live_server, screensho
     form.get_by_role("button", name="Add the objective").click()
     expect(page.get_by_role("heading", name="Grow new business")).to_be_visible()
 
+    page.get_by_role("link", name="Edit the objective “Grow new business”").click()
+    form = page.get_by_role("form", name="Edit the objective")
+    form.get_by_label("Department").select_option(label="Sales")
+    screenshot("objective-edit-1280")
+    form.get_by_role("button", name="Save the objective").click()
+    expect(page.get_by_role("status")).to_contain_text("Saved the objective “Grow new business”")
+    expect(page.locator("#tree .objective .eyebrow")).to_contain_text("Sales")
+
     add_kr(page, "Grow new business", "Generate new pipeline", "USD", "5,000,000", "Sales")
     add_kr(page, "Grow new business", "Expansion pipeline", "USD", "1,000,000", "Marketing")
     tree = page.locator("#tree")
