@@ -82,3 +82,22 @@ class MemberDutiesAsked:
     user_id: int
     username: str
     duties: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class KeyResultsArchiving:
+    """These KRs are about to be archived (a KR with its subtree, or an objective with its
+    KRs): a higher app adds to `refusals` what must be finished first (the notifications
+    app: an open round or an open step on one of them), and nothing is archived then."""
+
+    organization_id: int
+    kr_ids: tuple[int, ...]
+    refusals: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class KeyResultsArchived:
+    """These KRs were archived: nobody is chased for their check-ins any more."""
+
+    organization_id: int
+    kr_ids: tuple[int, ...]

@@ -224,6 +224,11 @@ class Objective(OneLineFields, TenantModel):
     department = models.ForeignKey(
         Department, null=True, blank=True, on_delete=models.PROTECT, related_name="objectives"
     )
+    # Where the cycle tree shows it among the cycle's objectives (then by id); the API's
+    # lists stay in id order (docs/decisions.md, issue 14 item 3).
+    position = models.PositiveIntegerField(default=0)
+    # Archived: out of the cycle tree and My work, with its key results; restorable.
+    archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -277,6 +282,11 @@ class KeyResult(OneLineFields, TenantModel):
     claimed_impact = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
     # Children in two or more departments: kept by the services that add, move or remove children.
     cross_functional = models.BooleanField(default=False, editable=False)
+    # Where the cycle tree shows it among its siblings (then by id; a funnel's stages are
+    # in stage order); archived with its subtree, restorable (docs/decisions.md, issue 14
+    # item 3).
+    position = models.PositiveIntegerField(default=0)
+    archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

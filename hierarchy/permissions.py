@@ -11,6 +11,12 @@
 - shape a KR's contributions (`structure_can_change`: add, remove, order the stages,
   choose the aggregation): its owner and admins; a contribution's own ratio or claimed
   impact (`contribution_can_edit`): its editors, and its parent's owner and admins.
+- create an objective (`objective_can_create`): every member who writes; edit, move or
+  archive one (`objective_can_edit`): its owner and admins;
+- move a KR among its siblings in the cycle tree (`kr_can_move`): whoever may edit it, and
+  the owner of its objective, who arranges the objective's key results;
+- archive or restore a KR (`kr_can_archive`): whoever may edit it when it has no
+  children; a parent goes with its subtree, so like its plan it is its owner's and admins'.
 
 Each takes `who`: the caller's `Scope` (APIs and pages), a `User` (the services' actor,
 whose membership the request's scope has read already, or is read here), or None
@@ -22,7 +28,7 @@ again where every path passes (`plan_update`, `plan_submit`, `kr_target_set`, `k
 
 from django.core.exceptions import PermissionDenied
 
-from hierarchy.models import Department, KeyResult, Membership
+from hierarchy.models import Department, KeyResult, Membership, Objective
 from hierarchy.scope import MEMBERSHIPS, Scope
 
 
@@ -144,6 +150,45 @@ def kr_can_act_as_parent_owner(who, kr: KeyResult) -> bool:
     return _parent_owner(who, kr)
 
 
+def objective_can_create(who: Scope | None) -> bool:
+    """Create an objective in the caller's organization (they, or a member they name, own
+    it): every member who writes."""
+    return who is None or who.can_write
+
+
+def objective_can_edit(who, objective: Objective) -> bool:
+    """Change, move, archive or restore an objective: its owner and admins."""
+    if who is None:
+        return True
+    membership = _membership(who, objective.organization_id)
+    if membership is None or not membership.can_write:
+        return False
+    return membership.is_admin or objective.owner_id == membership.user_id
+
+
+def kr_can_move(who, kr: KeyResult, *, objective: Objective | None = None) -> bool:
+    """Move a KR up or down among its siblings in the cycle tree: whoever may edit it, and
+    the owner of its objective (`objective`: the KR's, when the caller has it loaded)."""
+    if kr_can_edit(who, kr):
+        return True
+    objective = objective or kr.objective
+    membership = _membership(who, kr.organization_id)
+    return (
+        membership is not None and membership.can_write and objective.owner_id == membership.user_id
+    )
+
+
+def kr_can_archive(who, kr: KeyResult, *, has_children: bool | None = None) -> bool:
+    """Archive or restore a KR. Without children: whoever may edit it. A parent is
+    archived with its subtree, the contributions other departments plan: like its plan,
+    its owner's and admins'."""
+    if who is None:
+        return True
+    if _has_children(kr) if has_children is None else has_children:
+        return _parent_owner(who, kr)
+    return kr_can_edit(who, kr)
+
+
 # --- The same, raising PermissionDenied (403) ---------------------------------------
 
 _VIEWER = "Viewers may read but not change anything."
@@ -160,6 +205,15 @@ _STRUCTURE = (
 _CONTRIBUTION = (
     "Only the contribution's owner, its department's lead, the owner of the key result it "
     "contributes to or an admin may change this."
+)
+_OBJECTIVE = "Only the objective's owner or an admin may change it."
+_MOVE = (
+    "Only the key result's owner, its department's lead, the objective's owner or an admin "
+    "may move it."
+)
+_ARCHIVE_PARENT = (
+    "Only the owner of “{title}” or an admin may archive or restore it: its contributions "
+    "go with it."
 )
 
 
@@ -227,3 +281,26 @@ def kr_require_create(
     raise PermissionDenied(
         "Create key results you will own, for a department you lead, or under one you own."
     )
+
+
+def objective_require_create(who: Scope | None) -> None:
+    if not objective_can_create(who):
+        raise PermissionDenied(_VIEWER)
+
+
+def objective_require_edit(who, objective: Objective) -> None:
+    if not objective_can_edit(who, objective):
+        membership = None if who is None else _membership(who, objective.organization_id)
+        if membership is not None and not membership.can_write:
+            raise PermissionDenied(_VIEWER)
+        raise PermissionDenied(_OBJECTIVE)
+
+
+def kr_require_move(who, kr: KeyResult, *, objective: Objective | None = None) -> None:
+    if not kr_can_move(who, kr, objective=objective):
+        _refuse(who, kr, _MOVE)
+
+
+def kr_require_archive(who, kr: KeyResult, *, has_children: bool | None = None) -> None:
+    if not kr_can_archive(who, kr, has_children=has_children):
+        _refuse(who, kr, _ARCHIVE_PARENT.format(title=kr.title) if kr_can_edit(who, kr) else _EDIT)

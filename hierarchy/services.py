@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import ProtectedError, Value
+from django.db.models import Max, ProtectedError, Q, Value
 from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -22,6 +22,8 @@ from hierarchy.events import (
     KeyResultCreated,
     KeyResultDeleted,
     KeyResultMoved,
+    KeyResultsArchived,
+    KeyResultsArchiving,
     KeyResultWriting,
     MemberDutiesAsked,
 )
@@ -48,7 +50,10 @@ from hierarchy.models import (
 from hierarchy.periods import alignment_meeting_default, midcycle_check_default
 from hierarchy.permissions import (
     contribution_require_edit,
+    kr_require_archive,
     kr_require_edit,
+    kr_require_move,
+    objective_require_edit,
     structure_require_change,
 )
 from hierarchy.timezones import time_zone_exists
@@ -621,8 +626,19 @@ def objective_create(
 ) -> Objective:
     require_not_viewer(organization_id=org.pk, user=owner, field="owner", duty=_OBJECTIVE_DUTY)
     return Objective.objects.create(
-        organization=org, cycle=cycle, title=title, owner=owner, department=department
+        organization=org,
+        cycle=cycle,
+        title=title,
+        owner=owner,
+        department=department,
+        position=_next_position(Objective.objects.filter(organization=org, cycle=cycle)),
     )
+
+
+def _next_position(siblings) -> int:
+    """After the last of `siblings` (a new objective or KR goes at the end)."""
+    last = siblings.aggregate(last=Max("position"))["last"]
+    return 0 if last is None else last + 1
 
 
 @transaction.atomic
@@ -704,6 +720,12 @@ def _validate_kr(kr: KeyResult) -> None:
         raise ValidationError({"weight": [f"Must be smaller than {MAX_WEIGHT:,}."]})
     if kr.objective.cycle_id != kr.cycle_id:
         raise ValidationError({"objective": ["The objective belongs to another cycle."]})
+    if kr.archived_at is None and kr.objective.archived_at is not None:
+        raise ValidationError(
+            {"objective": [f"“{kr.objective.title}” is archived: restore it first."]}
+        )
+    if kr.archived_at is None and parent is not None and parent.archived_at is not None:
+        raise ValidationError({"parent": [f"“{parent.title}” is archived: restore it first."]})
     if parent is not None:
         if parent.cycle_id != kr.cycle_id:
             raise ValidationError(
@@ -798,6 +820,11 @@ def kr_create(
     )
     require_not_viewer(organization_id=org.pk, user=owner, field="owner")
     _validate_kr(kr)
+    kr.position = _next_position(
+        KeyResult.objects.filter(organization=org, parent=parent)
+        if parent is not None
+        else KeyResult.objects.filter(organization=org, objective=objective)
+    )
     if parent is not None:  # the parent's row is written below: its chain first
         publish(KeyResultWriting(organization_id=org.pk, kr_ids=(*parent.ancestor_ids, parent.pk)))
     kr.save()
@@ -1005,6 +1032,307 @@ def kr_contribution_update(*, kr: KeyResult, actor: User | None, **fields) -> Ke
         field = next(iter(fields), "parent")
         raise ValidationError({field: ["Only a contribution to another key result has this."]})
     return kr_update(kr=kr, **fields)
+
+
+# What a KR measures: its unit's precision, its metric kind and its start value. Changed
+# only through `plans.services.kr_change`, which allows it while nothing is measured in
+# them yet (no saved plan, no check-in, no contributions).
+KR_MEASURE_FIELDS = ("decimals", "metric_kind", "start_value")
+
+
+@transaction.atomic
+def kr_measure_update(*, kr: KeyResult, **fields) -> KeyResult:
+    unknown = set(fields) - set(KR_MEASURE_FIELDS)
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: ["This field cannot be changed here."]})
+    publish(KeyResultWriting(organization_id=kr.organization_id, kr_ids=(*kr.ancestor_ids, kr.pk)))
+    for key, value in fields.items():
+        setattr(kr, key, value)
+    _validate_kr(kr)
+    kr.save(update_fields=list(fields))
+    return kr
+
+
+# --- The cycle tree's order, and archiving (docs/decisions.md, issue 14 item 3) -------
+
+DIRECTIONS = ("up", "down")
+
+
+def _swap(rows: list, row, direction: str) -> list:
+    """`rows` (in their order) with `row` moved one place `direction`, renumbered from 0:
+    the rows whose position changes (none when it is first or last already)."""
+    if direction not in DIRECTIONS:
+        raise ValidationError({"direction": ["Move it up or down."]})
+    i = next(n for n, r in enumerate(rows) if r.pk == row.pk)
+    j = i - 1 if direction == "up" else i + 1
+    if not 0 <= j < len(rows):
+        return []
+    rows[i], rows[j] = rows[j], rows[i]
+    changed = []
+    for n, r in enumerate(rows):
+        if r.position != n:
+            r.position = n
+            changed.append(r)
+    return changed
+
+
+@transaction.atomic
+def objective_move(*, objective: Objective, direction: str, actor: User | None) -> bool:
+    """One place up or down among the cycle's objectives that are not archived; False
+    when it is first (last) already."""
+    objective_require_edit(actor, objective)
+    if objective.archived_at is not None:
+        raise ValidationError({"detail": [f"“{objective.title}” is archived: restore it first."]})
+    siblings = list(
+        Objective.objects.filter(
+            organization_id=objective.organization_id,
+            cycle_id=objective.cycle_id,
+            archived_at__isnull=True,
+        )
+        .order_by("position", "id")
+        .only("id", "position")
+    )
+    changed = _swap(siblings, objective, direction)
+    Objective.objects.bulk_update(changed, ["position"])
+    return bool(changed)
+
+
+def kr_siblings(kr: KeyResult):
+    """The KRs the cycle tree shows `kr` among, not archived: its parent's children in its
+    objective, or, for a KR at the top of its objective's tree (no parent, or a parent in
+    another objective), the other such KRs of the objective."""
+    krs = KeyResult.objects.filter(
+        organization_id=kr.organization_id, objective_id=kr.objective_id, archived_at__isnull=True
+    )
+    parent = kr.parent
+    if parent is not None and parent.objective_id == kr.objective_id:
+        return krs.filter(parent_id=parent.pk)
+    return krs.filter(Q(parent__isnull=True) | ~Q(parent__objective_id=kr.objective_id))
+
+
+@transaction.atomic
+def kr_move(*, kr: KeyResult, direction: str, actor: User | None) -> bool:
+    """One place up or down among its siblings in the cycle tree; False when it is first
+    (last) already. A funnel's stages are in stage order, not moved here."""
+    kr_require_move(actor, kr)
+    if kr.archived_at is not None:
+        raise ValidationError({"detail": [f"“{kr.title}” is archived: restore it first."]})
+    parent = kr.parent
+    if (
+        parent is not None
+        and parent.objective_id == kr.objective_id
+        and parent.aggregation == Aggregation.SEQUENTIAL
+    ):
+        raise ValidationError(
+            {
+                "detail": [
+                    f"“{kr.title}” is stage {kr.stage} of the funnel “{parent.title}”: the "
+                    "stages are shown in funnel order. Change the order of the stages on "
+                    "the funnel's structure page."
+                ]
+            }
+        )
+    siblings = kr_siblings(kr)
+    # Their chains first (the one lock order: a write of a KR's row comes after them).
+    chains = [
+        part
+        for path, pk in siblings.values_list("path", "pk")
+        for part in (*(int(p) for p in path.split("/") if p), pk)
+    ]
+    publish(
+        KeyResultWriting(organization_id=kr.organization_id, kr_ids=tuple(dict.fromkeys(chains)))
+    )
+    rows = list(siblings.order_by("position", "id").only("id", "position"))
+    changed = _swap(rows, kr, direction)
+    KeyResult.objects.bulk_update(changed, ["position"])
+    return bool(changed)
+
+
+def _subtree(kr: KeyResult):
+    return KeyResult.objects.filter(
+        organization_id=kr.organization_id, path__startswith=f"{kr.path}{kr.pk}/"
+    )
+
+
+def _counts_in(kr: KeyResult, parent: KeyResult) -> str:
+    return (
+        f"“{kr.title}” counts in the aggregate of “{parent.title}”: take it out there first "
+        f"(the contributions of “{parent.title}”), then archive it. When that plan is "
+        "locked, taking a contribution out is a modification the other departments hear "
+        "about."
+    )
+
+
+def _archive_krs(*, organization_id: int, kr_ids: list[int], chain_ids: list[int], now) -> None:
+    """Archive `kr_ids` at `now`, after their chains are locked and the higher apps found
+    nothing that must be finished first (an open round or step: 400, nothing written)."""
+    if not kr_ids:
+        return
+    publish(
+        KeyResultWriting(
+            organization_id=organization_id, kr_ids=tuple(dict.fromkeys([*chain_ids, *kr_ids]))
+        )
+    )
+    asked = KeyResultsArchiving(organization_id=organization_id, kr_ids=tuple(kr_ids))
+    publish(asked)
+    if asked.refusals:
+        raise ValidationError({"detail": asked.refusals})
+    KeyResult.objects.filter(organization_id=organization_id, pk__in=kr_ids).update(archived_at=now)
+    publish(KeyResultsArchived(organization_id=organization_id, kr_ids=tuple(kr_ids)))
+
+
+def _restore_krs(*, organization_id: int, kr_ids: list[int], chain_ids: list[int]) -> None:
+    if not kr_ids:
+        return
+    publish(
+        KeyResultWriting(
+            organization_id=organization_id, kr_ids=tuple(dict.fromkeys([*chain_ids, *kr_ids]))
+        )
+    )
+    KeyResult.objects.filter(organization_id=organization_id, pk__in=kr_ids).update(
+        archived_at=None
+    )
+
+
+@transaction.atomic
+def kr_archive(*, kr: KeyResult, actor: User | None) -> list[int]:
+    """Archive a KR with its subtree (its contributions, theirs …): the ids archived,
+    none when it is archived already. A contribution of a parent that is not archived
+    is refused: it counts in that parent's aggregate."""
+    has_children = _subtree(kr).exists()
+    kr_require_archive(actor, kr, has_children=has_children)
+    if kr.archived_at is not None:
+        return []
+    parent = kr.parent
+    if parent is not None and parent.archived_at is None:
+        raise ValidationError({"detail": [_counts_in(kr, parent)]})
+    ids = [kr.pk]
+    if has_children:
+        ids += list(_subtree(kr).filter(archived_at__isnull=True).values_list("pk", flat=True))
+    _archive_krs(
+        organization_id=kr.organization_id,
+        kr_ids=ids,
+        chain_ids=kr.ancestor_ids,
+        now=timezone.now(),
+    )
+    return ids
+
+
+def _archived_together(rows: list[KeyResult], root_ids: set[int]) -> list[KeyResult]:
+    """Of `rows` (archived at one time), those under one of `root_ids`."""
+    return [r for r in rows if root_ids & set(r.ancestor_ids)]
+
+
+def _refuse_archived_objectives(krs: list[KeyResult], but: int | None = None) -> None:
+    for row in krs:
+        if row.objective.archived_at is not None and row.objective_id != but:
+            raise ValidationError(
+                {
+                    "detail": [
+                        f"“{row.title}” comes back with it, and is in the archived objective "
+                        f"“{row.objective.title}”: restore that objective first."
+                    ]
+                }
+            )
+
+
+@transaction.atomic
+def kr_restore(*, kr: KeyResult, actor: User | None) -> list[int]:
+    """Restore a KR and what was archived with it (its subtree, archived at the same
+    time): the ids restored, none when it is not archived."""
+    kr_require_archive(actor, kr, has_children=_subtree(kr).exists())
+    if kr.archived_at is None:
+        return []
+    parent = kr.parent
+    if parent is not None and parent.archived_at is not None:
+        raise ValidationError(
+            {
+                "detail": [
+                    f"“{parent.title}” is archived: restore it first (“{kr.title}” counts in "
+                    "its aggregate)."
+                ]
+            }
+        )
+    if kr.objective.archived_at is not None:
+        raise ValidationError(
+            {"detail": [f"The objective “{kr.objective.title}” is archived: restore it first."]}
+        )
+    together = list(_subtree(kr).filter(archived_at=kr.archived_at).select_related("objective"))
+    _refuse_archived_objectives(together)
+    ids = [kr.pk, *(r.pk for r in together)]
+    _restore_krs(organization_id=kr.organization_id, kr_ids=ids, chain_ids=kr.ancestor_ids)
+    return ids
+
+
+@transaction.atomic
+def objective_archive(*, objective: Objective, actor: User | None) -> list[int]:
+    """Archive an objective with its KRs and their subtrees (a contribution in another
+    objective goes with its parent): the KR ids archived. Refused when one of its KRs
+    counts in a parent of another objective that is not archived."""
+    objective_require_edit(actor, objective)
+    if objective.archived_at is not None:
+        return []
+    org_id = objective.organization_id
+    own = list(
+        KeyResult.objects.filter(
+            organization_id=org_id, objective=objective, archived_at__isnull=True
+        ).select_related("parent")
+    )
+    for kr in own:
+        parent = kr.parent
+        if parent is not None and parent.objective_id != objective.pk and not parent.archived_at:
+            raise ValidationError({"detail": [_counts_in(kr, parent)]})
+    own_ids = {kr.pk for kr in own}
+    elsewhere = _archived_together(
+        list(
+            KeyResult.objects.filter(
+                organization_id=org_id, cycle_id=objective.cycle_id, archived_at__isnull=True
+            ).exclude(objective=objective)
+        ),
+        own_ids,
+    )
+    now = timezone.now()
+    ids = [*sorted(own_ids), *(r.pk for r in elsewhere)]
+    chains = [a for kr in own for a in kr.ancestor_ids]
+    _archive_krs(organization_id=org_id, kr_ids=ids, chain_ids=chains, now=now)
+    objective.archived_at = now
+    objective.save(update_fields=["archived_at"])
+    return ids
+
+
+@transaction.atomic
+def objective_restore(*, objective: Objective, actor: User | None) -> list[int]:
+    """Restore an objective and the KRs archived with it (at the same time): their ids."""
+    objective_require_edit(actor, objective)
+    if objective.archived_at is None:
+        return []
+    together = list(
+        KeyResult.objects.filter(
+            organization_id=objective.organization_id,
+            cycle_id=objective.cycle_id,
+            archived_at=objective.archived_at,
+        ).select_related("objective", "parent")
+    )
+    own = {r.pk for r in together if r.objective_id == objective.pk}
+    elsewhere = [r for r in _archived_together(together, own) if r.pk not in own]
+    _refuse_archived_objectives(elsewhere, but=objective.pk)
+    ids = [*sorted(own), *(r.pk for r in elsewhere)]
+    for row in together:
+        parent = row.parent
+        if row.pk in own and parent is not None and parent.pk not in own and parent.archived_at:
+            raise ValidationError(
+                {
+                    "detail": [
+                        f"“{row.title}” counts in the aggregate of “{parent.title}”, which "
+                        "is archived: restore that one first."
+                    ]
+                }
+            )
+    chains = [a for row in together if row.pk in own for a in row.ancestor_ids]
+    _restore_krs(organization_id=objective.organization_id, kr_ids=ids, chain_ids=chains)
+    objective.archived_at = None
+    objective.save(update_fields=["archived_at"])
+    return ids
 
 
 # --- Dependencies -----------------------------------------------------------

@@ -8,7 +8,13 @@ class NotificationsConfig(AppConfig):
     def ready(self):
         """The notifications app's subscriptions to the plans' and the hierarchy's events, in
         one place."""
-        from hierarchy.events import InvitationClosed, InvitationCreated, MemberDutiesAsked
+        from hierarchy.events import (
+            InvitationClosed,
+            InvitationCreated,
+            KeyResultsArchived,
+            KeyResultsArchiving,
+            MemberDutiesAsked,
+        )
         from notifications import services
         from okrplan.lib.events import subscribe
         from plans.events import CheckInRecorded, PlanChanged
@@ -18,6 +24,8 @@ class NotificationsConfig(AppConfig):
         subscribe(InvitationCreated, services.on_invitation_created)
         subscribe(InvitationClosed, services.on_invitation_closed)
         subscribe(MemberDutiesAsked, services.on_member_duties_asked)
+        subscribe(KeyResultsArchiving, services.on_krs_archiving)
+        subscribe(KeyResultsArchived, services.on_krs_archived)
 
         # Every tenant model is carried by export_org / import_org (okrplan.E001).
         from django.core import checks

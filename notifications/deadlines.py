@@ -251,9 +251,12 @@ def checkin_chase(now: datetime | None = None) -> int:
         ended = [p for p in cycle.periods if p.end < today]
         if not ended:
             continue
-        krs = list(  # leaves: a parent's actuals are its contributors'
+        krs = list(  # leaves: a parent's actuals are its contributors'; archived: none
             KeyResult.objects.filter(
-                organization_id=cycle.organization_id, cycle=cycle, children__isnull=True
+                organization_id=cycle.organization_id,
+                cycle=cycle,
+                children__isnull=True,
+                archived_at__isnull=True,
             ).values_list("pk", "owner_id", "department_id")
         )
         if not krs:

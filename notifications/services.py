@@ -17,10 +17,17 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from hierarchy.events import InvitationClosed, InvitationCreated, MemberDutiesAsked
+from hierarchy.events import (
+    InvitationClosed,
+    InvitationCreated,
+    KeyResultsArchived,
+    KeyResultsArchiving,
+    MemberDutiesAsked,
+)
 from hierarchy.models import Aggregation, Invitation, KeyResult
 from hierarchy.permissions import close_require, notice_require
 from notifications import locks
@@ -891,3 +898,45 @@ def on_member_duties_asked(event: MemberDutiesAsked) -> None:
                 f"(on {', '.join(titles)}{' …' if count > 3 else ''})",
             )
         )
+
+
+def on_krs_archiving(event: KeyResultsArchiving) -> None:
+    """KRs about to be archived: an open round on one of them, or an open step (a review,
+    an assessment: someone's work that only they may answer), must be finished first. A
+    missed check-in's step is not: archiving ends the chase (`on_krs_archived`)."""
+    ids = list(event.kr_ids)
+    rounds = (
+        Round.objects.filter(organization_id=event.organization_id, status=RoundStatus.OPEN)
+        .filter(Q(parent_kr_id__in=ids) | Q(modified_kr_id__in=ids))
+        .select_related("parent_kr")
+        .order_by("started_at", "id")
+    )
+    for round in rounds[:3]:
+        event.refusals.append(
+            f"“{round.parent_kr.title}” has an open modification round: close it first "
+            "(its combined view), then archive."
+        )
+    steps = (
+        Step.objects.filter(
+            organization_id=event.organization_id, kr_id__in=ids, state=StepState.OPEN
+        )
+        .exclude(kind=StepKind.CHECKIN)
+        .exclude(round__in=rounds)  # named with their round above
+        .select_related("kr", "assignee")
+        .order_by("due_at", "id")
+    )
+    for step in steps[:3]:
+        event.refusals.append(
+            f"{step.assignee.username} has an open step on “{step.kr.title}” "
+            f"({StepKind(step.kind).label.lower()}): it is answered first, then archive."
+        )
+
+
+def on_krs_archived(event: KeyResultsArchived) -> None:
+    """Archived KRs are chased for no more check-ins: their open check-in steps end."""
+    Step.objects.filter(
+        organization_id=event.organization_id,
+        kr_id__in=list(event.kr_ids),
+        kind=StepKind.CHECKIN,
+        state=StepState.OPEN,
+    ).update(state=StepState.SUPERSEDED, done_at=timezone.now())

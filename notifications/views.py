@@ -967,7 +967,7 @@ def my_home(request, scope: Scope):
     user_id = scope.membership.user_id
     krs = list(
         kr_queryset(scope.org)
-        .filter(Q(owner_id=user_id) | Q(department__lead_id=user_id))
+        .filter(Q(owner_id=user_id) | Q(department__lead_id=user_id), archived_at__isnull=True)
         .select_related("cycle", "parent")
         .order_by("-cycle__start", "cycle_id", "title", "id")[:MY_KRS_SHOWN]
     )

@@ -4,7 +4,7 @@ dependencies and history. Each API parses input, calls one service, renders."""
 from decimal import Decimal
 
 import django_filters
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -24,6 +24,8 @@ from hierarchy.permissions import (
     kr_require_create,
     kr_require_edit,
     lock_require,
+    objective_require_create,
+    objective_require_edit,
     plan_require_edit,
     target_require_change,
 )
@@ -75,6 +77,8 @@ class KrOutputSerializer(serializers.ModelSerializer):
             "progress_pct",
             "plan_status",
             "plan_version",
+            "position",
+            "archived_at",
             "created_at",
         ]
 
@@ -175,6 +179,10 @@ class KrDetailApi(OrgApi):
         owner = MemberField(required=False)
         department = OrgRelatedField(Department, required=False)
         unit = strict.TextField(max_length=40, required=False)
+        # What the KR measures: changed while no plan is saved and no check-in recorded.
+        decimals = strict.IntegerField(min_value=0, max_value=6, required=False)
+        metric_kind = serializers.ChoiceField(choices=MetricKind.choices, required=False)
+        start_value = NumberField(required=False)
         weight = NumberField(required=False)
         parent = OrgRelatedField(KeyResult, required=False, allow_null=True)
         aggregation = serializers.ChoiceField(choices=Aggregation.choices, required=False)
@@ -395,7 +403,17 @@ class ObjectiveOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Objective
-        fields = ["id", "cycle", "title", "owner", "department", "progress_pct", "key_results"]
+        fields = [
+            "id",
+            "cycle",
+            "title",
+            "owner",
+            "department",
+            "progress_pct",
+            "key_results",
+            "position",
+            "archived_at",
+        ]
 
     def get_progress_pct(self, objective) -> str | None:
         value = selectors.objective_progress(objective)
@@ -435,7 +453,7 @@ class ObjectiveListCreateApi(OrgApi):
 
     @extend_schema(request=ObjectiveInputSerializer, responses={201: ObjectiveOutputSerializer})
     def post(self, request, org):
-        self.scope.require_writer()
+        objective_require_create(self.scope)
         data = ObjectiveInputSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
@@ -454,11 +472,6 @@ class ObjectiveDetailApi(OrgApi):
     def _objective(self, objective_id) -> Objective:
         return self.scope.get(selectors.objective_queryset(self.scope.org), objective_id)
 
-    def _require_owner(self, objective: Objective) -> None:
-        self.scope.require_writer()
-        if not (self.scope.is_admin or objective.owner_id == self.scope.membership.user_id):
-            raise PermissionDenied("Only the objective's owner or an admin may change it.")
-
     @extend_schema(responses={200: ObjectiveOutputSerializer})
     def get(self, request, org, objective_id):
         return Response(ObjectiveOutputSerializer(self._objective(objective_id)).data)
@@ -466,7 +479,7 @@ class ObjectiveDetailApi(OrgApi):
     @extend_schema(request=PatchSerializer, responses={200: ObjectiveOutputSerializer})
     def patch(self, request, org, objective_id):
         objective = self._objective(objective_id)
-        self._require_owner(objective)
+        objective_require_edit(self.scope, objective)
         data = self.PatchSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         hierarchy_services.objective_update(objective=objective, **data.validated_data)
@@ -475,7 +488,7 @@ class ObjectiveDetailApi(OrgApi):
     @extend_schema(responses={204: None})
     def delete(self, request, org, objective_id):
         objective = self._objective(objective_id)
-        self._require_owner(objective)
+        objective_require_edit(self.scope, objective)
         hierarchy_services.objective_delete(objective=objective)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -8,7 +8,9 @@ a message is about, so the page can show it there with what was typed.
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from urllib.parse import urlencode
 
+from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from hierarchy.models import KeyResult
@@ -115,3 +117,48 @@ def parse_values(kr: KeyResult, raw: list[str]) -> list[Decimal]:
                 {"values": [f"{label} (value {i + 1}): {number_message(error)}"]}
             ) from None
     return values
+
+
+class TreeFilterForm(forms.Form):
+    """The cycle tree's filters (GET): a department, an owner, a status, shared KRs only,
+    archived ones too. The departments and owners to choose from are those of the cycle's
+    key results, set by the view once it has read them (no query of their own)."""
+
+    department = forms.ChoiceField(
+        required=False,
+        error_messages={"invalid_choice": "Choose a department from the list."},
+    )
+    owner = forms.ChoiceField(
+        required=False, error_messages={"invalid_choice": "Choose an owner from the list."}
+    )
+    status = forms.ChoiceField(
+        required=False, error_messages={"invalid_choice": "Choose a status from the list."}
+    )
+    shared = forms.BooleanField(required=False)
+    archived = forms.BooleanField(required=False)
+
+    KR_FILTERS = ("department", "owner", "status", "shared")
+
+    def show_archived(self) -> bool:
+        """Read first: it decides which rows are loaded."""
+        return self.fields["archived"].clean(self["archived"].data)
+
+    def offer(self, *, departments, owners, statuses) -> None:
+        """The choices: (value, label) pairs."""
+        self.fields["department"].choices = [("", "All departments"), *departments]
+        self.fields["owner"].choices = [("", "Everyone"), *owners]
+        self.fields["status"].choices = [("", "Any status"), *statuses]
+
+    def values(self) -> dict:
+        """The valid filters (a refused one is left out, its error shown by the field)."""
+        self.is_valid()
+        cleaned = getattr(self, "cleaned_data", {})
+        return {
+            name: cleaned.get(name)
+            for name in self.fields
+            if name not in self.errors and cleaned.get(name) not in (None, "", False)
+        }
+
+    def query(self) -> str:
+        """The valid filters as a query string, for the links and forms that come back."""
+        return urlencode({k: "1" if v is True else v for k, v in self.values().items()})

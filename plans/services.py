@@ -814,6 +814,24 @@ _KR_CURRENT = [
 ]
 
 
+def kr_measure_fixed(*, kr: KeyResult, plan: Plan, has_children: bool) -> str | None:
+    """Why what a KR measures (its unit's precision, metric kind and start value) can no
+    longer change, or None: it changes only while nothing is measured in it (no saved
+    plan, no check-in, no contributions)."""
+    if has_children:
+        reason = "it has contributions, which plan in the same measure"
+    elif plan.shape != Shape.UNPLANNED or plan.version > 1:
+        reason = "its plan is saved, in this measure"
+    elif CheckIn.objects.filter(organization_id=kr.organization_id, kr=kr).exists():
+        reason = "it has check-ins, in this measure"
+    else:
+        return None
+    return (
+        f"The unit's precision, the metric kind and the start value of “{kr.title}” are "
+        f"fixed now: {reason}. Create a key result that measures the new way instead."
+    )
+
+
 @transaction.atomic
 def kr_change(
     *,
@@ -824,12 +842,21 @@ def kr_change(
     rationale: str | None = None,
     version: int | None = None,
 ) -> KeyResult:
-    """PATCH of a KR: what it is (hierarchy) and, with `target`, its plan, atomically.
+    """PATCH of a KR: what it is (hierarchy), what it measures (`decimals`, `metric_kind`,
+    `start_value`: while nothing is measured in it yet) and, with `target`, its plan,
+    atomically.
 
     `version` is the plan's (the KR's `plan_version`): sent, it must be the current one
     whatever the PATCH changes (StaleVersion → 409), checked under the chain's lock."""
-    from hierarchy.services import kr_update, kr_update_chain_ids
+    from hierarchy.services import (
+        KR_MEASURE_FIELDS,
+        kr_measure_update,
+        kr_update,
+        kr_update_chain_ids,
+    )
 
+    fields = dict(fields)
+    measure = {name: fields.pop(name) for name in KR_MEASURE_FIELDS if name in fields}
     # The chains first, in one statement (okrplan/lib/locks.py): a plan save locks its
     # chain before it writes the KR's target, and `kr_update` writes the KR's row; a
     # move touches the new parent's chain too. Then the KR as it is now: no path or
@@ -839,6 +866,13 @@ def kr_change(
     kr.refresh_from_db(fields=_KR_CURRENT)
     if version is not None and version != locked.version:
         raise StaleVersion(locked.version)
+    measure = {name: value for name, value in measure.items() if value != getattr(kr, name)}
+    if measure:
+        target_require_change(actor, kr)  # what the target and the plan are counted in
+        fixed = kr_measure_fixed(kr=kr, plan=locked, has_children=locked.has_children)
+        if fixed:
+            raise ValidationError({next(iter(measure)): [fixed]})
+        kr = kr_measure_update(kr=kr, **measure)
     if fields:
         kr_require_edit(actor, kr)
         kr = kr_update(kr=kr, **fields)

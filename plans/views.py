@@ -2,20 +2,38 @@
 a KR's plan editor and its check-ins."""
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db.models import Count, Prefetch, Q
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from hierarchy.models import Cycle, KeyResult, MetricKind
-from hierarchy.permissions import kr_can_edit, kr_require_edit, plan_can_edit, plan_require_edit
+from hierarchy.models import (
+    Aggregation,
+    Cycle,
+    Department,
+    KeyResult,
+    Membership,
+    MetricKind,
+    Objective,
+    Role,
+)
+from hierarchy.permissions import (
+    kr_can_archive,
+    kr_can_edit,
+    kr_can_move,
+    kr_require_edit,
+    objective_can_create,
+    objective_can_edit,
+    plan_can_edit,
+    plan_require_edit,
+)
 from hierarchy.scope import Scope, org_view
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.fields import number_message
@@ -23,10 +41,10 @@ from okrplan.lib.fragments import fragment_response
 from okrplan.lib.spreadsheets import Table, sheet_response
 from plans import services
 from plans.checks import num
-from plans.forms import PRESETS, PlanForm, parse_number, parse_values
+from plans.forms import PRESETS, PlanForm, TreeFilterForm, parse_number, parse_values
 from plans.models import CheckIn
-from plans.progress import Progress, progress
-from plans.selectors import kr_progress, objective_progress, objective_queryset
+from plans.progress import Progress, progress, weighted_progress
+from plans.selectors import kr_progress, kr_queryset
 from plans.shapes import centroid
 
 STATUS_LABELS = {
@@ -47,6 +65,9 @@ class TreeRow:
     is_parent: bool
     # The parent when it belongs to another objective of the cycle (the row is a root here).
     parent_elsewhere: KeyResult | None = None
+    # Shown only as the parent of a row that matches the filters.
+    context: bool = False
+    actions: "RowActions | None" = None
 
     @property
     def status_label(self) -> str:
@@ -67,7 +88,8 @@ class TreeRow:
 
 
 def _child_order(kr: KeyResult):
-    return (kr.stage is None, kr.stage or 0, kr.pk)
+    """A funnel's stages in stage order, other siblings where they were put."""
+    return (kr.stage is None, kr.stage or 0, kr.position, kr.pk)
 
 
 def kr_tree(krs: list[KeyResult]) -> dict[int, list[TreeRow]]:
@@ -105,7 +127,7 @@ def kr_tree(krs: list[KeyResult]) -> dict[int, list[TreeRow]]:
         for child in own:
             visit(child, depth + 1)
 
-    for kr in sorted(krs, key=lambda k: k.pk):
+    for kr in sorted(krs, key=lambda k: (k.position, k.pk)):
         parent = by_id.get(kr.parent_id)
         if parent is None:
             visit(kr, 0)
@@ -124,8 +146,12 @@ def cycle_list(request, scope: Scope):
     cycles = (
         scope.queryset(Cycle)
         .annotate(
-            objective_count=Count("objectives", distinct=True),
-            kr_count=Count("key_results", distinct=True),
+            objective_count=Count(
+                "objectives", filter=Q(objectives__archived_at__isnull=True), distinct=True
+            ),
+            kr_count=Count(
+                "key_results", filter=Q(key_results__archived_at__isnull=True), distinct=True
+            ),
         )
         .order_by("-start", "-id")
     )
@@ -145,55 +171,292 @@ def cycle_list(request, scope: Scope):
     )
 
 
-def cycle_sections(scope: Scope, cycle: Cycle) -> tuple[list[dict], list[KeyResult]]:
-    """The cycle tree: each objective with its progress and its KRs as rows (the page and
-    its export both show this), and every KR of the cycle."""
-    # 3 queries whatever the size: the objectives, their KRs (`kr_queryset`, with owner,
-    # department and plan) and the check-ins. A KR's cycle is its objective's (kept by
-    # the hierarchy services), so these KRs are all the KRs of the cycle: the tree is
-    # built from this one list rather than loading every KR and check-in a second time.
-    objectives = list(objective_queryset(scope.org).filter(cycle=cycle).order_by("id"))
+@org_view
+@require_GET
+def cycle_tree(request, scope: Scope, cycle_id: int):
+    cycle = scope.get(Cycle, cycle_id)
+    fragment = "tree" if request.htmx and request.htmx.target == "tree" else None
+    return tree_render(request, scope, cycle, params=request.GET, fragment=fragment)
+
+
+@dataclass(frozen=True)
+class RowActions:
+    """What the caller may do with a row of the tree (hierarchy/permissions.py decides)."""
+
+    edit: bool = False
+    up: bool = False
+    down: bool = False
+    archive: bool = False
+    restore: bool = False
+    structure_url: str | None = None
+    structure_label: str = ""
+    errors: tuple[str, ...] = ()
+    focus: str = ""  # the button the last move pressed: it keeps the focus
+
+    @property
+    def any(self) -> bool:
+        return self.edit or self.up or self.down or self.archive or self.restore
+
+
+def url_or_none(name: str, **kwargs) -> str | None:
+    """`reverse(name)`, or None while the route does not exist (a page another part of
+    the work adds: its link appears when it does)."""
+    try:
+        return reverse(name, kwargs=kwargs)
+    except NoReverseMatch:
+        return None
+
+
+def _tree_load(scope: Scope, cycle: Cycle, *, archived: bool) -> list:
+    """The cycle's objectives with their KRs (owner, department, plan, check-ins) in
+    three queries whatever the size; the archived ones only when asked for. A KR's cycle
+    is its objective's (kept by the hierarchy services), so these are all the cycle's KRs."""
+    krs = kr_queryset(scope.org).order_by("position", "id")
+    objectives = Objective.objects.filter(organization=scope.org, cycle=cycle)
+    if not archived:
+        krs = krs.filter(archived_at__isnull=True)
+        objectives = objectives.filter(archived_at__isnull=True)
+    return list(
+        objectives.select_related("owner", "department")
+        .prefetch_related(Prefetch("key_results", queryset=krs))
+        .order_by("archived_at", "position", "id")
+    )
+
+
+def _person(user) -> str:
+    return user.get_full_name() or user.username
+
+
+def _filter_offer(form: TreeFilterForm, objectives: list, krs: list) -> None:
+    """The departments and owners of what is shown, to filter by."""
+    departments = {kr.department_id: kr.department.name for kr in krs}
+    owners = {kr.owner.username: _person(kr.owner) for kr in krs}
+    for o in objectives:
+        owners.setdefault(o.owner.username, _person(o.owner))
+    form.offer(
+        departments=sorted(((str(k), v) for k, v in departments.items()), key=lambda c: c[1]),
+        owners=sorted(owners.items(), key=lambda c: c[1].casefold()),
+        statuses=list(STATUS_LABELS.items()),
+    )
+
+
+def _matches(row: TreeRow, filters: dict, shared_ids: set[int]) -> bool:
+    kr = row.kr
+    if "department" in filters and str(kr.department_id) != filters["department"]:
+        return False
+    if "owner" in filters and kr.owner.username != filters["owner"]:
+        return False
+    if "status" in filters and row.progress.status != filters["status"]:
+        return False
+    return not ("shared" in filters and kr.pk not in shared_ids)
+
+
+def _filtered(rows: list[TreeRow], filters: dict, shared_ids: set[int]) -> list[TreeRow]:
+    """The rows that match, each after its parents in this tree (shown as context)."""
+    by_id = {row.kr.pk: row for row in rows}
+    keep: dict[int, bool] = {}
+    for row in rows:
+        if _matches(row, filters, shared_ids):
+            keep[row.kr.pk] = True
+            parent = by_id.get(row.kr.parent_id)
+            while parent is not None and parent.kr.pk not in keep:
+                keep[parent.kr.pk] = False
+                parent = by_id.get(parent.kr.parent_id)
+    return [
+        row if keep[row.kr.pk] else replace(row, context=True) for row in rows if row.kr.pk in keep
+    ]
+
+
+def _sibling_ends(rows: list[TreeRow]) -> tuple[set[int], set[int], set[int]]:
+    """The first and the last of each group of siblings the tree shows, and all of them
+    (a funnel's stages excepted: they are in stage order; archived rows left out)."""
+    groups: dict[int | None, list[int]] = defaultdict(list)
+    shown = {row.kr.pk: row.kr for row in rows}
+    for row in rows:
+        kr = row.kr
+        if kr.archived_at is not None:
+            continue
+        parent = shown.get(kr.parent_id)
+        if parent is not None and parent.objective_id == kr.objective_id:
+            if parent.aggregation == Aggregation.SEQUENTIAL:
+                continue
+            groups[parent.pk].append(kr.pk)
+        else:
+            groups[None].append(kr.pk)
+    members = {pk for g in groups.values() for pk in g}
+    return {g[0] for g in groups.values()}, {g[-1] for g in groups.values()}, members
+
+
+def _row_actions(
+    scope: Scope, row: TreeRow, objective: Objective, ends, *, arrange: bool, notes, by_id
+):
+    kr, (firsts, lasts, members) = row.kr, ends
+    archived = kr.archived_at is not None
+    movable = (
+        arrange
+        and kr.pk in members
+        and not archived
+        and kr_can_move(scope, kr, objective=objective)
+    )
+    may_archive = kr_can_archive(scope, kr, has_children=row.is_parent)
+    structure = url_or_none("kr-structure", org=scope.org.slug, kr_id=kr.pk)
+    note = notes.get(("kr", kr.pk), {})
+    up, down = movable and kr.pk not in firsts, movable and kr.pk not in lasts
+    return RowActions(
+        edit=not archived and kr_can_edit(scope, kr),
+        up=up,
+        down=down,
+        # a contribution goes out through its parent's page (the service says so): not here
+        archive=not archived and may_archive and kr.parent_id is None and not objective.archived_at,
+        # what comes back with its parent or its objective is restored with them
+        restore=archived
+        and may_archive
+        and not objective.archived_at
+        and not getattr(by_id.get(kr.parent_id), "archived_at", None),
+        structure_url=structure if not archived else None,
+        structure_label="Contributions" if row.is_parent else "Make shared",
+        errors=tuple(note.get("errors", ())),
+        focus=_focus(note.get("focus", ""), up=up, down=down),
+    )
+
+
+def _focus(pressed: str, *, up: bool, down: bool) -> str:
+    """The move button that keeps the focus: the one pressed, or the other one when the
+    row reached the end."""
+    if not pressed:
+        return ""
+    if pressed == "up":
+        return "up" if up else "down" if down else ""
+    return "down" if down else "up" if up else ""
+
+
+def cycle_sections(scope: Scope, cycle: Cycle, *, params, notes: dict | None = None):
+    """The cycle tree as the page shows it, and its export: each objective with its
+    progress and its KRs as rows with what the caller may do with them, filtered by
+    `params` (the GET filters); with every KR loaded, the filter form and the filters."""
+    filter_form = TreeFilterForm(params)
+    archived = filter_form.show_archived()
+    objectives = _tree_load(scope, cycle, archived=archived)
     krs = [kr for objective in objectives for kr in objective.key_results.all()]
+    _filter_offer(filter_form, objectives, krs)
+    filters = {k: v for k, v in filter_form.values().items() if k in TreeFilterForm.KR_FILTERS}
     trees = kr_tree(krs)
+    by_id = {kr.pk: kr for kr in krs}
+    shared_ids = {kr.pk for kr in krs if kr.cross_functional}
+    shared_ids |= {kr.pk for kr in krs if kr.parent_id in shared_ids}
+    notes = notes or {}
+    arrange = not filters  # moving among hidden siblings would surprise
+    live_objectives = [o for o in objectives if o.archived_at is None]
     sections = []
     for objective in objectives:
-        pct = objective_progress(objective)
+        rows = trees.get(objective.pk, [])
+        ends = _sibling_ends(rows)
+        rows = [
+            replace(
+                row,
+                actions=_row_actions(
+                    scope, row, objective, ends, arrange=arrange, notes=notes, by_id=by_id
+                ),
+            )
+            for row in rows
+        ]
+        if filters:
+            rows = _filtered(rows, filters, shared_ids)
+            if not rows:
+                continue
+        live = [kr for kr in objective.key_results.all() if kr.archived_at is None]
+        pct = weighted_progress(
+            [
+                (kr.weight, kr_progress(kr).progress_pct)
+                for kr in live or objective.key_results.all()
+            ]
+        )
+        may_edit = objective_can_edit(scope, objective)
+        is_archived = objective.archived_at is not None
+        index = next((i for i, o in enumerate(live_objectives) if o.pk == objective.pk), None)
+        note = notes.get(("objective", objective.pk), {})
+        movable = may_edit and arrange and index is not None
+        up = movable and index > 0
+        down = movable and index < len(live_objectives) - 1
         sections.append(
             {
                 "objective": objective,
                 "pct": pct,
                 "progress": _pct(pct),
                 "bar": max(Decimal(0), min(Decimal(100), pct or Decimal(0))),
-                "rows": trees.get(objective.pk, []),
+                "rows": rows,
+                "archived": is_archived,
+                "can_edit": may_edit and not is_archived,
+                "can_add_kr": scope.can_write and not is_archived,
+                "up": up,
+                "down": down,
+                "can_archive": may_edit and not is_archived,
+                "can_restore": may_edit and is_archived,
+                "errors": note.get("errors", ()),
+                "focus": _focus(note.get("focus", ""), up=up, down=down),
             }
         )
-    return sections, krs
+    return sections, krs, filter_form, filters
 
 
-@org_view
-@require_GET
-def cycle_tree(request, scope: Scope, cycle_id: int):
-    cycle = scope.get(Cycle, cycle_id)
-    sections, krs = cycle_sections(scope, cycle)
+def tree_render(
+    request,
+    scope: Scope,
+    cycle: Cycle,
+    *,
+    params,
+    form: dict | None = None,
+    notes: dict | None = None,
+    notice: str = "",
+    status: int = 200,
+    fragment: str | None = None,
+):
+    """The cycle tree page, or for htmx its `tree` region: the objectives and their KRs
+    (filtered by `params`, the GET filters), with `form` (an objective's or a KR's form,
+    new or being edited, with what was typed and the errors) open in its place, `notes`
+    (errors and focus of a row's action: `{("kr", id): {"errors": [...]}}`) and `notice`
+    (what a write did, for htmx: a plain POST redirects with a message); `fragment`: the
+    partial to answer instead of the page (`tree`, the region htmx swaps)."""
+    sections, krs, filter_form, filters = cycle_sections(scope, cycle, params=params, notes=notes)
     today = timezone.localdate()
-    return render(
-        request,
-        "plans/cycle_tree.html",
-        {
-            "scope": scope,
-            "org": scope.org,
-            "cycle": cycle,
-            "current": cycle.start <= today <= cycle.end,
-            "periods": cycle.periods,
-            "page": "tree",
-            "objectives": sections,
-            "kr_count": len(krs),
-        },
+    context = {
+        "scope": scope,
+        "org": scope.org,
+        "cycle": cycle,
+        "current": cycle.start <= today <= cycle.end,
+        "periods": cycle.periods,
+        "page": "tree",
+        "objectives": sections,
+        "kr_count": len(krs),
+        "filter_form": filter_form,
+        "filtered": bool(filters),
+        "query": filter_form.query(),
+        "can_add_objective": objective_can_create(scope),
+        "form": form,
+        "notice": notice,
+        **(tree_form_choices(scope) if form else {}),
+    }
+    template = "plans/cycle_tree.html" + (f"#{fragment}" if fragment else "")
+    return render(request, template, context, status=status)
+
+
+def tree_form_choices(scope: Scope) -> dict:
+    """What the objective and KR forms choose from: the members who may own (viewers may
+    not) and the departments."""
+    members = (
+        scope.queryset(Membership)
+        .exclude(role=Role.VIEWER)
+        .select_related("user")
+        .order_by("user__username")
     )
-
-
-def _person(user) -> str:
-    return user.get_full_name() or user.username
+    return {
+        "owners": [(m.user.username, _person(m.user)) for m in members],
+        "departments": list(scope.queryset(Department).order_by("name").values_list("id", "name")),
+        "metric_kinds": [
+            (MetricKind.CUMULATIVE, "Cumulative (a flow)"),
+            (MetricKind.LEVEL, "Level (at a moment)"),
+        ],
+    }
 
 
 def cycle_tree_table(cycle: Cycle, sections: list[dict], krs: list[KeyResult]) -> Table:
@@ -253,9 +516,10 @@ def cycle_tree_table(cycle: Cycle, sections: list[dict], krs: list[KeyResult]) -
 @org_view
 @require_GET
 def cycle_tree_export(request, scope: Scope, cycle_id: int, fmt: str):
-    """The cycle tree as CSV or XLSX, from what the page shows (`cycle_sections`)."""
+    """The cycle tree as CSV or XLSX, from what the page shows (`cycle_sections`, with
+    the page's filters)."""
     cycle = scope.get(Cycle, cycle_id)
-    sections, krs = cycle_sections(scope, cycle)
+    sections, krs, _, _ = cycle_sections(scope, cycle, params=request.GET)
     return sheet_response(
         cycle_tree_table(cycle, sections, krs),
         fmt_=fmt,

@@ -87,6 +87,14 @@ def objs(world, planning):
         parent=funnel,
         stage=2,
     )
+    # A KR without children, at the top of the objective: archived by its editors.
+    archivable = make_kr(
+        world,
+        planning.objective,
+        title="Marketing webinars",
+        owner=pat,
+        department=world.marketing,
+    )
     dependency = hs.dependency_create(
         org=org,
         upstream=planning.sales_kr,
@@ -119,6 +127,7 @@ def objs(world, planning):
         "kr": kr,
         "events": events,
         "lockable": lockable,
+        "archivable": archivable,
         "unplanned": unplanned,
         "funnel": funnel,
         "stage": stage,

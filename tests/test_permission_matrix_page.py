@@ -51,6 +51,15 @@ EDITOR_HTMX = (204, 404, 403, 403, 200, 403, 200)  # live totals, impact preview
 PARENT_OWNER_POST = (302, 404, 403, 403, 403, 302, 302)  # lock, notice, close, target
 PARENT_OWNER_HTMX = (204, 404, 403, 403, 403, 200, 200)  # the combined view's region
 EVERY_MEMBER_POST = (302, 404, 302, 302, 302, 302, 302)  # one's own inbox: viewers too
+WRITER_GET = (302, 404, 403, 200, 200, 200, 200)  # a form every member who writes uses
+WRITER_POST = (302, 404, 403, 302, 302, 302, 302)
+WRITER_HTMX = (204, 404, 403, 200, 200, 200, 200)  # the tree's region
+EDITOR_GET = (302, 404, 403, 403, 200, 403, 200)  # a KR's form: its owner, its lead, admins
+OBJECTIVE_GET = (302, 404, 403, 403, 403, 200, 200)  # the objective's owner, admins
+OBJECTIVE_POST = (302, 404, 403, 403, 403, 302, 302)
+OBJECTIVE_HTMX = (204, 404, 403, 403, 403, 200, 200)
+ARRANGE_POST = (302, 404, 403, 403, 302, 302, 302)  # a KR's editors and its objective's owner
+ARRANGE_HTMX = (204, 404, 403, 403, 200, 200, 200)
 
 # fmt: off
 #                             anon outsider viewer member lead owner admin
@@ -157,6 +166,25 @@ MATRIX: dict[str, dict[str, tuple[int, ...]]] = {
                                  "htmx post": PARENT_OWNER_HTMX},
     "kr-dependency-add":        {"get": NOT_SERVED, "post": EDITOR_POST, "htmx post": EDITOR_HTMX},
     "kr-dependency-remove":     {"get": NOT_SERVED, "post": EDITOR_POST, "htmx post": EDITOR_HTMX},
+    # Writing objectives and KRs in the cycle tree (plans/tree_views.py): the objective
+    # is the owner's, the KR pat's in Marketing (maya leads it) in the owner's objective.
+    "objective-create":         {"get": WRITER_GET, "post": WRITER_POST, "htmx post": WRITER_HTMX},
+    "objective-edit":           {"get": OBJECTIVE_GET, "post": OBJECTIVE_POST,
+                                 "htmx post": OBJECTIVE_HTMX},
+    "objective-move":           {"get": NOT_SERVED, "post": OBJECTIVE_POST,
+                                 "htmx post": OBJECTIVE_HTMX},
+    "objective-archive":        {"get": NOT_SERVED, "post": OBJECTIVE_POST,
+                                 "htmx post": OBJECTIVE_HTMX},
+    "objective-restore":        {"get": NOT_SERVED, "post": OBJECTIVE_POST,
+                                 "htmx post": OBJECTIVE_HTMX},
+    # a KR one will own, in Marketing: every member who writes may
+    "kr-create":                {"get": WRITER_GET, "post": WRITER_POST, "htmx post": WRITER_HTMX},
+    "kr-edit":                  {"get": EDITOR_GET, "post": EDITOR_POST, "htmx post": EDITOR_HTMX},
+    "kr-move":                  {"get": NOT_SERVED, "post": ARRANGE_POST,
+                                 "htmx post": ARRANGE_HTMX},
+    # a KR without children (pat's, in Marketing, at the top of the objective)
+    "kr-archive":               {"get": NOT_SERVED, "post": EDITOR_POST, "htmx post": EDITOR_HTMX},
+    "kr-restore":               {"get": NOT_SERVED, "post": EDITOR_POST, "htmx post": EDITOR_HTMX},
     # Admins configure.
     "admin-members":            {"get": ADMIN_GET, "post": ADMIN_POST},
     "admin-member-role":        {"get": NOT_SERVED, "post": ADMIN_POST, "htmx post": ADMIN_HTMX},
@@ -275,6 +303,19 @@ def _body(name: str, objs: dict, user) -> dict:
             "file": SimpleUploadedFile("history.csv", f"kr,period,value\n{kr.pk},0,5\n".encode())
         },
         "admin-settings": lambda: {"gap_tolerance_pct": "2"},
+        "objective-create": lambda: {"title": "Hire well"},
+        "objective-edit": lambda: {"title": "Spare parts"},
+        "objective-move": lambda: {"direction": "up"},
+        "kr-create": lambda: {
+            "title": "Webinar signups",
+            "owner": user.username if user else "maya",
+            "department": str(objs["world"].marketing.pk),
+            "unit": "signups",
+            "metric_kind": "cumulative",
+            "target": "1,200",
+        },
+        "kr-edit": lambda: {"title": "Marketing events pipeline, EMEA"},
+        "kr-move": lambda: {"direction": "down"},
         "admin-rules": lambda: {"upward": "notify", "downward": "none"},
         "kr-aggregation": lambda: {"aggregation": "parallel"},
         "kr-contribution-add": lambda: {
@@ -317,6 +358,8 @@ KR_OF = {
     "kr-contribution-update": "stage",
     "kr-stage-move": "stage",
     "kr-contribution-remove": "unplanned",
+    "kr-archive": "archivable",
+    "kr-restore": "archivable",
 }
 
 
@@ -325,7 +368,7 @@ def _url(route: str, name: str, objs: dict) -> str:
     which = KR_OF.get(name)
     if which == "pipeline":
         params["kr_id"] = objs["planning"].pipeline.pk
-    elif which is not None:  # "lockable", "events", "stage", "unplanned"
+    elif which is not None:  # "lockable", "archivable", "events", "stage", "unplanned"
         params["kr_id"] = objs[which].pk
     if name in ("invitation-accept", "invitation-decline"):
         params["invitation_id"] = objs["mine"].pk  # maya's, not acme's
