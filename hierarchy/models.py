@@ -145,6 +145,9 @@ class Department(OneLineFields, TenantModel):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
+    # Archived: out of the lists that pick a department (forms, the admin's list by
+    # default), its key results and objectives still read (docs/decisions.md, issue 14).
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -188,6 +191,9 @@ class Cycle(OneLineFields, TenantModel):
     alignment_meeting = models.DateField(validators=[validate_cycle_day])
     midcycle_check = models.DateField(validators=[validate_cycle_day])
     created_at = models.DateTimeField(auto_now_add=True)
+    # Archived: out of the cycle lists by default and never current; its objectives,
+    # KRs and plans still read (docs/decisions.md, issue 14).
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-start", "name"]

@@ -76,11 +76,11 @@ def test_only_admins_create_cycles(world, api, who):
 def test_an_admin_moves_the_refine_window(world, api):
     cycle_id = api(world.admin).post(URL, Q1).json()["id"]
     response = api(world.admin).patch(
-        f"{URL}{cycle_id}/", {"refine_start": "2025-12-15", "refine_end": "2026-01-10"}
+        f"{URL}{cycle_id}/", {"refine_start": "2026-01-02", "refine_end": "2026-01-10"}
     )
     assert response.status_code == 200
     cycle = Cycle.objects.get(pk=cycle_id)
-    assert (cycle.refine_start, cycle.refine_end) == (date(2025, 12, 15), date(2026, 1, 10))
+    assert (cycle.refine_start, cycle.refine_end) == (date(2026, 1, 2), date(2026, 1, 10))
     response = api(world.member).patch(f"{URL}{cycle_id}/", {"refine_end": None}, format="json")
     assert response.status_code == 403
 
