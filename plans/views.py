@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from hierarchy.models import Cycle, KeyResult, MetricKind
 from hierarchy.permissions import kr_can_edit, kr_require_edit, plan_can_edit, plan_require_edit
 from hierarchy.scope import Scope, org_view
+from hierarchy.selectors import cycles_with_current
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.fields import number_message
 from okrplan.lib.fragments import fragment_response
@@ -120,15 +121,18 @@ def _pct(value: Decimal | None) -> str | None:
 @org_view
 @require_GET
 def cycle_list(request, scope: Scope):
-    cycles = (
-        scope.queryset(Cycle)
+    """The cycles, newest first; the archived ones only with `?archived=1` (their count
+    says there are some)."""
+    cycles = list(
+        cycles_with_current(scope.queryset(Cycle))
         .annotate(
             objective_count=Count("objectives", distinct=True),
             kr_count=Count("key_results", distinct=True),
         )
         .order_by("-start", "-id")
     )
-    today = timezone.localdate()
+    show_archived = request.GET.get("archived") == "1"
+    archived_count = sum(c.archived_at is not None for c in cycles)
     return render(
         request,
         "plans/cycle_tree.html",
@@ -137,9 +141,12 @@ def cycle_list(request, scope: Scope):
             "scope": scope,
             "org": scope.org,
             "cycles": [
-                {"cycle": c, "current": c.start <= today <= c.end, "periods": len(c.periods)}
+                {"cycle": c, "current": c.is_current, "periods": len(c.periods)}
                 for c in cycles
+                if show_archived or c.archived_at is None
             ],
+            "show_archived": show_archived,
+            "archived_count": archived_count,
         },
     )
 
@@ -147,7 +154,7 @@ def cycle_list(request, scope: Scope):
 @org_view
 @require_GET
 def cycle_tree(request, scope: Scope, cycle_id: int):
-    cycle = scope.get(Cycle, cycle_id)
+    cycle = scope.get(cycles_with_current(Cycle.objects.all()), cycle_id)
     # 3 queries whatever the size: the objectives, their KRs (`kr_queryset`, with owner,
     # department and plan) and the check-ins. A KR's cycle is its objective's (kept by
     # the hierarchy services), so these KRs are all the KRs of the cycle: the tree is
@@ -166,7 +173,6 @@ def cycle_tree(request, scope: Scope, cycle_id: int):
                 "rows": trees.get(objective.pk, []),
             }
         )
-    today = timezone.localdate()
     return render(
         request,
         "plans/cycle_tree.html",
@@ -174,7 +180,7 @@ def cycle_tree(request, scope: Scope, cycle_id: int):
             "scope": scope,
             "org": scope.org,
             "cycle": cycle,
-            "current": cycle.start <= today <= cycle.end,
+            "current": cycle.is_current,
             "periods": cycle.periods,
             "page": "tree",
             "objectives": sections,
