@@ -569,6 +569,15 @@ def _check_cycle_not_duplicate(cycle: Cycle) -> None:
         )
 
 
+def cycle_default_days(start: date, end: date) -> dict[str, date]:
+    """The alignment meeting and the mid-cycle check a cycle gets when none is given:
+    day 11 and the first day of week 6 (SPEC.md §2), the end at the latest."""
+    return {
+        "alignment_meeting": min(alignment_meeting_default(start), end),
+        "midcycle_check": min(midcycle_check_default(start), end),
+    }
+
+
 @transaction.atomic
 def cycle_create(
     *,
@@ -594,6 +603,7 @@ def cycle_create(
             "midcycle_check": midcycle_check,
         }
     )
+    defaults = cycle_default_days(start, end)
     cycle = Cycle(
         organization=org,
         name=name,
@@ -602,8 +612,8 @@ def cycle_create(
         granularity=granularity,
         refine_start=refine_start,
         refine_end=refine_end,
-        alignment_meeting=alignment_meeting or min(alignment_meeting_default(start), end),
-        midcycle_check=midcycle_check or min(midcycle_check_default(start), end),
+        alignment_meeting=alignment_meeting or defaults["alignment_meeting"],
+        midcycle_check=midcycle_check or defaults["midcycle_check"],
     )
     _validate_cycle_dates(cycle)
     _check_cycle_not_duplicate(cycle)
@@ -613,6 +623,9 @@ def cycle_create(
 
 @transaction.atomic
 def cycle_update(*, cycle: Cycle, **fields) -> Cycle:
+    """Change a cycle's name, dates or periods (the periods are fixed once it has key
+    results). Validated like `cycle_create`; `alignment_meeting=None` or
+    `midcycle_check=None` puts that day back to its default."""
     period_fields = {"start", "end", "granularity"} & set(fields)
     if any(fields[f] != getattr(cycle, f) for f in period_fields) and (
         KeyResult.objects.filter(organization_id=cycle.organization_id, cycle=cycle).exists()
@@ -635,10 +648,18 @@ def cycle_update(*, cycle: Cycle, **fields) -> Cycle:
         raise ValidationError({"name": [f"A cycle named {name!r} exists already."]})
     for key, value in fields.items():
         setattr(cycle, key, value)
+    # None for the alignment meeting or the mid-cycle check: the default day again
+    defaulted = [
+        f for f in ("alignment_meeting", "midcycle_check") if f in fields and not fields[f]
+    ]
+    if defaulted:
+        _check_cycle_days({"start": cycle.start, "end": cycle.end})  # before days derive
+        for field in defaulted:
+            setattr(cycle, field, cycle_default_days(cycle.start, cycle.end)[field])
     _validate_cycle_dates(cycle)
     if cycle.archived_at is None:
         _check_cycle_not_duplicate(cycle)
-    cycle.save()
+    cycle.save(update_fields=list(fields))  # not archived_at: that is archive's and restore's
     return cycle
 
 
