@@ -10,6 +10,8 @@ from django.db import models
 
 from okrplan.lib.text import OneLineFields, validate_one_line
 
+ORG_SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$"
+
 
 class Organization(OneLineFields, models.Model):
     """The tenant. Its settings (tolerances, overlap factor, protocol hours) live here."""
@@ -19,10 +21,7 @@ class Organization(OneLineFields, models.Model):
         max_length=50,
         unique=True,
         validators=[
-            RegexValidator(
-                r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$",
-                "Use lower-case letters, digits and inner hyphens.",
-            )
+            RegexValidator(ORG_SLUG_PATTERN, "Use lower-case letters, digits and inner hyphens.")
         ],
     )
     created_at = models.DateTimeField(auto_now_add=True)

@@ -7,13 +7,30 @@ themselves: their own invitations, nothing else. A foreign id or an unknown toke
 404, like a missing one.
 """
 
+from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.http import Http404
 from django.utils import timezone
 
-from hierarchy.models import Cycle, Department, Invitation, InvitationStatus
+from hierarchy.models import (
+    Cycle,
+    Department,
+    Invitation,
+    InvitationStatus,
+    Membership,
+    Organization,
+)
 from okrplan.lib.tenancy import system_scope
 
 
@@ -124,3 +141,64 @@ def cycles_active(*, org) -> QuerySet:
 def departments_active(*, org) -> QuerySet:
     """The departments a form offers to pick: not archived, by name."""
     return Department.objects.filter(organization=org, archived_at__isnull=True).order_by("name")
+
+
+# --- The admin's first-run setup guide -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    key: str  # "departments", "cycle", "invitations"
+    done: bool
+
+
+@dataclass(frozen=True)
+class SetupProgress:
+    steps: list[SetupStep]
+
+    @property
+    def done(self) -> int:
+        return sum(step.done for step in self.steps)
+
+    @property
+    def total(self) -> int:
+        return len(self.steps)
+
+    @property
+    def complete(self) -> bool:
+        return self.done == self.total
+
+
+def org_setup_progress(*, org) -> SetupProgress:
+    """Where the organization is in its first-run setup, from its data (one query): a
+    department (each has its lead), a cycle, and someone invited (or another member)."""
+    members = (
+        Membership.objects.filter(organization=OuterRef("pk"))
+        .values("organization")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    row = (
+        Organization.objects.filter(pk=org.pk)
+        .annotate(
+            departments=Exists(
+                Department.objects.filter(organization=OuterRef("pk"), archived_at__isnull=True)
+            ),
+            cycle=Exists(Cycle.objects.filter(organization=OuterRef("pk"))),
+            invitations=Exists(
+                Invitation.objects.filter(organization=OuterRef("pk")).exclude(
+                    status=InvitationStatus.WITHDRAWN
+                )
+            ),
+            members=Subquery(members),
+        )
+        .values("departments", "cycle", "invitations", "members")
+        .get()
+    )
+    return SetupProgress(
+        steps=[
+            SetupStep("departments", bool(row["departments"])),
+            SetupStep("cycle", bool(row["cycle"])),
+            SetupStep("invitations", bool(row["invitations"] or (row["members"] or 0) > 1)),
+        ]
+    )
