@@ -475,7 +475,9 @@ def department_archive(*, department: Department) -> Department:
 @transaction.atomic
 def department_restore(*, department: Department) -> Department:
     department = (
-        Department.objects.select_for_update().select_related("parent").get(pk=department.pk)
+        Department.objects.select_for_update(of=("self",))
+        .select_related("parent")
+        .get(pk=department.pk)
     )
     if department.archived_at is None:
         raise ValidationError({"detail": [f"{department.name} is not archived."]})

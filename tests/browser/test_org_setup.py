@@ -3,9 +3,11 @@ it, then follow the setup guide through its three steps (a department with its l
 first cycle, an invitation by e-mail), clicking only; the guide ends at 3 of 3."""
 
 import re
+from datetime import date
 
 from playwright.sync_api import expect
 
+from hierarchy import services as hs
 from hierarchy.models import Cycle, Department, Invitation, Organization
 from notifications.models import Notification
 from tests.conftest import PASSWORD, make_user
@@ -113,10 +115,6 @@ def test_it_creates_an_organization_and_follows_the_setup_guide(
 def test_the_admin_cycles_page_edits_and_archives_at_390_px(
     world, page, live_server, login, screenshot
 ):
-    from datetime import date
-
-    from hierarchy import services as hs
-
     hs.cycle_create(
         org=world.org, name="Q1 2026", start=date(2026, 1, 1), end=date(2026, 3, 31),
         granularity="month",
