@@ -1,5 +1,5 @@
-"""The admin pages of an organization (SPEC.md §6 "Admin"): members, departments,
-cycles and the organization's settings.
+"""The admin pages of an organization (SPEC.md §6 "Admin"): the first-run setup guide,
+members, departments, cycles and the organization's settings.
 
 Admins only, checked here in each view (`scope.require_admin()`: 403 for other
 members; the scope itself answers 404 to outsiders). Every write parses the
@@ -14,23 +14,28 @@ from collections import defaultdict
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Count
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.formats import date_format
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from rest_framework.exceptions import ValidationError as DrfValidationError
 
-from hierarchy import services
+from hierarchy import selectors, services
 from hierarchy.apis import (
     CycleInputSerializer,
     DepartmentInputSerializer,
     MemberDetailApi,
     SettingsSerializer,
+    cycle_overlap_warning,
     invitations_of_org,
 )
 from hierarchy.forms import InvitationForm
-from hierarchy.models import Cycle, Department, Granularity, Membership, Role
+from hierarchy.models import Cycle, Department, Granularity, KeyResult, Membership, Role
 from hierarchy.scope import Scope, org_view
+from hierarchy.selectors import cycles_with_current
+from hierarchy.switcher import org_switch_refresh
 from okrplan.lib.forms import form_data, form_errors, validated
 from okrplan.lib.numbers import fmt
 
@@ -41,9 +46,86 @@ def _render(request, scope: Scope, template: str, context: dict, status: int = 2
     return render(
         request,
         template,
-        {"scope": scope, "org": scope.org, "roles": Role.choices, **context},
+        {
+            "scope": scope,
+            "org": scope.org,
+            "roles": Role.choices,
+            "from_setup": _from_setup(request),
+            **context,
+        },
         status=status,
     )
+
+
+# --- The setup guide's round trip ----------------------------------------------------
+# Each step of the setup guide links to the admin page that does it with `?next=setup`;
+# that page's form sends `next=setup` back, and once it succeeds the admin is back on the
+# guide. Only this one word: no address is taken from the request.
+
+SETUP = "setup"
+
+
+def _from_setup(request) -> bool:
+    return (request.POST if request.method == "POST" else request.GET).get("next") == SETUP
+
+
+def _done(request, scope: Scope, default: str):
+    """After a successful write: the setup guide when the form came from it, else `default`."""
+    if request.POST.get("next") == SETUP:
+        return redirect("org-setup", scope.org.slug)
+    return redirect(default, scope.org.slug)
+
+
+SETUP_STEPS = {
+    "departments": {
+        "title": "Departments with leads",
+        "what": "Add the departments that own key results, each with its lead: a member "
+        "who answers for the department's plans. You can lead one yourself for now and "
+        "name its lead once they have joined.",
+        "url": "admin-departments",
+        "anchor": "add-h",
+        "action": "Add a department",
+        "again": "Add another department",
+    },
+    "cycle": {
+        "title": "The first cycle",
+        "what": "A cycle is the planning period, usually a quarter: its dates give the "
+        "periods the plans are made of, the refine window, the alignment meeting and the "
+        "mid-cycle check.",
+        "url": "admin-cycles",
+        "anchor": "create-h",
+        "action": "Create the cycle",
+        "again": "Create another cycle",
+    },
+    "invitations": {
+        "title": "Invite people",
+        "what": "Invite the department leads and everyone who plans with you, by username "
+        "or e-mail address. Each gets a link, and becomes a member on accepting.",
+        "url": "admin-members",
+        "anchor": "add-h",
+        "action": "Invite someone",
+        "again": "Invite more people",
+    },
+}
+
+
+@org_view
+@require_GET
+def org_setup(request, scope: Scope):
+    """The admin's first-run setup guide: each step done or not, from the data."""
+    scope.require_admin()
+    progress = selectors.org_setup_progress(org=scope.org)
+    steps = [
+        {
+            **SETUP_STEPS[step.key],
+            "key": step.key,
+            "done": step.done,
+            "href": f"{reverse(SETUP_STEPS[step.key]['url'], args=[scope.org.slug])}"
+            f"?next={SETUP}#{SETUP_STEPS[step.key]['anchor']}",
+        }
+        for step in progress.steps
+    ]
+    return _render(request, scope, "hierarchy/setup.html", {"progress": progress, "steps": steps})
 
 
 # --- Members ----------------------------------------------------------------------
@@ -105,7 +187,7 @@ def admin_members(request, scope: Scope):
                 f"{invitation.get_role_display().lower()}: they become a member when they "
                 "accept.",
             )
-            return redirect("admin-members", scope.org.slug)
+            return _done(request, scope, "admin-members")
     return _members_page(request, scope, status=400, form=form)
 
 
@@ -178,6 +260,8 @@ def admin_member_remove(request, scope: Scope, member_id: int):
     except INVALID as error:
         return _member_row_response(request, scope, membership, form_errors(error))
     messages.success(request, f"{username} is no longer a member of {scope.org.name}.")
+    if yourself:
+        org_switch_refresh(request)
     target = "home" if yourself else "admin-members"
     args = [] if yourself else [scope.org.slug]
     if request.htmx:
@@ -189,10 +273,14 @@ def admin_member_remove(request, scope: Scope, member_id: int):
 
 
 def _departments_page(request, scope: Scope, *, status=200, row_errors=None, **context):
+    """The departments in use, each an editable row; the archived ones only with
+    `?archived=1` (their count says there are some)."""
     row_errors = row_errors or {}
-    departments = scope.queryset(Department).select_related("lead", "parent").order_by("name")
+    departments = list(scope.queryset(Department).select_related("lead", "parent").order_by("name"))
     members = scope.queryset(Membership).select_related("user").order_by("user__username")
-    departments = list(departments)
+    active = [d for d in departments if d.archived_at is None]
+    archived = [d for d in departments if d.archived_at is not None]
+    show_archived = request.GET.get("archived") == "1" or any(d.pk in row_errors for d in archived)
     return _render(
         request,
         scope,
@@ -200,9 +288,15 @@ def _departments_page(request, scope: Scope, *, status=200, row_errors=None, **c
         {
             "tab": "departments",
             "rows": [
-                {"d": d, "errors": row_errors.get(d.pk, {}), "values": {}} for d in departments
+                {"d": d, "errors": row_errors.get(d.pk, {}), "values": {}, "parents": active}
+                for d in active
             ],
-            "departments": departments,
+            "archived": [{"d": d, "errors": row_errors.get(d.pk, {})} for d in archived]
+            if show_archived
+            else [],
+            "archived_count": len(archived),
+            "show_archived": show_archived,
+            "departments": active,
             "members": members,
             "add_errors": {},
             "add": {},
@@ -230,16 +324,16 @@ def admin_departments(request, scope: Scope):
             request, scope, status=400, add_errors=form_errors(error), add=values
         )
     messages.success(request, f"Department {department.name} created, led by {department.lead}.")
-    return redirect("admin-departments", scope.org.slug)
+    return _done(request, scope, "admin-departments")
 
 
 @org_view
 @require_POST
 def admin_department_update(request, scope: Scope, department_id: int):
-    """Rename a department or name its new lead (the fields of the row's form)."""
+    """Rename a department, name its new lead or move it (the fields of the row's form)."""
     scope.require_admin()
     department = scope.get(Department.objects.select_related("lead", "parent"), department_id)
-    values = form_data(request.POST, ["name", "lead"])
+    values = form_data(request.POST, DEPARTMENT_FIELDS, optional=("parent",))
     try:
         data = validated(
             DepartmentInputSerializer(data=values, partial=True, context={"org": scope.org})
@@ -258,11 +352,67 @@ def admin_department_update(request, scope: Scope, department_id: int):
 
 
 def _department_row(request, scope: Scope, department, errors, values, note=""):
+    parents = list(scope.queryset(Department).filter(archived_at__isnull=True).order_by("name"))
     return _render(
         request,
         scope,
         "hierarchy/admin/departments.html#department-row",
-        {"row": {"d": department, "errors": errors, "values": values, "note": note}},
+        {
+            "row": {
+                "d": department,
+                "errors": errors,
+                "values": values,
+                "note": note,
+                "parents": parents,
+            }
+        },
+    )
+
+
+def _department_action(request, scope: Scope, department_id: int, action, done: str):
+    """Archive, restore or delete a department: a message either way, back to the list
+    (the archived ones shown when it is about one of them)."""
+    scope.require_admin()
+    department = scope.get(Department, department_id)
+    name, was_archived = department.name, department.archived_at is not None
+    try:
+        department = action(department=department)
+    except DjangoValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, done.format(name=name))
+        if department is not None:  # deleted: still among the archived if it was
+            was_archived = department.archived_at is not None
+    url = reverse("admin-departments", args=[scope.org.slug])
+    return redirect(f"{url}?archived=1" if was_archived else url)
+
+
+@org_view
+@require_POST
+def admin_department_archive(request, scope: Scope, department_id: int):
+    return _department_action(
+        request,
+        scope,
+        department_id,
+        services.department_archive,
+        "{name} is archived: forms no longer offer it; its key results and objectives stay "
+        "as they are.",
+    )
+
+
+@org_view
+@require_POST
+def admin_department_restore(request, scope: Scope, department_id: int):
+    return _department_action(
+        request, scope, department_id, services.department_restore, "{name} is restored."
+    )
+
+
+@org_view
+@require_POST
+def admin_department_delete(request, scope: Scope, department_id: int):
+    return _department_action(
+        request, scope, department_id, services.department_delete, "{name} is deleted."
     )
 
 
@@ -282,14 +432,36 @@ CYCLE_OPTIONAL = ("refine_start", "refine_end", "alignment_meeting", "midcycle_c
 
 
 def _cycles_page(request, scope: Scope, *, status=200, **context):
-    cycles = scope.queryset(Cycle).order_by("-start", "-id")
+    """The cycles, newest first, each with what it overlaps; the archived ones only with
+    `?archived=1` (their count says there are some). One query."""
+    cycles = list(
+        cycles_with_current(scope.queryset(Cycle))
+        .annotate(objective_count=Count("objectives"))
+        .order_by("-start", "-id")
+    )
+    active = [c for c in cycles if c.archived_at is None]
+    show_archived = request.GET.get("archived") == "1"
+    rows = [
+        {
+            "cycle": c,
+            "overlaps": [
+                o for o in active if o.pk != c.pk and o.start <= c.end and c.start <= o.end
+            ]
+            if c.archived_at is None
+            else [],
+        }
+        for c in cycles
+        if show_archived or c.archived_at is None
+    ]
     return _render(
         request,
         scope,
         "hierarchy/admin/cycles.html",
         {
             "tab": "cycles",
-            "cycles": cycles,
+            "rows": rows,
+            "archived_count": len(cycles) - len(active),
+            "show_archived": show_archived,
             "granularities": Granularity.choices,
             "add_errors": {},
             "add": {"granularity": Granularity.MONTH},
@@ -297,6 +469,14 @@ def _cycles_page(request, scope: Scope, *, status=200, **context):
         },
         status=status,
     )
+
+
+def _cycle_saved(request, cycle: Cycle, text: str) -> None:
+    """The success message, and a warning for each cycle it overlaps (allowed: the
+    current one on the days they share is the one that started last)."""
+    messages.success(request, text)
+    for other in selectors.cycle_overlapping(cycle=cycle):
+        messages.warning(request, cycle_overlap_warning(cycle, other))
 
 
 @org_view
@@ -311,13 +491,111 @@ def admin_cycles(request, scope: Scope):
         cycle = services.cycle_create(org=scope.org, **data)
     except INVALID as error:
         return _cycles_page(request, scope, status=400, add_errors=form_errors(error), add=values)
-    messages.success(
+    _cycle_saved(
         request,
+        cycle,
         f"Cycle {cycle.name} created: {len(cycle.periods)} periods, alignment meeting on "
         f"{date_format(cycle.alignment_meeting, 'j M Y')}, "
         f"mid-cycle check on {date_format(cycle.midcycle_check, 'j M Y')}.",
     )
-    return redirect("admin-cycles", scope.org.slug)
+    return _done(request, scope, "admin-cycles")
+
+
+def _cycle_values(cycle: Cycle) -> dict:
+    """The edit form's values: an alignment meeting or mid-cycle check on its default day
+    is left empty (it is the default again, and follows the dates when they move)."""
+    defaults = services.cycle_default_days(cycle.start, cycle.end)
+    return {
+        field: (value.isoformat() if hasattr(value, "isoformat") else value)
+        for field in CYCLE_FIELDS
+        if (value := getattr(cycle, field)) is not None and defaults.get(field) != value
+    }
+
+
+@org_view
+@require_http_methods(["GET", "POST"])
+def admin_cycle_edit(request, scope: Scope, cycle_id: int):
+    """Edit a cycle: its name, dates, periods and refine window (the periods are fixed
+    once it has key results). An empty alignment meeting or mid-cycle check is the
+    default again."""
+    scope.require_admin()
+    cycle = scope.get(Cycle, cycle_id)
+    has_krs = KeyResult.objects.filter(organization=scope.org, cycle=cycle).exists()
+    errors, values = {}, _cycle_values(cycle)
+    if request.method == "POST":
+        # what the form sent over what it did not (a disabled field: the periods, fixed);
+        # a day left on its default stays the default
+        values = {
+            "alignment_meeting": None,
+            "midcycle_check": None,
+            **values,
+            **form_data(request.POST, CYCLE_FIELDS, optional=CYCLE_OPTIONAL),
+        }
+        try:
+            data = validated(CycleInputSerializer(data=values))
+            cycle = services.cycle_update(cycle=cycle, **data)
+        except INVALID as error:
+            errors = form_errors(error)
+        else:
+            _cycle_saved(request, cycle, f"Cycle {cycle.name} saved.")
+            return redirect("admin-cycles", scope.org.slug)
+    return _render(
+        request,
+        scope,
+        "hierarchy/admin/cycle_edit.html",
+        {
+            "tab": "cycles",
+            "cycle": scope.get(Cycle, cycle_id) if errors else cycle,
+            "values": values,
+            "errors": errors,
+            "has_krs": has_krs,
+            "granularities": Granularity.choices,
+        },
+        status=400 if errors else 200,
+    )
+
+
+def _cycle_action(request, scope: Scope, cycle_id: int, action, done: str):
+    """Archive, restore or delete a cycle: a message either way, back to the list (the
+    archived ones shown when it is about one of them)."""
+    scope.require_admin()
+    cycle = scope.get(Cycle, cycle_id)
+    name, archived = cycle.name, cycle.archived_at is not None
+    try:
+        cycle = action(cycle=cycle)
+    except DjangoValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, done.format(name=name))
+        if cycle is not None:  # deleted: still among the archived if it was
+            archived = cycle.archived_at is not None
+    url = reverse("admin-cycles", args=[scope.org.slug])
+    return redirect(f"{url}?archived=1" if archived else url)
+
+
+@org_view
+@require_POST
+def admin_cycle_archive(request, scope: Scope, cycle_id: int):
+    return _cycle_action(
+        request,
+        scope,
+        cycle_id,
+        services.cycle_archive,
+        "{name} is archived: it is out of the cycle lists and never current; its objectives "
+        "and key results can still be read.",
+    )
+
+
+@org_view
+@require_POST
+def admin_cycle_restore(request, scope: Scope, cycle_id: int):
+    return _cycle_action(request, scope, cycle_id, services.cycle_restore, "{name} is restored.")
+
+
+@org_view
+@require_POST
+def admin_cycle_delete(request, scope: Scope, cycle_id: int):
+    return _cycle_action(request, scope, cycle_id, services.cycle_delete, "{name} is deleted.")
 
 
 # --- Settings: tolerances and protocol hours --------------------------------------

@@ -1,12 +1,14 @@
 """The Accounts part of the API: register, token, organizations, members,
 departments and organization settings."""
 
+import django_filters
 from django.contrib.auth import get_user_model
-from django.db import models
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.db import models, transaction
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,7 +27,7 @@ from hierarchy.models import (
 )
 from hierarchy.scope import OrgApi
 from okrplan.lib import strict
-from okrplan.lib.api import paginated
+from okrplan.lib.api import FlagFilter, paginated
 from okrplan.lib.tenancy import system_view
 from okrplan.lib.throttling import (
     LoginRateThrottle,
@@ -453,7 +455,10 @@ class DepartmentOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Department
-        fields = ["id", "name", "lead", "parent"]
+        fields = ["id", "name", "lead", "parent", "archived_at"]
+        extra_kwargs = {
+            "archived_at": {"help_text": "When it was archived; null while it is in use."}
+        }
 
 
 class DepartmentInputSerializer(strict.InputSerializer):
@@ -462,11 +467,49 @@ class DepartmentInputSerializer(strict.InputSerializer):
     parent = OrgRelatedField(Department, allow_null=True, required=False)
 
 
+class DepartmentPatchInputSerializer(DepartmentInputSerializer):
+    archived = serializers.BooleanField(
+        required=False,
+        help_text="true archives it (out of the lists that pick a department; what it has "
+        "stays readable), false restores it.",
+    )
+
+
+ARCHIVED_PARAMETER = OpenApiParameter(
+    "archived",
+    bool,
+    description="true: only the archived ones; false: only those in use; absent: all",
+)
+
+
+class ArchivedFilter(django_filters.FilterSet):
+    archived = FlagFilter(field_name="archived_at", lookup_expr="isnull", exclude=True)
+
+
+def archived_filtered(queryset, request):
+    """`queryset` filtered by the query's `archived` flag (400 naming it when unreadable)."""
+    filters = ArchivedFilter(request.GET, queryset=queryset)
+    if not filters.is_valid():
+        raise ValidationError(filters.errors)
+    return filters.qs
+
+
+def set_archived(obj, archived: bool | None, *, archive, restore):
+    """PATCH's `archived`: `archive(obj)` or `restore(obj)` when it changes what `obj`
+    is (the same answer when it is so already)."""
+    if archived is None or archived == (obj.archived_at is not None):
+        return obj
+    return archive(obj) if archived else restore(obj)
+
+
 class DepartmentListCreateApi(OrgApi):
-    @extend_schema(responses={200: DepartmentOutputSerializer(many=True)})
+    @extend_schema(
+        parameters=[ARCHIVED_PARAMETER],
+        responses={200: DepartmentOutputSerializer(many=True)},
+    )
     def get(self, request, org):
         departments = self.scope.queryset(Department).select_related("lead").order_by("name")
-        return paginated(self, departments, DepartmentOutputSerializer)
+        return paginated(self, archived_filtered(departments, request), DepartmentOutputSerializer)
 
     @extend_schema(request=DepartmentInputSerializer, responses={201: DepartmentOutputSerializer})
     def post(self, request, org):
@@ -485,18 +528,34 @@ class DepartmentDetailApi(OrgApi):
     def get(self, request, org, department_id):
         return Response(DepartmentOutputSerializer(self._department(department_id)).data)
 
-    @extend_schema(request=DepartmentInputSerializer, responses={200: DepartmentOutputSerializer})
+    @extend_schema(
+        request=DepartmentPatchInputSerializer, responses={200: DepartmentOutputSerializer}
+    )
     def patch(self, request, org, department_id):
         department = self._department(department_id)
         self.scope.require_admin()
-        data = DepartmentInputSerializer(
+        data = DepartmentPatchInputSerializer(
             data=request.data, partial=True, context=self.get_serializer_context()
         )
         data.is_valid(raise_exception=True)
-        department = services.department_update(department=department, **data.validated_data)
+        fields = dict(data.validated_data)
+        archived = fields.pop("archived", None)
+        with transaction.atomic():
+            if fields:
+                department = services.department_update(department=department, **fields)
+            department = set_archived(
+                department,
+                archived,
+                archive=lambda d: services.department_archive(department=d),
+                restore=lambda d: services.department_restore(department=d),
+            )
         return Response(DepartmentOutputSerializer(department).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        responses={204: None},
+        description="Deletes an empty department: one with sub-departments, key results or "
+        "objectives is refused (400; archive it instead).",
+    )
     def delete(self, request, org, department_id):
         department = self._department(department_id)
         self.scope.require_admin()
@@ -530,7 +589,39 @@ class CycleOutputSerializer(serializers.ModelSerializer):
             "alignment_meeting",
             "midcycle_check",
             "periods",
+            "archived_at",
         ]
+        extra_kwargs = {
+            "archived_at": {"help_text": "When it was archived; null while it is in use."}
+        }
+
+
+class CycleWriteOutputSerializer(CycleOutputSerializer):
+    """A cycle just created or changed, with what it overlaps (allowed, but said)."""
+
+    warnings = serializers.SerializerMethodField(
+        help_text="Non-blocking: the other cycles (not archived) this one overlaps."
+    )
+
+    class Meta(CycleOutputSerializer.Meta):
+        fields = [*CycleOutputSerializer.Meta.fields, "warnings"]
+
+    def get_warnings(self, cycle) -> list[str]:
+        if cycle.archived_at is not None:
+            return []
+        return [
+            cycle_overlap_warning(cycle, other)
+            for other in selectors.cycle_overlapping(cycle=cycle)
+        ]
+
+
+def cycle_overlap_warning(cycle: Cycle, other: Cycle) -> str:
+    """What the API and the admin page say of two cycles that overlap."""
+    return (
+        f"{cycle.name} overlaps {other.name} ({other.start} to {other.end}): both are open "
+        "on the days they share; the current cycle on those days is the one that started "
+        "last."
+    )
 
 
 class CycleInputSerializer(strict.InputSerializer):
@@ -544,18 +635,35 @@ class CycleInputSerializer(strict.InputSerializer):
     midcycle_check = serializers.DateField(required=False, allow_null=True)
 
 
-class CycleListCreateApi(OrgApi):
-    @extend_schema(responses={200: CycleOutputSerializer(many=True)})
-    def get(self, request, org):
-        return paginated(self, self.scope.queryset(Cycle).order_by("-start"), CycleOutputSerializer)
+class CyclePatchInputSerializer(CycleInputSerializer):
+    archived = serializers.BooleanField(
+        required=False,
+        help_text="true archives it (out of the cycle lists by default, never current; what "
+        "it has stays readable), false restores it.",
+    )
 
-    @extend_schema(request=CycleInputSerializer, responses={201: CycleOutputSerializer})
+
+class CycleListCreateApi(OrgApi):
+    @extend_schema(
+        parameters=[ARCHIVED_PARAMETER], responses={200: CycleOutputSerializer(many=True)}
+    )
+    def get(self, request, org):
+        cycles = archived_filtered(self.scope.queryset(Cycle).order_by("-start"), request)
+        return paginated(self, cycles, CycleOutputSerializer)
+
+    @extend_schema(
+        request=CycleInputSerializer,
+        responses={201: CycleWriteOutputSerializer},
+        description="An exact duplicate of another cycle's dates (same start and end) is "
+        "refused (400 naming `start`); a cycle that only overlaps another is created, with "
+        "`warnings` saying so.",
+    )
     def post(self, request, org):
         self.scope.require_admin()
         data = CycleInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         cycle = services.cycle_create(org=self.scope.org, **data.validated_data)
-        return Response(CycleOutputSerializer(cycle).data, status=201)
+        return Response(CycleWriteOutputSerializer(cycle).data, status=201)
 
 
 class CycleDetailApi(OrgApi):
@@ -563,15 +671,35 @@ class CycleDetailApi(OrgApi):
     def get(self, request, org, cycle_id):
         return Response(CycleOutputSerializer(self.scope.get(Cycle, cycle_id)).data)
 
-    @extend_schema(request=CycleInputSerializer, responses={200: CycleOutputSerializer})
+    @extend_schema(request=CyclePatchInputSerializer, responses={200: CycleWriteOutputSerializer})
     def patch(self, request, org, cycle_id):
         cycle = self.scope.get(Cycle, cycle_id)
         self.scope.require_admin()
-        data = CycleInputSerializer(data=request.data, partial=True)
+        data = CyclePatchInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
+        archived = fields.pop("archived", None)
         for field in ("alignment_meeting", "midcycle_check"):
             if field in fields and fields[field] is None:
                 fields.pop(field)
-        cycle = services.cycle_update(cycle=cycle, **fields)
-        return Response(CycleOutputSerializer(cycle).data)
+        with transaction.atomic():
+            if fields:
+                cycle = services.cycle_update(cycle=cycle, **fields)
+            cycle = set_archived(
+                cycle,
+                archived,
+                archive=lambda c: services.cycle_archive(cycle=c),
+                restore=lambda c: services.cycle_restore(cycle=c),
+            )
+        return Response(CycleWriteOutputSerializer(cycle).data)
+
+    @extend_schema(
+        responses=responses({204: None}, 400, 401, 403, 404),
+        description="Deletes an empty cycle: one with objectives is refused (400; archive "
+        "it instead).",
+    )
+    def delete(self, request, org, cycle_id):
+        cycle = self.scope.get(Cycle, cycle_id)
+        self.scope.require_admin()
+        services.cycle_delete(cycle=cycle)
+        return Response(status=status.HTTP_204_NO_CONTENT)

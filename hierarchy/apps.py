@@ -8,7 +8,9 @@ class HierarchyConfig(AppConfig):
     def ready(self):
         from django.contrib.auth.signals import user_logged_in
 
-        from hierarchy.timezones import on_login
+        from hierarchy import switcher, timezones
 
-        # the person's time zone into the session they log in to (hierarchy/timezones.py)
-        user_logged_in.connect(on_login, dispatch_uid="hierarchy.timezones.on_login")
+        # At login, into the session: the person's time zone (hierarchy/timezones.py) and
+        # the top bar's organization switcher, their organizations (hierarchy/switcher.py).
+        user_logged_in.connect(timezones.on_login, dispatch_uid="hierarchy.timezones.on_login")
+        user_logged_in.connect(switcher.on_login, dispatch_uid="okrplan_org_switch")

@@ -1,17 +1,21 @@
-"""Django Forms of the hierarchy's pages that are not the API's input: invitations, and
-a person's own account (sign-up, profile, personal tokens).
+"""Django Forms of the hierarchy's pages that are not the API's input: invitations, a
+new organization, and a person's own account (sign-up, profile, personal tokens).
 
 They parse what a person typed; the services validate the rest (the same services as
 the API), and a service's ValidationError becomes an error on the field it names.
 """
+
+import re
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm
 from django.core.validators import validate_email
 
-from hierarchy.models import NotifyBy, Role
+from hierarchy.models import ORG_SLUG_PATTERN, NotifyBy, Role
+from hierarchy.services import organization_slug_suggest
 from hierarchy.timezones import time_zone_choices
+from okrplan.lib.text import ONE_LINE_MESSAGE, is_one_line
 
 
 class InvitationForm(forms.Form):
@@ -124,3 +128,45 @@ class PasswordResetRequestForm(PasswordResetForm):
             "invalid": "Enter a valid e-mail address.",
         },
     )
+
+
+SLUG_RULE = "Use lower-case letters a to z, digits and hyphens inside (like acme-corp)."
+
+
+class OrganizationForm(forms.Form):
+    """A new organization: its name, and the slug of its addresses (/o/<slug>/), made from
+    the name when left empty (the page's script fills it in as one types)."""
+
+    name = forms.CharField(
+        max_length=200,
+        error_messages={
+            "required": "Give the organization a name.",
+            "max_length": "Use at most 200 characters.",
+        },
+    )
+    slug = forms.CharField(
+        max_length=50,
+        required=False,
+        error_messages={"max_length": "Use at most 50 characters."},
+    )
+
+    def clean_name(self) -> str:
+        value = self.cleaned_data["name"].strip()
+        if not is_one_line(value):
+            raise forms.ValidationError(ONE_LINE_MESSAGE)
+        return value
+
+    def clean_slug(self) -> str:
+        value = self.cleaned_data["slug"].strip().lower()
+        if value and not re.match(ORG_SLUG_PATTERN, value):
+            raise forms.ValidationError(SLUG_RULE)
+        return value
+
+    def clean(self):
+        data = super().clean()
+        if "name" in data and not data.get("slug") and "slug" not in self.errors:
+            data["slug"] = organization_slug_suggest(data["name"])
+            if not data["slug"]:
+                message = f"Choose a slug (the name has nothing to make one of). {SLUG_RULE}"
+                self.add_error("slug", message)
+        return data

@@ -11,6 +11,8 @@ from django.db import models
 
 from okrplan.lib.text import OneLineFields, validate_one_line
 
+ORG_SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$"
+
 
 class Organization(OneLineFields, models.Model):
     """The tenant. Its settings (tolerances, overlap factor, protocol hours) live here."""
@@ -20,10 +22,7 @@ class Organization(OneLineFields, models.Model):
         max_length=50,
         unique=True,
         validators=[
-            RegexValidator(
-                r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$",
-                "Use lower-case letters, digits and inner hyphens.",
-            )
+            RegexValidator(ORG_SLUG_PATTERN, "Use lower-case letters, digits and inner hyphens.")
         ],
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -146,6 +145,9 @@ class Department(OneLineFields, TenantModel):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
+    # Archived: out of the lists that pick a department (forms, the admin's list by
+    # default), its key results and objectives still read (docs/decisions.md, issue 14).
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -189,6 +191,9 @@ class Cycle(OneLineFields, TenantModel):
     alignment_meeting = models.DateField(validators=[validate_cycle_day])
     midcycle_check = models.DateField(validators=[validate_cycle_day])
     created_at = models.DateTimeField(auto_now_add=True)
+    # Archived: out of the cycle lists by default and never current; its objectives,
+    # KRs and plans still read (docs/decisions.md, issue 14).
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-start", "name"]

@@ -1,16 +1,39 @@
-"""Reads of a person's own: their invitations (from the invitee's side, across
-organizations), their profile and their personal API tokens.
+"""Reads of the hierarchy: invitations from the invitee's side, across organizations;
+a person's profile and personal API tokens; which cycle is current; what a form offers
+to pick.
 
-An invitee is not a member of the organization that invited them, so these read in
-`system_scope` (okrplan/lib/tenancy.py) and filter by the invitee themselves: their own
-invitations, nothing else. A foreign id or an unknown token is a 404, like a missing one.
+An invitee is not a member of the organization that invited them, so the invitations'
+reads run in `system_scope` (okrplan/lib/tenancy.py) and filter by the invitee
+themselves: their own invitations, nothing else. A foreign id or an unknown token is a
+404, like a missing one.
 """
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.http import Http404
 from django.utils import timezone
 
-from hierarchy.models import Invitation, InvitationStatus, PersonalToken, Profile
+from hierarchy.models import (
+    Cycle,
+    Department,
+    Invitation,
+    InvitationStatus,
+    Membership,
+    Organization,
+    PersonalToken,
+    Profile,
+)
 from okrplan.lib.tenancy import system_scope
 
 
@@ -88,3 +111,118 @@ def personal_token_of(*, user, token_id) -> PersonalToken:
         return PersonalToken.objects.get(pk=int(token_id), user=user)
     except (PersonalToken.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+
+
+# --- Cycles: which one is current ------------------------------------------------------
+
+
+def cycles_with_current(queryset: QuerySet, today: date | None = None) -> QuerySet:
+    """`queryset` of cycles, each annotated `is_current`: the one rule of which cycle is
+    current on `today` (default: the local date), used by every page and list.
+
+    Of the cycles not archived that contain `today`, the one that started last; on the
+    same start, the one made last (the higher id). Cycles may overlap (warned, not
+    refused: docs/decisions.md, issue 14), and still one of them is current. A subquery,
+    not a query of its own: a page that lists or shows cycles learns it from the same
+    statement."""
+    today = today or timezone.localdate()
+    running = Q(archived_at__isnull=True, start__lte=today, end__gte=today)
+    later = Cycle.objects.filter(running, organization_id=OuterRef("organization_id")).filter(
+        Q(start__gt=OuterRef("start")) | Q(start=OuterRef("start"), pk__gt=OuterRef("pk"))
+    )
+    return queryset.annotate(
+        is_current=ExpressionWrapper(running & ~Exists(later), output_field=BooleanField())
+    )
+
+
+def cycle_current(*, org, today: date | None = None) -> Cycle | None:
+    """The organization's current cycle (`cycles_with_current`), or None."""
+    cycles = cycles_with_current(Cycle.objects.filter(organization=org), today)
+    return cycles.filter(is_current=True).first()
+
+
+def cycle_overlapping(*, cycle: Cycle) -> list[Cycle]:
+    """The other cycles (not archived) that share at least one day with `cycle`."""
+    return list(
+        Cycle.objects.filter(
+            organization_id=cycle.organization_id,
+            archived_at__isnull=True,
+            start__lte=cycle.end,
+            end__gte=cycle.start,
+        )
+        .exclude(pk=cycle.pk)
+        .order_by("start", "id")
+    )
+
+
+def cycles_active(*, org) -> QuerySet:
+    """The cycles a form offers to pick: not archived, newest first."""
+    return Cycle.objects.filter(organization=org, archived_at__isnull=True).order_by(
+        "-start", "-id"
+    )
+
+
+def departments_active(*, org) -> QuerySet:
+    """The departments a form offers to pick: not archived, by name."""
+    return Department.objects.filter(organization=org, archived_at__isnull=True).order_by("name")
+
+
+# --- The admin's first-run setup guide -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    key: str  # "departments", "cycle", "invitations"
+    done: bool
+
+
+@dataclass(frozen=True)
+class SetupProgress:
+    steps: list[SetupStep]
+
+    @property
+    def done(self) -> int:
+        return sum(step.done for step in self.steps)
+
+    @property
+    def total(self) -> int:
+        return len(self.steps)
+
+    @property
+    def complete(self) -> bool:
+        return self.done == self.total
+
+
+def org_setup_progress(*, org) -> SetupProgress:
+    """Where the organization is in its first-run setup, from its data (one query): a
+    department (each has its lead), a cycle, and someone invited (or another member)."""
+    members = (
+        Membership.objects.filter(organization=OuterRef("pk"))
+        .values("organization")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    row = (
+        Organization.objects.filter(pk=org.pk)
+        .annotate(
+            departments=Exists(
+                Department.objects.filter(organization=OuterRef("pk"), archived_at__isnull=True)
+            ),
+            cycle=Exists(Cycle.objects.filter(organization=OuterRef("pk"))),
+            invitations=Exists(
+                Invitation.objects.filter(organization=OuterRef("pk")).exclude(
+                    status=InvitationStatus.WITHDRAWN
+                )
+            ),
+            members=Subquery(members),
+        )
+        .values("departments", "cycle", "invitations", "members")
+        .get()
+    )
+    return SetupProgress(
+        steps=[
+            SetupStep("departments", bool(row["departments"])),
+            SetupStep("cycle", bool(row["cycle"])),
+            SetupStep("invitations", bool(row["invitations"] or (row["members"] or 0) > 1)),
+        ]
+    )

@@ -1,5 +1,6 @@
 """Writes of the hierarchy app. Keyword-only, atomic, the only place rows change."""
 
+import re
 import secrets
 import unicodedata
 from datetime import date, timedelta
@@ -172,8 +173,21 @@ def personal_token_revoke(*, token: PersonalToken) -> None:
     PersonalToken.objects.filter(pk=token.pk).delete()
 
 
+def organization_slug_suggest(name: str) -> str:
+    """A slug for an organization named `name` (lower-case letters, digits and inner
+    hyphens, at most 50 characters): "Acme Corp." → "acme-corp"; empty when the name has
+    nothing to make one of (only punctuation, or letters that do not transliterate)."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug[:SLUG_MAX].rstrip("-")
+
+
+SLUG_MAX = 50  # Organization.slug
+
+
 @transaction.atomic
 def organization_create(*, name: str, slug: str, actor: User) -> Organization:
+    """A new organization whose only member is `actor`, its admin."""
     if Organization.objects.filter(slug=slug).exists():
         raise ValidationError({"slug": ["This slug is taken; choose another."]})
     org = Organization(name=name, slug=slug)
@@ -455,12 +469,23 @@ def _check_department_parent(department: Department, parent: Department | None) 
         node = node.parent
 
 
+def require_not_archived(obj: Department | Cycle | None, field: str) -> None:
+    """Nothing new goes into an archived department or cycle (a sub-department, an
+    objective, a key result): 400 naming the field. What is there already stays."""
+    if obj is not None and obj.archived_at is not None:
+        kind = "department" if isinstance(obj, Department) else "cycle"
+        raise ValidationError(
+            {field: [f"The {kind} {obj.name} is archived: restore it first, or choose another."]}
+        )
+
+
 @transaction.atomic
 def department_create(
     *, org: Organization, name: str, lead: User, parent: Department | None = None
 ) -> Department:
     if Department.objects.filter(organization=org, name__iexact=name).exists():
         raise ValidationError({"name": [f"A department named {name!r} exists already."]})
+    require_not_archived(parent, "parent")
     require_not_viewer(organization_id=org.pk, user=lead, field="lead")
     department = Department(organization=org, name=name, lead=lead, parent=parent)
     department.full_clean(exclude=["organization", "lead", "parent"])
@@ -480,6 +505,8 @@ def department_update(*, department: Department, **fields) -> Department:
         raise ValidationError({"name": [f"A department named {name!r} exists already."]})
     if "parent" in fields:
         _check_department_parent(department, fields["parent"])
+        if fields["parent"] is not None and fields["parent"].pk != department.parent_id:
+            require_not_archived(fields["parent"], "parent")
     if "lead" in fields and fields["lead"].pk != department.lead_id:
         require_not_viewer(
             organization_id=department.organization_id, user=fields["lead"], field="lead"
@@ -491,11 +518,78 @@ def department_update(*, department: Department, **fields) -> Department:
     return department
 
 
+def _counted(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 @transaction.atomic
 def department_delete(*, department: Department) -> None:
+    """Only an empty department goes: one with sub-departments, key results or
+    objectives is refused (they would lose it); archive it instead."""
     if department.children.exists():
         raise ValidationError({"detail": ["Move or delete its sub-departments first."]})
+    org_id = department.organization_id
+    krs = KeyResult.objects.filter(organization_id=org_id, department=department).count()
+    objectives = Objective.objects.filter(organization_id=org_id, department=department).count()
+    if krs or objectives:
+        held = " and ".join(
+            _counted(n, w) for n, w in ((krs, "key result"), (objectives, "objective")) if n
+        )
+        raise ValidationError(
+            {
+                "detail": [
+                    f"{department.name} has {held}: it cannot be deleted. Move them to "
+                    f"another department first, or archive {department.name} (what it has "
+                    "stays readable)."
+                ]
+            }
+        )
     department.delete()
+
+
+@transaction.atomic
+def department_archive(*, department: Department) -> Department:
+    """Out of the lists that pick a department; its key results and objectives stay."""
+    department = Department.objects.select_for_update().get(pk=department.pk)
+    if department.archived_at is not None:
+        raise ValidationError({"detail": [f"{department.name} is archived already."]})
+    active_children = department.children.filter(archived_at__isnull=True)
+    if active_children.exists():
+        names = ", ".join(active_children.order_by("name").values_list("name", flat=True)[:5])
+        raise ValidationError(
+            {
+                "detail": [
+                    f"{department.name} has sub-departments that are not archived ({names}): "
+                    "archive or move them first."
+                ]
+            }
+        )
+    department.archived_at = timezone.now()
+    department.save(update_fields=["archived_at"])
+    return department
+
+
+@transaction.atomic
+def department_restore(*, department: Department) -> Department:
+    department = (
+        Department.objects.select_for_update(of=("self",))
+        .select_related("parent")
+        .get(pk=department.pk)
+    )
+    if department.archived_at is None:
+        raise ValidationError({"detail": [f"{department.name} is not archived."]})
+    if department.parent is not None and department.parent.archived_at is not None:
+        raise ValidationError(
+            {
+                "detail": [
+                    f"{department.name} is part of {department.parent.name}, which is "
+                    f"archived: restore {department.parent.name} first."
+                ]
+            }
+        )
+    department.archived_at = None
+    department.save(update_fields=["archived_at"])
+    return department
 
 
 # --- Cycles -----------------------------------------------------------------
@@ -532,12 +626,55 @@ def _validate_cycle_dates(cycle: Cycle) -> None:
     elif cycle.refine_start and cycle.refine_end < cycle.refine_start:
         errors["refine_end"] = ["The refine window must end on or after its start."]
     if not errors:
+        # The refine window is when the plans are drafted and submitted, before the
+        # alignment meeting of the same cycle: inside the cycle (docs/decisions.md).
+        for field in ("refine_start", "refine_end"):
+            day = getattr(cycle, field)
+            if day is not None and not cycle.start <= day <= cycle.end:
+                errors[field] = [
+                    f"The refine window lies inside the cycle ({cycle.start} to {cycle.end})."
+                ]
         for field in ("alignment_meeting", "midcycle_check"):
             day = getattr(cycle, field)
             if not cycle.start <= day <= cycle.end:
                 errors[field] = [f"Must fall inside the cycle ({cycle.start} to {cycle.end})."]
     if errors:
         raise ValidationError(errors)
+
+
+def _check_cycle_not_duplicate(cycle: Cycle) -> None:
+    """Two cycles (not archived) with the same start and end are one cycle twice: 400
+    naming `start`. Cycles that only overlap are allowed, and warned of
+    (`selectors.cycle_overlapping`)."""
+    twin = (
+        Cycle.objects.filter(
+            organization_id=cycle.organization_id,
+            start=cycle.start,
+            end=cycle.end,
+            archived_at__isnull=True,
+        )
+        .exclude(pk=cycle.pk)
+        .order_by("id")
+        .first()
+    )
+    if twin is not None:
+        raise ValidationError(
+            {
+                "start": [
+                    f"{twin.name} has the same dates ({cycle.start} to {cycle.end}): change "
+                    f"the dates, or edit or archive {twin.name} instead."
+                ]
+            }
+        )
+
+
+def cycle_default_days(start: date, end: date) -> dict[str, date]:
+    """The alignment meeting and the mid-cycle check a cycle gets when none is given:
+    day 11 and the first day of week 6 (SPEC.md §2), the end at the latest."""
+    return {
+        "alignment_meeting": min(alignment_meeting_default(start), end),
+        "midcycle_check": min(midcycle_check_default(start), end),
+    }
 
 
 @transaction.atomic
@@ -565,6 +702,7 @@ def cycle_create(
             "midcycle_check": midcycle_check,
         }
     )
+    defaults = cycle_default_days(start, end)
     cycle = Cycle(
         organization=org,
         name=name,
@@ -573,16 +711,20 @@ def cycle_create(
         granularity=granularity,
         refine_start=refine_start,
         refine_end=refine_end,
-        alignment_meeting=alignment_meeting or min(alignment_meeting_default(start), end),
-        midcycle_check=midcycle_check or min(midcycle_check_default(start), end),
+        alignment_meeting=alignment_meeting or defaults["alignment_meeting"],
+        midcycle_check=midcycle_check or defaults["midcycle_check"],
     )
     _validate_cycle_dates(cycle)
+    _check_cycle_not_duplicate(cycle)
     cycle.save()
     return cycle
 
 
 @transaction.atomic
 def cycle_update(*, cycle: Cycle, **fields) -> Cycle:
+    """Change a cycle's name, dates or periods (the periods are fixed once it has key
+    results). Validated like `cycle_create`; `alignment_meeting=None` or
+    `midcycle_check=None` puts that day back to its default."""
     period_fields = {"start", "end", "granularity"} & set(fields)
     if any(fields[f] != getattr(cycle, f) for f in period_fields) and (
         KeyResult.objects.filter(organization_id=cycle.organization_id, cycle=cycle).exists()
@@ -605,8 +747,62 @@ def cycle_update(*, cycle: Cycle, **fields) -> Cycle:
         raise ValidationError({"name": [f"A cycle named {name!r} exists already."]})
     for key, value in fields.items():
         setattr(cycle, key, value)
+    # None for the alignment meeting or the mid-cycle check: the default day again
+    defaulted = [
+        f for f in ("alignment_meeting", "midcycle_check") if f in fields and not fields[f]
+    ]
+    if defaulted:
+        _check_cycle_days({"start": cycle.start, "end": cycle.end})  # before days derive
+        for field in defaulted:
+            setattr(cycle, field, cycle_default_days(cycle.start, cycle.end)[field])
     _validate_cycle_dates(cycle)
-    cycle.save()
+    if cycle.archived_at is None:
+        _check_cycle_not_duplicate(cycle)
+    cycle.save(update_fields=list(fields))  # not archived_at: that is archive's and restore's
+    return cycle
+
+
+@transaction.atomic
+def cycle_delete(*, cycle: Cycle) -> None:
+    """Only an empty cycle goes: one with objectives is refused; archive it instead."""
+    org_id = cycle.organization_id
+    objectives = Objective.objects.filter(organization_id=org_id, cycle=cycle).count()
+    krs = KeyResult.objects.filter(organization_id=org_id, cycle=cycle).count()
+    if objectives or krs:
+        held = " and ".join(
+            _counted(n, w) for n, w in ((objectives, "objective"), (krs, "key result")) if n
+        )
+        raise ValidationError(
+            {
+                "detail": [
+                    f"{cycle.name} has {held}: it cannot be deleted. Delete them first, or "
+                    f"archive {cycle.name} (what it has stays readable)."
+                ]
+            }
+        )
+    cycle.delete()
+
+
+@transaction.atomic
+def cycle_archive(*, cycle: Cycle) -> Cycle:
+    """Out of the cycle lists by default, and never current; its data stays readable."""
+    cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
+    if cycle.archived_at is not None:
+        raise ValidationError({"detail": [f"{cycle.name} is archived already."]})
+    cycle.archived_at = timezone.now()
+    cycle.save(update_fields=["archived_at"])
+    return cycle
+
+
+@transaction.atomic
+def cycle_restore(*, cycle: Cycle) -> Cycle:
+    """Back in the lists; refused while another cycle has the same dates."""
+    cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
+    if cycle.archived_at is None:
+        raise ValidationError({"detail": [f"{cycle.name} is not archived."]})
+    _check_cycle_not_duplicate(cycle)
+    cycle.archived_at = None
+    cycle.save(update_fields=["archived_at"])
     return cycle
 
 
@@ -624,6 +820,8 @@ def objective_create(
     owner: User,
     department: Department | None = None,
 ) -> Objective:
+    require_not_archived(cycle, "cycle")
+    require_not_archived(department, "department")
     require_not_viewer(organization_id=org.pk, user=owner, field="owner", duty=_OBJECTIVE_DUTY)
     return Objective.objects.create(
         organization=org,
@@ -650,6 +848,9 @@ def objective_update(*, objective: Objective, **fields) -> Objective:
             field="owner",
             duty=_OBJECTIVE_DUTY,
         )
+    department = fields.get("department")
+    if department is not None and department.pk != objective.department_id:
+        require_not_archived(department, "department")
     for key, value in fields.items():
         setattr(objective, key, value)
     objective.save()
@@ -819,6 +1020,8 @@ def kr_create(
         path=f"{parent.path}{parent.pk}/" if parent else "",
     )
     require_not_viewer(organization_id=org.pk, user=owner, field="owner")
+    require_not_archived(objective.cycle, "objective")
+    require_not_archived(department, "department")
     _validate_kr(kr)
     kr.position = _next_position(
         KeyResult.objects.filter(organization=org, parent=parent)
@@ -875,6 +1078,8 @@ def kr_update(*, kr: KeyResult, **fields) -> KeyResult:
     )
     if "owner" in fields and fields["owner"].pk != kr.owner_id:
         require_not_viewer(organization_id=kr.organization_id, user=fields["owner"], field="owner")
+    if "department" in fields and fields["department"].pk != kr.department_id:
+        require_not_archived(fields["department"], "department")
     if "objective" in fields and fields["objective"].cycle_id != kr.cycle_id:
         # Refused rather than re-planned: the plan, its revisions, the check-ins and the
         # rounds are per period of the KR's cycle (docs/decisions.md, issue 13 item 6).

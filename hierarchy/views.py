@@ -1,4 +1,5 @@
-"""Browser pages of the hierarchy: the organization list and an organization's home."""
+"""Browser pages of the hierarchy: the organization list, a new organization and an
+organization's home."""
 
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
@@ -12,9 +13,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from hierarchy import selectors, services
-from hierarchy.forms import SignupForm
+from hierarchy.forms import OrganizationForm, SignupForm
 from hierarchy.models import Department, InvitationStatus, KeyResult, Membership
 from hierarchy.scope import Scope, org_view
+from hierarchy.switcher import org_switch_refresh, org_switch_store
 from okrplan.lib.tenancy import system_view
 from okrplan.lib.throttling import (
     LoginRateThrottle,
@@ -78,11 +80,13 @@ def admin_login(request, *args, **kwargs):
 @require_GET
 @system_view  # the caller's organizations, all of them: filtered by the caller below
 def home(request):
-    memberships = (
+    memberships = list(
         Membership.objects.filter(user=request.user)
         .select_related("organization")
-        .order_by("organization__name")
+        .order_by("organization__name", "organization_id")
     )
+    # the top bar's switcher learns them from here too (hierarchy/switcher.py)
+    org_switch_store(request, [[m.organization.slug, m.organization.name] for m in memberships])
     return render(
         request,
         "hierarchy/home.html",
@@ -90,6 +94,36 @@ def home(request):
             "memberships": memberships,
             "invitations": selectors.invitation_pending_list(user=request.user),
         },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@system_view  # a new tenant and its first membership: no organization of the caller's yet
+def org_create(request):
+    """A new organization, its creator its admin; then the setup guide."""
+    form = OrganizationForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            org = services.organization_create(**form.cleaned_data, actor=request.user)
+        except ValidationError as error:
+            # the slug it tried (made from the name when left empty), to change
+            form.data = form.data.copy()
+            form.data["slug"] = form.cleaned_data["slug"]
+            for field, field_messages in error.message_dict.items():
+                for message in field_messages:
+                    form.add_error(field if field in form.fields else None, message)
+        else:
+            org_switch_refresh(request)
+            messages.success(
+                request, f"{org.name} is created, with you as its admin. Next: set it up."
+            )
+            return redirect("org-setup", org.slug)
+    return render(
+        request,
+        "hierarchy/org_create.html",
+        {"form": form},
+        status=400 if form.errors else 200,
     )
 
 
@@ -106,6 +140,7 @@ def org_home(request, scope: Scope):
     departments = [
         {"id": pk, "name": name, "lead": _person(*lead), "parent": parent}
         for pk, name, parent, *lead in scope.queryset(Department)
+        .filter(archived_at__isnull=True)
         .order_by("name")
         .values_list(
             "id", "name", "parent__name", "lead__first_name", "lead__last_name", "lead__username"
@@ -146,6 +181,8 @@ def org_home(request, scope: Scope):
         {
             "scope": scope,
             "org": scope.org,
+            # the admin's first-run setup, until it is done (one query, admins only)
+            "setup": selectors.org_setup_progress(org=scope.org) if scope.is_admin else None,
             "departments": departments,
             "members": members,
             "shared": shared,
@@ -179,6 +216,8 @@ def _answer(request, invitation, accept: bool):
     except ValidationError as failure:
         error = " ".join(failure.messages)
     org = invitation.organization
+    if accept and not error:
+        org_switch_refresh(request)  # one more organization in the top bar's switcher
     if request.htmx:
         context = {"invitation": invitation, "error": error, "answered": not error}
         return render(request, "hierarchy/_invitations.html#invitation-row", context)

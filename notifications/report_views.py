@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 
 from hierarchy.models import Cycle
 from hierarchy.scope import Scope, org_view
+from hierarchy.selectors import cycles_with_current
 from notifications import reports
 from notifications.models import Answer, StepKind, StepState
 from okrplan.lib.spreadsheets import Table, sheet_response, time_header
@@ -42,7 +43,7 @@ def planning_calendar(request, scope: Scope):
         sections.append(
             {
                 "cycle": cycle,
-                "current": cycle.start <= today <= cycle.end,
+                "current": cycle.is_current,
                 "ended": cycle.end < today,
                 "dates": [
                     {
@@ -86,11 +87,13 @@ def _what(event, cycle: Cycle) -> str:
 
 
 def _default_cycle(cycles: list[Cycle]) -> Cycle | None:
-    """The running cycle, else the latest that has started, else the first."""
+    """The current cycle, else the latest that has started, else the first (archived
+    cycles only when asked for by id)."""
     today = timezone.localdate()
-    for cycle in cycles:  # newest first
-        if cycle.start <= today <= cycle.end:
-            return cycle
+    current = next((c for c in cycles if c.is_current), None)
+    if current is not None:
+        return current
+    cycles = [c for c in cycles if c.archived_at is None]  # newest first
     started = [c for c in cycles if c.start <= today]
     return started[0] if started else (cycles[0] if cycles else None)
 
@@ -98,7 +101,7 @@ def _default_cycle(cycles: list[Cycle]) -> Cycle | None:
 def _report_cycle(request, scope: Scope) -> tuple[list[Cycle], Cycle | None]:
     """The organization's cycles, newest first, and the one asked for (`?cycle=`) or
     the default; a cycle of another organization is missing (404), as in the API."""
-    cycles = list(scope.queryset(Cycle).order_by("-start", "-id"))
+    cycles = list(cycles_with_current(scope.queryset(Cycle)).order_by("-start", "-id"))
     wanted = request.GET.get("cycle", "").strip()
     if wanted:
         cycle = next((c for c in cycles if str(c.pk) == wanted), None)
@@ -130,7 +133,8 @@ def quarterly_report(request, scope: Scope):
         {
             "scope": scope,
             "org": scope.org,
-            "cycles": cycles,
+            # the picker offers the cycles not archived (and the one shown, if it is)
+            "cycles": [c for c in cycles if c.archived_at is None or c == cycle],
             "cycle": cycle,
             "report": report,
         },

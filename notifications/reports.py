@@ -15,6 +15,7 @@ from django.utils import timezone
 from icalendar import Calendar, Event, vText
 
 from hierarchy.models import Cycle, Organization
+from hierarchy.selectors import cycles_with_current
 from notifications.deadlines import STEP_WORDS
 from notifications.models import Round, Step, StepKind, StepState
 from okrplan.lib.text import one_line
@@ -291,13 +292,16 @@ def _step_deadline(step: Step, user) -> CalendarEvent:
 
 def planning_calendar(*, org: Organization, user) -> PlanningCalendar:
     """The organization's planning calendar (the page and the iCalendar feed): for each
-    cycle that has not ended more than a year ago, the cycle, its refine window,
-    alignment meeting, mid-cycle check and period ends (when check-ins are due); and
+    cycle not archived that has not ended more than a year ago, the cycle, its refine
+    window, alignment meeting, mid-cycle check and period ends (when check-ins are due); and
     every open step with its deadline, the caller's own saying "(you)". Two queries."""
     today = timezone.localdate()
-    cycles = Cycle.objects.filter(organization=org, end__gte=today - CALENDAR_PAST).order_by(
-        "start", "id"
-    )
+    cycles = cycles_with_current(
+        Cycle.objects.filter(
+            organization=org, end__gte=today - CALENDAR_PAST, archived_at__isnull=True
+        ),
+        today,
+    ).order_by("start", "id")
     steps = (
         Step.objects.filter(organization=org, state=StepState.OPEN)
         .select_related("kr__cycle", "assignee", "department")

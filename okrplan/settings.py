@@ -84,6 +84,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "okrplan.context_processors.unread_notifications",
+                "hierarchy.switcher.org_switch_context",
             ],
         },
     },

@@ -118,7 +118,8 @@ class ContributionForm(_Form):
         }
         super().__init__(*args, initial=initial, **kwargs)
         self.fields["department"].queryset = Department.objects.filter(
-            organization_id=org_id
+            organization_id=org_id,
+            archived_at__isnull=True,  # as `departments_active`
         ).order_by("name")
         self.fields["owner"].queryset = User.objects.filter(
             memberships__organization_id=org_id,

@@ -17,7 +17,6 @@ from django.views.decorators.http import require_GET, require_POST
 from hierarchy.models import (
     Aggregation,
     Cycle,
-    Department,
     KeyResult,
     Membership,
     MetricKind,
@@ -35,6 +34,7 @@ from hierarchy.permissions import (
     plan_require_edit,
 )
 from hierarchy.scope import Scope, org_view
+from hierarchy.selectors import cycle_current, cycles_with_current, departments_active
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.fields import number_message
 from okrplan.lib.fragments import fragment_response
@@ -143,8 +143,10 @@ def _pct(value: Decimal | None) -> str | None:
 @org_view
 @require_GET
 def cycle_list(request, scope: Scope):
-    cycles = (
-        scope.queryset(Cycle)
+    """The cycles, newest first; the archived ones only with `?archived=1` (their count
+    says there are some)."""
+    cycles = list(
+        cycles_with_current(scope.queryset(Cycle))
         .annotate(
             objective_count=Count(
                 "objectives", filter=Q(objectives__archived_at__isnull=True), distinct=True
@@ -155,7 +157,8 @@ def cycle_list(request, scope: Scope):
         )
         .order_by("-start", "-id")
     )
-    today = timezone.localdate()
+    show_archived = request.GET.get("archived") == "1"
+    archived_count = sum(c.archived_at is not None for c in cycles)
     return render(
         request,
         "plans/cycle_tree.html",
@@ -164,9 +167,12 @@ def cycle_list(request, scope: Scope):
             "scope": scope,
             "org": scope.org,
             "cycles": [
-                {"cycle": c, "current": c.start <= today <= c.end, "periods": len(c.periods)}
+                {"cycle": c, "current": c.is_current, "periods": len(c.periods)}
                 for c in cycles
+                if show_archived or c.archived_at is None
             ],
+            "show_archived": show_archived,
+            "archived_count": archived_count,
         },
     )
 
@@ -174,7 +180,7 @@ def cycle_list(request, scope: Scope):
 @org_view
 @require_GET
 def cycle_tree(request, scope: Scope, cycle_id: int):
-    cycle = scope.get(Cycle, cycle_id)
+    cycle = scope.get(cycles_with_current(Cycle.objects.all()), cycle_id)
     fragment = "tree" if request.htmx and request.htmx.target == "tree" else None
     return tree_render(request, scope, cycle, params=request.GET, fragment=fragment)
 
@@ -418,12 +424,14 @@ def tree_render(
     (what a write did, for htmx: a plain POST redirects with a message); `fragment`: the
     partial to answer instead of the page (`tree`, the region htmx swaps)."""
     sections, krs, filter_form, filters = cycle_sections(scope, cycle, params=params, notes=notes)
-    today = timezone.localdate()
+    if not hasattr(cycle, "is_current"):  # loaded by a write's page: not annotated
+        current = cycle_current(org=scope.org)
+        cycle.is_current = current is not None and current.pk == cycle.pk
     context = {
         "scope": scope,
         "org": scope.org,
         "cycle": cycle,
-        "current": cycle.start <= today <= cycle.end,
+        "current": cycle.is_current,
         "periods": cycle.periods,
         "page": "tree",
         "objectives": sections,
@@ -451,7 +459,7 @@ def tree_form_choices(scope: Scope) -> dict:
     )
     return {
         "owners": [(m.user.username, _person(m.user)) for m in members],
-        "departments": list(scope.queryset(Department).order_by("name").values_list("id", "name")),
+        "departments": list(departments_active(org=scope.org).values_list("id", "name")),
         "metric_kinds": [
             (MetricKind.CUMULATIVE, "Cumulative (a flow)"),
             (MetricKind.LEVEL, "Level (at a moment)"),

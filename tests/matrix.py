@@ -8,7 +8,7 @@ department without owning it), a funnel of the owner's whose first stage is that
 department's, maya's review step and notification.
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -121,6 +121,10 @@ def objs(world, planning):
     mine = hs.invitation_create(
         org=world.other_org, actor=world.outsider, role="member", username="maya"
     )
+    # A cycle without objectives, which may be deleted.
+    empty_cycle = hs.cycle_create(
+        org=org, name="Q3 2020", start=date(2020, 7, 1), end=date(2020, 9, 30), granularity="month"
+    )
     return {
         "world": world,
         "planning": planning,
@@ -156,6 +160,7 @@ def objs(world, planning):
             "api-kr-lock": {"kr_id": lockable.pk},
             "api-alignment": {"kr_id": pipeline.pk},
             ("api-kr", "delete"): {"kr_id": unplanned.pk},
+            ("api-cycle", "delete"): {"cycle_id": empty_cycle.pk},
             "api-invitation-accept": {"invitation_id": mine.pk},
             "api-invitation-decline": {"invitation_id": mine.pk},
         },

@@ -71,7 +71,7 @@ MATRIX: dict[str, dict[str, tuple[int, ...]]] = {
     "api-departments":          {"get":    READ, "post": ADMIN_201},
     "api-department":           {"get":    READ, "patch": ADMIN, "delete": ADMIN_204},
     "api-cycles":               {"get":    READ, "post": ADMIN_201},
-    "api-cycle":                {"get":    READ, "patch": ADMIN},
+    "api-cycle":                {"get":    READ, "patch": ADMIN, "delete": ADMIN_204},  # empty
     # Planning.
     "api-objectives":           {"get":    READ, "post": WRITER_201},
     "api-objective":            {"get":    READ,                       # its owner (the parent

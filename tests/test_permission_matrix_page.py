@@ -72,6 +72,9 @@ MATRIX: dict[str, dict[str, tuple[int, ...]]] = {
                                  "post": (200, 302, 302, 302, 302, 302, 302)},
     "logout":                   {"get":  (405, 405, 405, 405, 405, 405, 405),  # POST only
                                  "post": (302, 302, 302, 302, 302, 302, 302)},
+    # anyone logged in creates an organization (and is its admin): then its setup guide
+    "org-create":               {"get":  (302, 200, 200, 200, 200, 200, 200),
+                                 "post": (302, 302, 302, 302, 302, 302, 302)},
     # maya's invitation (from globex): she alone answers it; to the others it is missing.
     "invitation-accept":        {"get":  (302, 405, 405, 405, 405, 405, 405),  # POST only
                                  "post": (302, 404, 404, 404, 302, 404, 404),
@@ -186,13 +189,24 @@ MATRIX: dict[str, dict[str, tuple[int, ...]]] = {
     "kr-archive":               {"get": NOT_SERVED, "post": EDITOR_POST, "htmx post": EDITOR_HTMX},
     "kr-restore":               {"get": NOT_SERVED, "post": EDITOR_POST, "htmx post": EDITOR_HTMX},
     # Admins configure.
+    "org-setup":                {"get": ADMIN_GET, "post": NOT_SERVED},
     "admin-members":            {"get": ADMIN_GET, "post": ADMIN_POST},
     "admin-member-role":        {"get": NOT_SERVED, "post": ADMIN_POST, "htmx post": ADMIN_HTMX},
     "admin-member-remove":      {"get": NOT_SERVED, "post": ADMIN_POST},
     "admin-invitation-withdraw": {"get": NOT_SERVED, "post": ADMIN_POST},
     "admin-departments":        {"get": ADMIN_GET, "post": ADMIN_POST},
     "admin-department-update":  {"get": NOT_SERVED, "post": ADMIN_POST, "htmx post": ADMIN_HTMX},
+    # archive, restore, delete: a message and the list again, done or refused (the
+    # department is empty: archived and deleted; restoring one in use is refused)
+    "admin-department-archive": {"get": NOT_SERVED, "post": ADMIN_POST},
+    "admin-department-restore": {"get": NOT_SERVED, "post": ADMIN_POST},
+    "admin-department-delete":  {"get": NOT_SERVED, "post": ADMIN_POST},
     "admin-cycles":             {"get": ADMIN_GET, "post": ADMIN_POST},
+    "admin-cycle-edit":         {"get": ADMIN_GET, "post": ADMIN_POST},
+    # the cycle has objectives: archived; deleting it and restoring it are refused
+    "admin-cycle-archive":      {"get": NOT_SERVED, "post": ADMIN_POST},
+    "admin-cycle-restore":      {"get": NOT_SERVED, "post": ADMIN_POST},
+    "admin-cycle-delete":       {"get": NOT_SERVED, "post": ADMIN_POST},
     "admin-settings":           {"get": ADMIN_GET, "post": ADMIN_POST},
     "admin-rules":              {"get": ADMIN_GET, "post": ADMIN_POST},
     "admin-rule-override":      {"get": NOT_SERVED, "post": ADMIN_POST},
@@ -302,6 +316,8 @@ def _body(name: str, objs: dict, user) -> dict:
         "history-import": lambda: {
             "file": SimpleUploadedFile("history.csv", f"kr,period,value\n{kr.pk},0,5\n".encode())
         },
+        "admin-cycle-edit": lambda: {"name": "Q1 2026 (renamed)"},
+        "org-create": lambda: {"name": "Initech", "slug": ""},  # the slug made from the name
         "admin-settings": lambda: {"gap_tolerance_pct": "2"},
         "objective-create": lambda: {"title": "Hire well"},
         "objective-edit": lambda: {"title": "Spare parts"},

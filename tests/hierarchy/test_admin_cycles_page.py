@@ -49,19 +49,19 @@ def test_it_creates_a_weekly_cycle_with_refine_window_and_own_dates(world, clien
         {
             **Q1,
             "granularity": "week",
-            "refine_start": "2025-12-10",
-            "refine_end": "2025-12-20",
+            "refine_start": "2026-01-01",
+            "refine_end": "2026-01-09",
             "alignment_meeting": "2026-01-12",
             "midcycle_check": "2026-02-16",
         },
     )
     assert response.status_code == 302
     cycle = Cycle.objects.get(name="Q1 2026")
-    assert (cycle.refine_start, cycle.refine_end) == (date(2025, 12, 10), date(2025, 12, 20))
+    assert (cycle.refine_start, cycle.refine_end) == (date(2026, 1, 1), date(2026, 1, 9))
     assert (cycle.alignment_meeting, cycle.midcycle_check) == (date(2026, 1, 12), date(2026, 2, 16))
     block = cycle_block(client.get(URL).content.decode(), cycle)
     assert "13 × weekly" in block and "W13" in block and "26 Mar\u201331 Mar" in block
-    assert 'datetime="2025-12-10"' in block
+    assert 'datetime="2026-01-09"' in block
 
 
 @pytest.mark.parametrize(

@@ -93,3 +93,45 @@ def test_it_refuses_a_lead_with_a_nul_character(world, api):
     assert response.status_code == 400
     assert response.json() == {"lead": ["Null characters are not allowed."]}
     assert not Department.objects.filter(name="Ops").exists()
+
+
+# --- Issue 14 item 4: archive, delete only when empty ---------------------------------
+
+
+def test_an_admin_archives_and_restores_a_department(world, api):
+    url = f"{URL}{world.sales.pk}/"
+    response = api(world.admin).patch(url, {"archived": True}, format="json")
+    assert response.status_code == 200
+    assert response.json()["archived_at"] is not None
+
+    def names(query):
+        return [d["name"] for d in api(world.viewer).get(URL + query).json()["results"]]
+
+    assert names("") == ["Marketing", "Sales"]
+    assert names("?archived=false") == ["Marketing"]
+    assert names("?archived=true") == ["Sales"]
+    assert api(world.viewer).patch(url, {"archived": False}, format="json").status_code == 403
+    response = api(world.admin).patch(url, {"archived": False, "name": "Sales & BD"}, format="json")
+    assert response.json()["archived_at"] is None and response.json()["name"] == "Sales & BD"
+
+
+def test_a_department_with_key_results_is_not_deleted_and_says_why(planning, world, api):
+    response = api(world.admin).delete(f"{URL}{world.marketing.pk}/")
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": [
+            "Marketing has 1 key result: it cannot be deleted. Move them to another "
+            "department first, or archive Marketing (what it has stays readable)."
+        ]
+    }
+
+
+def test_a_sub_department_of_an_archived_one_is_refused(world, api):
+    api(world.admin).patch(f"{URL}{world.sales.pk}/", {"archived": True}, format="json")
+    response = api(world.admin).post(
+        URL, {"name": "Field", "lead": "sam", "parent": world.sales.pk}
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "parent": ["The department Sales is archived: restore it first, or choose another."]
+    }

@@ -63,13 +63,13 @@ def test_it_shows_the_dates_of_each_cycle(world, planning, client):
 def test_it_shows_the_refine_window(world, client):
     cycle = hs.cycle_create(
         org=world.org, name="Q2 2026", start=date(2026, 4, 1), end=date(2026, 6, 30),
-        granularity="month", refine_start=date(2026, 3, 16), refine_end=date(2026, 3, 27),
+        granularity="month", refine_start=date(2026, 4, 1), refine_end=date(2026, 4, 10),
     )  # fmt: skip
     client.force_login(world.member)
     block = section(get(client), cycle)
     assert re.search(
-        r'datetime="2026-03-16">Mon 16 Mar</time> \u2013 '
-        r'<time datetime="2026-03-27">Fri 27 Mar</time>.*?Refine window',
+        r'datetime="2026-04-01">Wed 1 Apr</time> \u2013 '
+        r'<time datetime="2026-04-10">Fri 10 Apr</time>.*?Refine window',
         block,
         re.S,
     )
