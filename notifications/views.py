@@ -19,11 +19,11 @@ from hierarchy.models import Granularity, KeyResult
 from hierarchy.permissions import (
     close_require,
     kr_can_act_as_parent_owner,
-    kr_can_edit,
     lock_require,
     notice_require,
     plan_can_edit,
     plan_require_edit,
+    structure_can_change,
     target_require_change,
 )
 from hierarchy.scope import Scope, org_view
@@ -144,7 +144,7 @@ def _alignment_context(
         "chart_svg": mark_safe(chart.svg) if chart else "",  # noqa: S308  # nosec B308 B703
         "can_act": can_act,
         # the empty contributions' action (the KR's structure page): who may change the KR
-        "can_add_contributions": not children and kr_can_edit(scope, kr),
+        "can_add_contributions": not children and structure_can_change(scope, kr),
     }
     if can_act:
         context.update(_actions_context(scope, kr, view, forms))

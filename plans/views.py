@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -204,15 +204,6 @@ class RowActions:
         return self.edit or self.up or self.down or self.archive or self.restore
 
 
-def url_or_none(name: str, **kwargs) -> str | None:
-    """`reverse(name)`, or None while the route does not exist (a page another part of
-    the work adds: its link appears when it does)."""
-    try:
-        return reverse(name, kwargs=kwargs)
-    except NoReverseMatch:
-        return None
-
-
 def _tree_load(scope: Scope, cycle: Cycle, *, archived: bool) -> list:
     """The cycle's objectives with their KRs (owner, department, plan, check-ins) in
     three queries whatever the size; the archived ones only when asked for. A KR's cycle
@@ -305,7 +296,7 @@ def _row_actions(
         and kr_can_move(scope, kr, objective=objective)
     )
     may_archive = kr_can_archive(scope, kr, has_children=row.is_parent)
-    structure = url_or_none("kr-structure", org=scope.org.slug, kr_id=kr.pk)
+    structure = reverse("kr-structure", kwargs={"org": scope.org.slug, "kr_id": kr.pk})
     note = notes.get(("kr", kr.pk), {})
     up, down = movable and kr.pk not in firsts, movable and kr.pk not in lasts
     return RowActions(

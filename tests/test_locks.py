@@ -93,9 +93,11 @@ LOCK_SITES = {
     "plans/recompute.py": 1,  # CHAIN: the repair locks every plan, root first
     "notifications/locks.py": 2,  # ROUND and STEP, after the chain
     # outside the order, each locked alone in its transaction and never with a chain,
-    # round or step: the admins of one organization (locked last), and an invitation
-    # being answered or claimed through its link (then its membership is created)
-    "hierarchy/services.py": 3,
+    # round or step: the admins of one organization (locked last), an invitation
+    # being answered or claimed through its link (then its membership is created), a
+    # person's personal tokens (a new one counted), a department archived or restored,
+    # a cycle archived or restored (issue 14)
+    "hierarchy/services.py": 8,
 }
 APPS = ["hierarchy", "plans", "notifications", "okrplan"]
 

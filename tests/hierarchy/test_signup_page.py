@@ -85,11 +85,10 @@ def test_a_logged_in_person_is_sent_home(world, client):
     assert not User.objects.filter(username="nina").exists()
 
 
-def test_home_without_organizations_offers_the_api_until_organizations_can_be_created(db, client):
+def test_home_without_organizations_offers_to_create_one(db, client):
     client.force_login(User.objects.create_user("nina", "nina@example.test", PASSWORD))
     page = client.get("/").content.decode()
-    assert "Create an organization" not in page
-    assert 'href="/api/docs/"' in page
+    assert '<a href="/orgs/new/">Create an organization</a>' in page
 
 
 def _create_org(request):  # pragma: no cover - only reversed

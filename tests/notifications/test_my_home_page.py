@@ -167,5 +167,9 @@ def test_every_row_says_which_period_it_is_about(planning, world, client):
         '<th scope="row">Assess the impact<span class="sub">Plan: Q1 2026 (3 months)</span></th>'
         in row(f"step-{assess.pk}")
     )
-    assert '<td class="span">Q1 2026 (3 months)</td>' in row(f"kr-{planning.marketing_kr.pk}")
-    assert '<td class="span">Sprint 4 (4 weeks)</td>' in row(f"kr-{sprint_kr.pk}")
+    assert '<td class="span" data-label="Plan period">Q1 2026 (3 months)</td>' in row(
+        f"kr-{planning.marketing_kr.pk}"
+    )
+    assert '<td class="span" data-label="Plan period">Sprint 4 (4 weeks)</td>' in row(
+        f"kr-{sprint_kr.pk}"
+    )
