@@ -274,7 +274,10 @@ def test_it_takes_a_company_from_sign_up_to_a_locked_exported_plan(
     screenshot("combined-locked-1280")
     with page.expect_download() as download:
         page.get_by_role("link", name="Export XLSX").click()
-    book = openpyxl.load_workbook(download.value.path(), read_only=True)
+    assert download.value.suggested_filename == "new-pipeline.xlsx"
+    saved = artifacts / "journey-new-pipeline.xlsx"
+    download.value.save_as(saved)
+    book = openpyxl.load_workbook(saved, read_only=True)
     sheet = book.active
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     header = rows[0]
@@ -291,3 +294,24 @@ def test_it_takes_a_company_from_sign_up_to_a_locked_exported_plan(
     parent.refresh_from_db()
     assert parent.plan.is_locked
     assert all(KeyResult.objects.get(pk=c.pk).plan.is_locked for c in children.values())
+
+    # on a phone: the pages of the journey, nothing cut off
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(page.get_by_text("All plans are locked.")).to_be_visible()
+    _fits(page)
+    screenshot("combined-locked-390")
+    page.get_by_role("navigation", name="Breadcrumb").get_by_role("link", name="Q-now").click()
+    tree = page.locator("#tree")
+    expect(tree.get_by_role("row", name="New pipeline")).to_contain_text("5,000,000 USD")
+    _fits(page)
+    screenshot("tree-390")
+    tree.get_by_role("link", name="Contributions of “New pipeline”").click()
+    expect(page.locator("#contributions").get_by_role("heading")).to_contain_text(
+        "3 in 3 departments"
+    )
+    _fits(page)
+    screenshot("structure-390")
+    lena.set_viewport_size({"width": 390, "height": 844})
+    expect(lena.get_by_label(months[0])).to_have_value("100")
+    _fits(lena)
+    lena.screenshot(path=str(artifacts / "journey-pasted-390.png"), full_page=True)
