@@ -271,6 +271,8 @@ def test_it_takes_a_company_from_sign_up_to_a_locked_exported_plan(
     expect(table.locator("tbody tr")).to_have_count(3)
     page.get_by_role("button", name="Lock 4 plans").click()
     expect(page.get_by_text("All plans are locked.")).to_be_visible()
+    # the shared target per month, split evenly: to the cent, as USD is
+    expect(page.locator("tr.target-row")).to_contain_text("1,666,666.67")
     screenshot("combined-locked-1280")
     with page.expect_download() as download:
         page.get_by_role("link", name="Export XLSX").click()
