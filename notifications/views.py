@@ -1,6 +1,6 @@
 """Browser pages of the notifications app: the parent owner's combined view, the inbox."""
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -90,7 +90,9 @@ def alignment_with_targets(scope: Scope, kr: KeyResult) -> tuple[dict, list[Deci
     targets = charts.period_targets(
         target=_d(view["kr"]["target"]), own_values=kr.plan.values, periods=len(view["periods"])
     )
-    return view, targets
+    # an even split (5,000,000 over 3 months) to the unit's decimals, like a plan's values
+    step = Decimal(1).scaleb(-kr.decimals)
+    return view, [t.quantize(step, rounding=ROUND_HALF_UP) for t in targets]
 
 
 def _alignment_context(

@@ -169,3 +169,20 @@ def test_it_answers_404_to_an_outsider_and_for_a_missing_organization(world, cli
     assert client.get("/o/acme/setup/").status_code == 404
     assert client.get("/o/nowhere/setup/").status_code == 404
     assert Organization.objects.filter(slug="globex").exists()
+
+
+def test_the_guide_and_the_cycle_edit_page_carry_one_breadcrumb_trail(founder, client):
+    """The base's trail, extended: the pages drew a second one of their own below it
+    (two "Breadcrumb" navigations, the first saying only the organization's name)."""
+    org, _ = founder
+    cycle = hs.cycle_create(
+        org=org, name="Q1 2026", start=date(2026, 1, 1), end=date(2026, 3, 31),
+        granularity="month",
+    )  # fmt: skip
+    guide = client.get(GUIDE).content.decode()
+    assert guide.count('aria-label="Breadcrumb"') == 1
+    assert '<span aria-current="page">Setup guide</span>' in guide
+    edit = client.get(f"/o/initech/admin/cycles/{cycle.pk}/").content.decode()
+    assert edit.count('aria-label="Breadcrumb"') == 1
+    assert 'href="/o/initech/admin/cycles/">Cycles</a>' in edit
+    assert '<span aria-current="page">Edit Q1 2026</span>' in edit

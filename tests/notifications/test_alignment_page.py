@@ -170,3 +170,14 @@ def test_compact_axis_labels():
 def test_nice_ticks_reach_the_top_in_round_steps():
     assert charts.nice_ticks(D(5250000)) == [D(0), D(2000000), D(4000000), D(6000000)]
     assert charts.nice_ticks(D("9.45")) == [D(0), D("2.5"), D(5), D("7.5"), D(10)]
+
+
+def test_the_target_per_period_is_shown_to_the_units_decimals(planning, world, client):
+    """A parent without a plan of its own: its target split evenly, 100 over three
+    months, shown as 33.33 (USD: 2 decimals), not as 33.333333333333333333333333."""
+    parent = make_kr(world, planning.objective, title="Evenly split", target=D(100), decimals=2)
+    make_kr(world, planning.objective, title="Its part", target=D(100), parent=parent)
+    html = page(client, world.owner, parent)
+    row = re.search(r'<tr class="target-row">.*?</tr>', html, re.S).group(0)
+    assert row.count(">33.33</td>") == 3, row
+    assert "33.3333" not in html
