@@ -23,8 +23,12 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.tokens import default_token_generator
 from django.test import Client
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import Page, expect
 
 from hierarchy import services as hs
@@ -34,6 +38,7 @@ from tests.browser.axe import axe_violations, describe, failing
 from tests.planning import lock, set_plan
 from tests.test_permission_matrix_page import page_routes
 
+User = get_user_model()
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 WIDTHS = (1280, 390)
 
@@ -80,6 +85,35 @@ def _members_controls_on_screen(page: Page, s: dict) -> None:
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= width, (i, box, width)
 
 
+def _create_a_token(page: Page, s: dict) -> None:
+    """A new token, swapped in by htmx: its key shown once, above the list."""
+    page.get_by_label("Name", exact=True).fill("Laptop script")
+    page.get_by_role("button", name="Create a token").click()
+    expect(page.locator("#new-token-key")).to_be_visible()
+
+
+def _check_a_file(rows: str) -> Callable[[Page, dict], None]:
+    """The history import's check of an uploaded file: its rows, or its errors by row."""
+
+    def check(page: Page, s: dict) -> None:
+        body = rows.format(**s).encode()
+        page.get_by_label("CSV or XLSX file").set_input_files(
+            {"name": "history.csv", "mimeType": "text/csv", "buffer": body}
+        )
+        page.get_by_role("button", name="Check the file").click()
+        expect(page.locator("#check-h")).to_be_visible()
+
+    return check
+
+
+def _reset_link(s: dict) -> str:
+    """pat's real password-reset link (made when visited: a login would void it), which
+    Django sends on to the set-password form."""
+    user = s["people"]["pat"]
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    return f"/accounts/password/reset/{uid}/{default_token_generator.make_token(user)}/"
+
+
 def _answer_without_choosing(page: Page, s: dict) -> None:
     page.get_by_role("button", name="Send the answer").click()
     expect(page.locator("#answer-errors")).to_be_visible()
@@ -94,12 +128,36 @@ def _answer_no_change(page: Page, s: dict) -> None:
 # fmt: off
 VISITS = (
     Visit("login", None, lambda s: "/accounts/login/"),
+    Visit("signup", None, lambda s: "/accounts/signup/"),
+    Visit("password-reset", None, lambda s: "/accounts/password/reset/"),
+    Visit("password-reset-done", None, lambda s: "/accounts/password/reset/sent/"),
+    Visit("password-reset-confirm", None, _reset_link, "set-password"),
+    Visit("password-reset-confirm", None, lambda s: "/accounts/password/reset/MQ/made-up/",
+          "invalid"),
+    Visit("password-reset-complete", None, lambda s: "/accounts/password/reset/complete/"),
     Visit("invitation-link", None, lambda s: f"/join/{s['email_token']}/", "sign-up"),
     Visit("invitation-link", "maya", lambda s: f"/join/{s['maya_token']}/", "answer"),
     Visit("home", "maya", lambda s: "/"),  # her organizations and a pending invitation
+    Visit("profile", "maya", lambda s: "/accounts/profile/", "tokens"),  # one listed
+    Visit("profile", "maya", lambda s: "/accounts/profile/", "new-token", _create_a_token),
+    Visit("password-change", "maya", lambda s: "/accounts/password/change/"),
+    Visit("org-create", "maya", lambda s: "/orgs/new/"),
+    Visit("org-setup", "admin", lambda s: f"/o/{s['fresh_org']}/setup/"),  # one step of 3
+    Visit("search", "admin", _org("search/?q=pipeline")),
     Visit("org-home", "admin", _org()),
     Visit("cycles", "admin", _org("cycles/")),
     Visit("cycle-tree", "admin", _org("cycles/{cycle}/")),
+    Visit("objective-create", "admin", _org("cycles/{cycle}/objectives/new/")),
+    Visit("objective-edit", "admin", _org("objectives/{objective}/edit/")),
+    Visit("kr-create", "admin", _org("objectives/{objective}/krs/new/")),
+    Visit("kr-edit", "admin", _org("krs/{draft_kr}/edit/")),
+    Visit("kr-structure", "owner", _org("krs/{pipeline}/structure/"), "shared"),
+    Visit("kr-structure", "owner", _org("krs/{funnel}/structure/"), "funnel"),
+    Visit("history-import", "maya", _org("imports/"), "form"),
+    Visit("history-import", "maya", _org("imports/"), "errors",
+          _check_a_file("kr,period,value\n{marketing_kr},0,1200\n{marketing_kr},9,1\n")),
+    Visit("history-import", "maya", _org("imports/"), "preview",
+          _check_a_file("kr,period,value\n{marketing_kr},0,1200\n{marketing_kr},1,800.5\n")),
     Visit("kr-alignment", "owner", _org("krs/{pipeline}/alignment/"), "two-rounds"),
     Visit("kr-alignment", "owner", _org("krs/{pipeline}/alignment/"), "notice-error",
           _notice_without_message),
@@ -118,6 +176,7 @@ VISITS = (
     Visit("admin-members", "admin", _org("admin/members/"), then=_members_controls_on_screen),
     Visit("admin-departments", "admin", _org("admin/departments/")),
     Visit("admin-cycles", "admin", _org("admin/cycles/")),
+    Visit("admin-cycle-edit", "admin", _org("admin/cycles/{cycle}/")),
     Visit("admin-settings", "admin", _org("admin/settings/")),
     Visit("admin-rules", "admin", _org("admin/rules/")),
 )
@@ -143,6 +202,30 @@ NOT_VISITED = {
     "admin-department-update": "POST only: the departments page's row",
     "admin-rule-override": "POST only: the rules page's forms",
     "admin-rule-override-remove": "POST only: the rules page's row",
+    "admin-department-archive": "POST only: the departments page's row",
+    "admin-department-restore": "POST only: the departments page's archived row",
+    "admin-department-delete": "POST only: the departments page's row",
+    "admin-cycle-archive": "POST only: the cycle's admin page",
+    "admin-cycle-restore": "POST only: the cycles page's archived row",
+    "admin-cycle-delete": "POST only: the cycle's admin page",
+    "personal-token-create": "POST only: the profile's token form (its answer: visited)",
+    "personal-token-revoke": "POST only: the profile's token row",
+    "kr-aggregation": "POST only: the structure page's aggregation form",
+    "kr-contribution-add": "POST only: the structure page's contribution form",
+    "kr-contribution-update": "POST only: the structure page's contribution row",
+    "kr-stage-move": "POST only: the structure page's stage order buttons",
+    "kr-contribution-remove": "POST only: the structure page's contribution row",
+    "kr-dependency-add": "POST only: the structure page's dependency form",
+    "kr-dependency-remove": "POST only: the structure page's dependency row",
+    "objective-move": "POST only: the cycle tree's order buttons",
+    "objective-archive": "POST only: the cycle tree's objective actions",
+    "objective-restore": "POST only: the cycle tree's archived objective",
+    "kr-move": "POST only: the cycle tree's order buttons",
+    "kr-archive": "POST only: the cycle tree's KR actions",
+    "kr-restore": "POST only: the cycle tree's archived KR",
+    "cycle-tree-export": "a download (CSV or XLSX): tests/plans/test_cycle_tree_export_page.py",
+    "kr-alignment-export": "a download: tests/notifications/test_alignment_export_page.py",
+    "quarterly-report-export": "a download: tests/notifications/test_quarterly_report_export_page.py",  # noqa: E501
 }
 # fmt: on
 
@@ -189,7 +272,13 @@ def site(objs, funnel, nps):
     )
     ns.rule_set(org=world.org, kr=planning.pipeline, upward="notify", downward="none")
     path = objs["path"]
+    # A new organization of the admin's, one step of its setup guide done (a department).
+    fresh = hs.organization_create(name="Fresh Start", slug="fresh", actor=world.admin)
+    hs.department_create(org=fresh, name="Operations", lead=world.admin)
     return {
+        "fresh_org": fresh.slug,
+        "objective": path["objective_id"],
+        "funnel": objs["funnel"].pk,
         "cycle": planning.cycle.pk,
         "pipeline": planning.pipeline.pk,
         "marketing_kr": planning.marketing_kr.pk,
@@ -204,6 +293,7 @@ def site(objs, funnel, nps):
             "owner": world.owner,
             "maya": world.marketing_lead,
             "sam": world.sales_lead,
+            "pat": User.objects.get(username="pat"),
         },
     }
 
