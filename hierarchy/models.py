@@ -455,7 +455,7 @@ class Profile(models.Model):
         return f"profile of {self.user_id}"
 
 
-PERSONAL_TOKEN_PREFIX = "okrp_"  # DRF's keys are 40 hex digits: never this
+PERSONAL_TOKEN_PREFIX = "okrp_"  # nosec B105  # a public prefix, not a secret (DRF keys: 40 hex)
 
 
 class PersonalToken(OneLineFields, models.Model):
