@@ -1,69 +1,46 @@
-"""Browser pages of the notifications app: the parent owner's combined view, the inbox."""
+"""The parent owner's combined view of a shared KR, its export, and its actions
+(lock, change the target, send the impact notice, close a round)."""
 
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Q
-from django.http import HttpResponseNotAllowed
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
-from hierarchy.models import Granularity, KeyResult
+from hierarchy.models import KeyResult
 from hierarchy.permissions import (
     close_require,
     kr_can_act_as_parent_owner,
     lock_require,
     notice_require,
-    plan_can_edit,
-    plan_require_edit,
     structure_can_change,
     target_require_change,
 )
 from hierarchy.scope import Scope, org_view
-from hierarchy.selectors import invitation_pending_list
 from notifications import charts, services
 from notifications.forms import CloseForm, NoticeForm, TargetForm
 from notifications.models import (
     Answer,
     Downward,
-    Notification,
     Round,
     RoundStatus,
-    Step,
     StepKind,
     StepState,
 )
 from notifications.selectors import (
-    agenda_facts,
     alignment_view,
-    kr_history,
     rule_for,
-)
-from notifications.selectors import plan_preview_of as preview_selector
-from notifications.services import (
-    notification_mark_read,
-    notifications_mark_all_read,
-    step_answer,
 )
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.forms import form_add_service_errors
-from okrplan.lib.fragments import fragment_response
 from okrplan.lib.spreadsheets import Table, sheet_response
 from plans import services as plan_services
 from plans.checks import num
-from plans.forms import PlanForm, parse_values
-from plans.models import Cause, PlanStatus
-from plans.selectors import kr_or_404, kr_progress, kr_queryset
-from plans.services import validate_plan_values
-from plans.shapes import centroid
-from plans.views import STATUS_LABELS
+from plans.models import PlanStatus
+from plans.selectors import kr_or_404
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
@@ -80,7 +57,7 @@ def _n(value) -> str:
 @require_GET
 def kr_alignment(request, scope: Scope, kr_id: int):
     kr = kr_or_404(org=scope.org, pk=kr_id)
-    return render(request, "notifications/alignment.html", _alignment_context(scope, kr))
+    return render(request, "notifications/alignment.html", alignment_context(scope, kr))
 
 
 def alignment_with_targets(scope: Scope, kr: KeyResult) -> tuple[dict, list[Decimal]]:
@@ -95,7 +72,7 @@ def alignment_with_targets(scope: Scope, kr: KeyResult) -> tuple[dict, list[Deci
     return view, [t.quantize(step, rounding=ROUND_HALF_UP) for t in targets]
 
 
-def _alignment_context(
+def alignment_context(
     scope: Scope, kr: KeyResult, forms: dict | None = None, actions: bool = True
 ) -> dict:
     """Everything the combined view shows; `forms` are bound forms to show with errors
@@ -330,7 +307,7 @@ def _done(request, scope: Scope, kr_id: int, message: str):
     messages.success(request, message)
     if request.htmx:
         kr = kr_or_404(org=scope.org, pk=kr_id)
-        context = _alignment_context(scope, kr)
+        context = alignment_context(scope, kr)
         return render(request, "notifications/alignment.html#region", context)
     return redirect("kr-alignment", scope.org.slug, kr_id)
 
@@ -339,7 +316,7 @@ def _failed(request, scope: Scope, kr_id: int, forms: dict):
     """Re-render with the errors: the region for htmx (200, so htmx swaps it in), the
     whole page without JS (400)."""
     kr = kr_or_404(org=scope.org, pk=kr_id)
-    context = _alignment_context(scope, kr, forms)
+    context = alignment_context(scope, kr, forms)
     if request.htmx:
         return render(request, "notifications/alignment.html#region", context)
     return render(request, "notifications/alignment.html", context, status=400)
@@ -551,456 +528,4 @@ def _chart(info, aggregate, children, labels, targets) -> charts.Chart | None:
         periods=labels,
         series=[(c["department_name"], [_d(v) for v in c["values"]]) for c in children],
         targets=targets,
-    )
-
-
-# --- The audit trail of a KR -------------------------------------------------------
-
-HISTORY_PAGE_SIZE = 100
-EVENT_LABELS = {
-    "started": "Round started",
-    "modified_again": "Modified again",
-    "notice_sent": "Impact notice sent",
-    "assessed": "Answered",
-    "reminder": "Reminder",
-    "escalation": "Escalation",
-    "orphaned": "Orphaned modification",
-    "orphan_notice": "Automatic notice",
-    "closed": "Round closed",
-}
-CAUSE_LABELS = dict(Cause.choices)
-
-
-def _history_row(entry: dict) -> dict:
-    """One line of the trail: a plan revision or a round event, in words."""
-    if entry["kind"] == "revision":
-        return {
-            **entry,
-            "what": f"Plan version {entry['version']}",
-            "cause_label": CAUSE_LABELS.get(entry["cause"], entry["cause"]),
-            "before_n": _n(entry["before_target"]),
-            "after_n": _n(entry["after_target"]),
-            "text": entry["rationale"],
-        }
-    return {
-        **entry,
-        "what": EVENT_LABELS.get(entry["event"], entry["event"].replace("_", " ").capitalize()),
-        "cause_label": f"Round {entry['round']}",
-        "before_n": None,
-        "after_n": None,
-        "text": entry["message"],
-    }
-
-
-@org_view
-@require_GET
-def kr_history_page(request, scope: Scope, kr_id: int):
-    """Plan revisions and round events, oldest first: what `GET .../history/` returns."""
-    kr = kr_or_404(org=scope.org, pk=kr_id)
-    entries = kr_history(org=scope.org, kr=kr)
-    page = Paginator(entries, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    has_children = KeyResult.objects.filter(organization=scope.org, parent=kr).exists()
-    return render(
-        request,
-        "notifications/history.html",
-        {
-            "scope": scope,
-            "org": scope.org,
-            "kr": kr,
-            "has_children": has_children,
-            # the empty history's action: the first save of the plan
-            "can_edit_plan": plan_can_edit(scope, kr, has_children=has_children),
-            "page": page,
-            "rows": [_history_row(e) for e in page.object_list],
-            "modifications": sum(1 for e in entries if e["is_modification"]),
-            "round_ids": sorted({e["round"] for e in entries if e["round"]}),
-        },
-    )
-
-
-# --- The alignment meeting agenda --------------------------------------------------
-
-# The seed article's agenda (seeds/cross-functional-plan-alignment.txt, "The
-# Cross-Functional Alignment Meeting"): five time-boxed items; the second gives each
-# contributing department two minutes.
-MINUTES_PER_DEPARTMENT = 2
-VALIDATE_QUESTION = {
-    "additive": "Do the contributions sum to the target?",
-    "sequential": "Are the funnel ratios consistent (and close to history)?",
-    "parallel": "Is the combined impact plausible, once overlap is discounted?",
-}
-
-
-def _distribution(centroid) -> str:
-    """The distribution shape in words, from the plan's centroid (SPEC.md §4)."""
-    if centroid in (None, ""):
-        return "not planned yet"
-    c = Decimal(centroid)
-    if c < Decimal("0.45"):
-        return "front-loaded"
-    if c > Decimal("0.55"):
-        return "back-loaded"
-    return "even"
-
-
-@org_view
-@require_GET
-def kr_agenda(request, scope: Scope, kr_id: int):
-    kr = kr_or_404(org=scope.org, pk=kr_id)
-    context = _alignment_context(scope, kr, actions=False)
-    view = context["view"]
-    facts = agenda_facts(org=scope.org, kr=kr, children=view["children"])
-    departments: dict[int, dict] = {}
-    for child in context["children"]:
-        department = departments.setdefault(
-            child["department"],
-            {
-                "name": child["department_name"],
-                "lead": facts["leads"].get(child["department"], ""),
-                "krs": [],
-            },
-        )
-        department["krs"].append(
-            {
-                **child,
-                "distribution": _distribution(child["centroid"]),
-                "assumptions": facts["assumptions"].get(child["id"], []),
-            }
-        )
-    rule = rule_for(org=scope.org, kr=kr)
-    minutes = [5, MINUTES_PER_DEPARTMENT * len(departments), 10, 5, 2]
-    parent_centroid = centroid(kr.plan.values)
-    return render(
-        request,
-        "notifications/agenda.html",
-        {
-            **context,
-            "cycle": kr.cycle,
-            "departments": list(departments.values()),
-            "minutes": minutes,
-            "total_minutes": sum(minutes),
-            "question": VALIDATE_QUESTION.get(view["kr"]["aggregation"], ""),
-            "parent_distribution": _distribution(parent_centroid),
-            "rule": rule,
-            "threshold_n": num(rule.threshold_pct),
-            "hours": [
-                num(scope.org.notify_hours),
-                num(scope.org.assess_hours),
-                num(scope.org.close_hours),
-            ],
-        },
-    )
-
-
-# --- The inbox ------------------------------------------------------------------
-
-INBOX_PAGE_SIZE = 50
-
-
-def _inbox_queryset(scope: Scope, user):
-    """The caller's notifications in this organization, newest first, each knowing
-    whether its KR has children (so the row links to the KR's combined view)."""
-    has_children = KeyResult.objects.filter(organization=scope.org, parent_id=OuterRef("kr_id"))
-    return (
-        Notification.objects.filter(organization=scope.org, user=user)
-        .select_related("kr")
-        .annotate(kr_has_children=Exists(has_children))
-        .order_by("-created_at", "-id")
-    )
-
-
-def _back_to_inbox(request, scope: Scope):
-    """Where a plain (no-JS) form goes back to: the inbox page it came from."""
-    inbox = reverse("inbox", args=[scope.org.slug])
-    target = request.POST.get("next", "")
-    if target.startswith(inbox) and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return redirect(target)
-    return redirect(inbox)
-
-
-@org_view
-@require_GET
-def inbox(request, scope: Scope):
-    unread_only = request.GET.get("unread") == "1"
-    notifications = _inbox_queryset(scope, request.user)
-    if unread_only:
-        notifications = notifications.filter(read_at__isnull=True)
-    page = Paginator(notifications, INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "notifications/inbox.html",
-        {
-            "scope": scope,
-            "org": scope.org,
-            "page": page,
-            "unread_only": unread_only,
-            "query_prefix": "unread=1&" if unread_only else "",
-            # from every organization: the invitee is not a member of the inviting one
-            "invitations": invitation_pending_list(user=request.user),
-        },
-    )
-
-
-@org_view
-@require_POST
-def inbox_read(request, scope: Scope, notification_id: int):
-    """Mark one of the caller's notifications read: the row (and the badge) for htmx,
-    a redirect back to the inbox without JS. Another person's id is a 404."""
-    notification = scope.get(_inbox_queryset(scope, request.user), notification_id)
-    notification_mark_read(notification=notification)
-    if request.htmx:
-        return render(
-            request,
-            "notifications/inbox.html#row",
-            {"scope": scope, "org": scope.org, "n": notification, "oob": True},
-        )
-    return _back_to_inbox(request, scope)
-
-
-@org_view
-@require_POST
-def inbox_read_all(request, scope: Scope):
-    count = notifications_mark_all_read(organization_id=scope.org.pk, user=request.user)
-    messages.success(
-        request,
-        f"Marked {count} notification{'s' if count != 1 else ''} as read."
-        if count
-        else "Nothing was unread.",
-    )
-    return _back_to_inbox(request, scope)
-
-
-# --- The plan editor's live impact preview ------------------------------------------
-
-
-def _preview_figures(
-    info: dict, before: dict, after: dict, after_codes: set[str]
-) -> list[tuple[str, str, str, str]]:
-    """(label, before, after, tone) of the shared KR, from the preview's figures."""
-    unit = info["unit"]
-    if info["aggregation"] == "parallel":
-        short = "bad" if _d(after.get("discounted_claim")) < _d(after.get("needed")) else "ok"
-        return [
-            ("Raw claim", *[f"{_n(after.get('raw_claim'))} {unit}"] * 2, ""),
-            ("Discounted claim", *[f"{_n(after.get('discounted_claim'))} {unit}"] * 2, short),
-            ("Needed", *[f"{_n(after.get('needed'))} {unit}"] * 2, ""),
-        ]
-    total_label = "Implied output" if info["aggregation"] == "sequential" else "Total"
-    after_total = after.get("total")
-    figures = [
-        ("Target", *[f"{_n(info['target'])} {unit}"] * 2, ""),
-        (total_label, f"{_n(before.get('total'))} {unit}", f"{_n(after_total)} {unit}", ""),
-    ]
-    if "gap" in after:
-        tone = "bad" if "aggregate_gap" in after_codes else "ok"  # short or over: a check
-
-        def gap(figures: dict) -> str:
-            pct = figures.get("gap_pct")
-            return f"{_n(figures.get('gap'))} {unit}" + (f" ({pct}%)" if pct is not None else "")
-
-        figures.append(("Gap", gap(before), gap(after), tone))
-    return figures
-
-
-@org_view
-@require_POST
-def plan_preview_page(request, scope: Scope, kr_id: int):
-    """The plan editor's impact fragment: the same computation as the API's
-    `POST .../plan/preview/` over the typed values; nothing written."""
-    kr = kr_or_404(org=scope.org, pk=kr_id)
-    plan_require_edit(scope, kr)
-    form = PlanForm.of_post(kr, request.POST)
-    context = {"scope": scope, "org": scope.org, "kr": kr}
-    template = "plans/plan_editor.html#preview"
-    if form.version != kr.plan.version:
-        context["preview_error"] = (
-            f"The plan was saved by someone else since you opened it (now version "
-            f"{kr.plan.version}): reload the page to preview against the current plan."
-        )
-        return fragment_response(template, context)
-    try:
-        values = parse_values(kr, form.raw)
-        validate_plan_values(kr, values)
-    except ValidationError as error:
-        context["preview_error"] = f"Fix the values to see the impact. {error.messages[0]}"
-        return fragment_response(template, context)
-    view = preview_selector(org=scope.org, kr=kr, values=values)
-    before_codes = set(view["before"]["checks"])
-    after_codes = {c["code"] for c in view["checks"]}
-    context.update(
-        preview_figures=_preview_figures(
-            view["kr"], view["before"], view["aggregate"], after_codes
-        ),
-        preview_checks=[
-            {**c, "new": c["code"] not in before_codes}
-            for c in sorted(view["checks"], key=lambda c: SEVERITY_ORDER.get(c["severity"], 9))
-        ],
-        preview_resolved=sorted(before_codes - after_codes),
-        would_notify=view["would_notify"],
-        requires_rationale=view["requires_rationale"],
-    )
-    return fragment_response(template, context)
-
-
-# --- Answering a step (a protocol step or a review request) --------------------------
-
-ANSWERS = {
-    StepKind.CASCADE_REVIEW: [
-        (Answer.ACCEPT, "Accept", "apply the proposed plan to my key result"),
-        (Answer.DECLINE, "Decline", "keep my plan; the note saying why is required"),
-    ],
-    **{
-        kind: [
-            (Answer.NO_CHANGE, "No change", "my plan stands as it is"),
-            (Answer.MODIFIED, "Modified", "I have changed my plan in the plan editor"),
-        ]
-        for kind in (StepKind.ASSESS, StepKind.DOWNWARD_REVIEW, StepKind.DEPENDENCY_REVIEW)
-    },
-}
-
-
-def step_queryset(scope: Scope):
-    """Steps of the organization with what the step page and My work show."""
-    return Step.objects.filter(organization=scope.org).select_related(
-        "assignee", "kr__cycle", "kr__plan", "kr__parent", "source_kr", "round__parent_kr"
-    )
-
-
-def _step_context(scope: Scope, step: Step, form: dict) -> dict:
-    kr = step.kr
-    periods = kr.cycle.periods
-    current = kr.plan.values
-    proposed = step.proposed_values
-    rows = [
-        {
-            "label": p.label,
-            "current": _n(current[p.index]) if p.index < len(current) else "—",
-            "proposed": _n(proposed[p.index]) if proposed and p.index < len(proposed) else "—",
-        }
-        for p in periods
-    ]
-    is_open = step.state == StepState.OPEN
-    answers = ANSWERS.get(step.kind, [])
-    return {
-        "scope": scope,
-        "org": scope.org,
-        "step": step,
-        "kr": kr,
-        "kind_label": StepKind(step.kind).label,
-        "overdue": is_open and step.due_at < timezone.now(),
-        "rows": rows,
-        "proposed_target_n": _n(step.proposed_target),
-        "current_target_n": _n(kr.target),
-        "answers": answers,
-        "is_mine": step.assignee_id == scope.membership.user_id,
-        "can_answer": bool(answers)
-        and is_open
-        and scope.can_write
-        and step.assignee_id == scope.membership.user_id,
-        "form": form,
-    }
-
-
-@org_view
-def step_page(request, scope: Scope, step_id: int):
-    """A step: what it asks, for which KR and round, by when; the assignee answers it
-    here through `step_answer` (the service behind `POST .../steps/{id}/answer/`)."""
-    step = scope.get(step_queryset(scope), step_id)
-    form = {"answer": "", "note": "", "errors": {}}
-    if request.method == "GET":
-        return render(request, "notifications/step.html", _step_context(scope, step, form))
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["GET", "POST"])
-    scope.require_writer()
-    if step.assignee_id != request.user.pk:
-        raise PermissionDenied("Only the person this step is assigned to may answer it.")
-    form.update(answer=request.POST.get("answer", ""), note=request.POST.get("note", "")[:4000])
-    if form["answer"] not in Answer.values:
-        form["errors"] = {"answer": ["Choose an answer."]}
-    else:
-        try:
-            step_answer(step=step, actor=request.user, answer=form["answer"], note=form["note"])
-        except ValidationError as error:
-            form["errors"] = error.message_dict
-        else:
-            messages.success(request, f"Answered “{Answer(form['answer']).label}”. Thank you.")
-            return redirect("step", scope.org.slug, step.pk)
-    return render(request, "notifications/step.html", _step_context(scope, step, form), status=400)
-
-
-# --- My work: the department lead's home --------------------------------------------
-
-MY_KRS_SHOWN = 100
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def cycle_span(cycle) -> str:
-    """The period a plan covers, as My work names it: "Q3 2026 (3 months)"."""
-    word = "week" if cycle.granularity == Granularity.WEEK else "month"
-    return f"{cycle.name} ({_count(len(cycle.periods), word)})"
-
-
-def step_what(step: Step) -> tuple[str, str]:
-    """What an open step asks and the period it is about: a check-in names its period
-    ("Check in for Aug 2026"; a week by its dates too), the other steps are about a
-    plan, which covers its cycle ("Plan: Q3 2026 (3 months)")."""
-    label = StepKind(step.kind).label
-    cycle = step.kr.cycle
-    periods = cycle.periods
-    if step.kind == StepKind.CHECKIN and step.period is not None and step.period < len(periods):
-        period = periods[step.period]
-        if cycle.granularity == Granularity.WEEK:
-            days = f"{date_format(period.start, 'j M')} \u2013 {date_format(period.end, 'j M Y')}"
-            return f"{label} for {period.label} of {cycle.name} ({days})", ""
-        return f"{label} for {period.label}", ""
-    return label, f"Plan: {cycle_span(cycle)}"
-
-
-@org_view
-@require_GET
-def my_home(request, scope: Scope):
-    """My KRs (owned, or of departments I lead) with status and progress, and my open
-    steps and review requests, each linking to where it is done: 3 queries of its own."""
-    user_id = scope.membership.user_id
-    krs = list(
-        kr_queryset(scope.org)
-        .filter(Q(owner_id=user_id) | Q(department__lead_id=user_id), archived_at__isnull=True)
-        .select_related("cycle", "parent")
-        .order_by("-cycle__start", "cycle_id", "title", "id")[:MY_KRS_SHOWN]
-    )
-    rows = []
-    for kr in krs:
-        p = kr_progress(kr)
-        rows.append(
-            {
-                "kr": kr,
-                "span": cycle_span(kr.cycle),
-                "progress": p,
-                "status_label": STATUS_LABELS.get(p.status, p.status),
-                "pct": None if p.progress_pct is None else f"{num(p.progress_pct)}%",
-                "target_n": _n(kr.target),
-            }
-        )
-    now = timezone.now()
-    steps = [
-        {
-            "step": s,
-            "label": StepKind(s.kind).label,
-            "what": step_what(s),
-            "overdue": s.due_at < now,
-            "answerable": s.kind in ANSWERS,
-        }
-        for s in step_queryset(scope)
-        .filter(assignee_id=user_id, state=StepState.OPEN)
-        .order_by("due_at", "id")
-    ]
-    return render(
-        request,
-        "notifications/my_home.html",
-        {"scope": scope, "org": scope.org, "rows": rows, "steps": steps},
     )
