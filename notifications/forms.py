@@ -8,6 +8,7 @@ half-written and the person sees which field to fix.
 
 from django import forms
 
+from notifications.models import Answer
 from okrplan.lib.forms import NumberFormField
 
 
@@ -67,3 +68,22 @@ class TargetForm(forms.Form):
         required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 2})
     )
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+
+class StepAnswerForm(forms.Form):
+    """`POST /steps/{id}/`: the assignee's answer to a step, with a note (required to
+    decline a review; `step_answer` says so)."""
+
+    answer = forms.ChoiceField(
+        choices=Answer.choices,
+        error_messages={"required": "Choose an answer.", "invalid_choice": "Choose an answer."},
+    )
+    # as typed (the service strips it and refuses control characters); a longer note
+    # is cut, not refused
+    note = forms.CharField(required=False, strip=False)
+
+    def clean_note(self) -> str:
+        return self.cleaned_data["note"][:NOTE_MAX]
+
+
+NOTE_MAX = 4000

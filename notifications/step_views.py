@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from hierarchy.scope import Scope, org_view
 from notifications.alignment_views import _n
+from notifications.forms import StepAnswerForm
 from notifications.models import (
     Answer,
     Step,
@@ -17,6 +18,7 @@ from notifications.models import (
 from notifications.services import (
     step_answer,
 )
+from okrplan.lib.forms import form_add_service_errors
 
 # --- Answering a step (a protocol step or a review request) --------------------------
 
@@ -42,7 +44,7 @@ def step_queryset(scope: Scope):
     )
 
 
-def _step_context(scope: Scope, step: Step, form: dict) -> dict:
+def _step_context(scope: Scope, step: Step, form: StepAnswerForm) -> dict:
     kr = step.kr
     periods = kr.cycle.periods
     current = kr.plan.values
@@ -82,23 +84,24 @@ def step_page(request, scope: Scope, step_id: int):
     """A step: what it asks, for which KR and round, by when; the assignee answers it
     here through `step_answer` (the service behind `POST .../steps/{id}/answer/`)."""
     step = scope.get(step_queryset(scope), step_id)
-    form = {"answer": "", "note": "", "errors": {}}
     if request.method == "GET":
-        return render(request, "notifications/step.html", _step_context(scope, step, form))
+        context = _step_context(scope, step, StepAnswerForm(auto_id="%s"))
+        return render(request, "notifications/step.html", context)
     if request.method != "POST":
         return HttpResponseNotAllowed(["GET", "POST"])
     scope.require_writer()
     if step.assignee_id != request.user.pk:
         raise PermissionDenied("Only the person this step is assigned to may answer it.")
-    form.update(answer=request.POST.get("answer", ""), note=request.POST.get("note", "")[:4000])
-    if form["answer"] not in Answer.values:
-        form["errors"] = {"answer": ["Choose an answer."]}
-    else:
+    form = StepAnswerForm(request.POST, auto_id="%s")
+    if form.is_valid():
+        answer = form.cleaned_data["answer"]
         try:
-            step_answer(step=step, actor=request.user, answer=form["answer"], note=form["note"])
+            step_answer(
+                step=step, actor=request.user, answer=answer, note=form.cleaned_data["note"]
+            )
         except ValidationError as error:
-            form["errors"] = error.message_dict
+            form_add_service_errors(form, error)
         else:
-            messages.success(request, f"Answered “{Answer(form['answer']).label}”. Thank you.")
+            messages.success(request, f"Answered “{Answer(answer).label}”. Thank you.")
             return redirect("step", scope.org.slug, step.pk)
     return render(request, "notifications/step.html", _step_context(scope, step, form), status=400)
