@@ -1,5 +1,6 @@
 """The alignment meeting agenda of a shared KR."""
 
+from dataclasses import asdict
 from decimal import Decimal
 
 from django.shortcuts import render
@@ -28,11 +29,10 @@ VALIDATE_QUESTION = {
 }
 
 
-def _distribution(centroid) -> str:
+def _distribution(c: Decimal | None) -> str:
     """The distribution shape in words, from the plan's centroid (SPEC.md §4)."""
-    if centroid in (None, ""):
+    if c is None:
         return "not planned yet"
-    c = Decimal(centroid)
     if c < Decimal("0.45"):
         return "front-loaded"
     if c > Decimal("0.55"):
@@ -45,23 +45,22 @@ def _distribution(centroid) -> str:
 def kr_agenda(request, scope: Scope, kr_id: int):
     kr = kr_or_404(org=scope.org, pk=kr_id)
     context = alignment_context(scope, kr, actions=False)
-    view = context["view"]
-    facts = agenda_facts(org=scope.org, kr=kr, children=view["children"])
+    facts = agenda_facts(org=scope.org, kr=kr, children=context["children"])
     departments: dict[int, dict] = {}
     for child in context["children"]:
         department = departments.setdefault(
-            child["department"],
+            child.department,
             {
-                "name": child["department_name"],
-                "lead": facts["leads"].get(child["department"], ""),
+                "name": child.department_name,
+                "lead": facts["leads"].get(child.department, ""),
                 "krs": [],
             },
         )
         department["krs"].append(
             {
-                **child,
-                "distribution": _distribution(child["centroid"]),
-                "assumptions": facts["assumptions"].get(child["id"], []),
+                **asdict(child),
+                "distribution": _distribution(child.centroid),
+                "assumptions": facts["assumptions"].get(child.id, []),
             }
         )
     rule = rule_for(org=scope.org, kr=kr)
@@ -76,7 +75,7 @@ def kr_agenda(request, scope: Scope, kr_id: int):
             "departments": list(departments.values()),
             "minutes": minutes,
             "total_minutes": sum(minutes),
-            "question": VALIDATE_QUESTION.get(view["kr"]["aggregation"], ""),
+            "question": VALIDATE_QUESTION.get(kr.aggregation, ""),
             "parent_distribution": _distribution(parent_centroid),
             "rule": rule,
             "threshold_n": num(rule.threshold_pct),

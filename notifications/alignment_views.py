@@ -31,13 +31,16 @@ from notifications.models import (
     StepState,
 )
 from notifications.selectors import (
+    AlignmentView,
     alignment_view,
     rule_for,
 )
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.forms import form_add_service_errors
+from okrplan.lib.numbers import fmt
 from okrplan.lib.spreadsheets import Table, sheet_response
 from plans import services as plan_services
+from plans.alignment import Aggregate, Contribution
 from plans.checks import num
 from plans.models import PlanStatus
 from plans.selectors import kr_or_404
@@ -45,12 +48,8 @@ from plans.selectors import kr_or_404
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
-def _d(value) -> Decimal:
-    return Decimal(value) if value not in (None, "") else Decimal(0)
-
-
-def _n(value) -> str:
-    return "—" if value in (None, "") else num(Decimal(value))
+def checks_by_severity(checks: list) -> list:
+    return sorted(checks, key=lambda c: SEVERITY_ORDER.get(c.severity, 9))
 
 
 @org_view
@@ -60,12 +59,12 @@ def kr_alignment(request, scope: Scope, kr_id: int):
     return render(request, "notifications/alignment.html", alignment_context(scope, kr))
 
 
-def alignment_with_targets(scope: Scope, kr: KeyResult) -> tuple[dict, list[Decimal]]:
+def alignment_with_targets(scope: Scope, kr: KeyResult) -> tuple[AlignmentView, list[Decimal]]:
     """The combined view (the API's) and the shared KR's target per period: what the page
     and its export show."""
     view = alignment_view(org=scope.org, kr=kr)
     targets = charts.period_targets(
-        target=_d(view["kr"]["target"]), own_values=kr.plan.values, periods=len(view["periods"])
+        target=view.inputs.target, own_values=kr.plan.values, periods=len(view.periods)
     )
     # an even split (5,000,000 over 3 months) to the unit's decimals, like a plan's values
     step = Decimal(1).scaleb(-kr.decimals)
@@ -80,44 +79,30 @@ def alignment_context(
     without `actions` (the agenda)."""
     forms = forms or {}
     view, targets = alignment_with_targets(scope, kr)
-    info, aggregate = view["kr"], view["aggregate"]
-    labels = [p["label"] for p in view["periods"]]
-
-    children = [
-        {
-            **child,
-            "cells": [_n(v) for v in child["values"]],
-            "target_n": _n(child["target"]),
-            "implied_n": _n(child.get("implied_target")),
-            "claimed_n": _n(child.get("claimed_impact")),
-        }
-        for child in view["children"]
-    ]
-    chart = _chart(info, aggregate, view["children"], labels, targets)
+    alignment = view.alignment
+    labels = [p.label for p in view.periods]
+    children = alignment.children
+    chart = _chart(kr, alignment.aggregate, children, labels, targets)
     can_act = actions and kr_can_act_as_parent_owner(scope, kr)
-    rounds = _open_rounds(view, children, forms, can_act)
-    checks = sorted(view["checks"], key=lambda c: SEVERITY_ORDER.get(c["severity"], 9))
+    rounds = [_round_row(r) for r in view.rounds]
     context = {
         "scope": scope,
         "org": scope.org,
         "view": view,
-        "kr": info,
+        "kr": kr,
         "cycle": kr.cycle,  # the breadcrumbs (loaded with the KR: kr_or_404)
-        "target_n": _n(info["target"]),
-        "total_n": _n(aggregate.get("total")),
-        "baseline_n": _n(view["baseline"]),
+        "target": view.inputs.target,
+        "aggregate": alignment.aggregate,
+        "baseline": view.inputs.baseline,
         "children": children,
         "periods": labels,
-        "aggregate_cells": [_n(v) for v in aggregate["values"]],
-        "period_targets": [_n(t) for t in targets],
-        "figures": _figures(info, aggregate),
-        "checks": checks,
-        "rounds": rounds,
-        "closed_rounds": [
-            {**r, "closed_target_n": _n(r["closed_target"])}
-            for r in view["rounds"]
-            if r["status"] == RoundStatus.CLOSED
-        ][:CLOSED_ROUNDS_SHOWN],
+        "period_targets": targets,
+        "figures": _figures(kr, alignment.aggregate),
+        "checks": checks_by_severity(alignment.checks),
+        "rounds": _open_rounds(rounds, children, forms, can_act),
+        "closed_rounds": [r for r in rounds if r["status"] == RoundStatus.CLOSED][
+            :CLOSED_ROUNDS_SHOWN
+        ],
         "chart": chart,
         # charts.py escapes every label it writes (tests/notifications: test_it_escapes_labels).
         "chart_svg": mark_safe(chart.svg) if chart else "",  # noqa: S308  # nosec B308 B703
@@ -126,78 +111,74 @@ def alignment_context(
         "can_add_contributions": not children and structure_can_change(scope, kr),
     }
     if can_act:
-        context.update(_actions_context(scope, kr, view, forms))
+        context.update(_actions_context(scope, kr, children, forms))
     return context
 
 
 CLOSED_ROUNDS_SHOWN = 5
 
 
-def _num(value) -> Decimal | None:
-    """A figure of the view (a decimal string, as the API writes it) as a number."""
-    return None if value in (None, "") else Decimal(value)
+def _round_row(r: Round) -> dict:
+    """A round of the combined view with its steps, as the page lists it."""
+    return {
+        "id": r.pk,
+        "status": r.status,
+        "orphaned": r.orphaned,
+        "started_at": r.started_at,
+        "modified_kr": r.modified_kr_id,
+        "noticed_at": r.noticed_at,
+        "notice_message": r.notice_message,
+        "closed_at": r.closed_at,
+        "close_note": r.close_note,
+        "closed_target": r.closed_target,
+        "steps": r.steps.all(),
+    }
 
 
-def alignment_table(view: dict, targets: list[Decimal]) -> Table:
+def alignment_table(view: AlignmentView, targets: list[Decimal]) -> Table:
     """The combined view's contributions as one table: a row per contributing KR with its
     plan per period, then the aggregate and the shared KR's target per period."""
-    info, aggregate = view["kr"], view["aggregate"]
-    aggregation = info["aggregation"]
-    sequential, parallel = aggregation == "sequential", aggregation == "parallel"
+    kr, aggregate = view.kr, view.alignment.aggregate
+    sequential, parallel = kr.aggregation == "sequential", kr.aggregation == "parallel"
     header = [
         *(["Stage"] if sequential else []),
         "Department",
         "Key result",
         "KR id",
         "Owner",
-        *[p["label"] for p in view["periods"]],
-        f"Target ({info['unit']})" if info["unit"] else "Target",
+        *[p.label for p in view.periods],
+        f"Target ({kr.unit})" if kr.unit else "Target",
         *(["Ratio", "Historical ratio", "Implied target"] if sequential else []),
         *(["Claimed impact"] if parallel else []),
         "Plan",
         "Centroid",
     ]
     rows = []
-    for child in view["children"]:
+    for child in view.alignment.children:
         rows.append(
             [
-                *([child.get("stage")] if sequential else []),
-                child["department_name"],
-                child["title"],
-                child["id"],
-                child["owner"],
-                *[_num(v) for v in child["values"]],
-                _num(child["target"]),
+                *([child.stage] if sequential else []),
+                child.department_name,
+                child.title,
+                child.id,
+                child.owner,
+                *child.values,
+                child.target,
                 *(
-                    [
-                        _num(child.get("ratio")),
-                        _num(child.get("historical_ratio")),
-                        _num(child.get("implied_target")),
-                    ]
+                    [child.ratio, child.historical_ratio, child.implied_target]
                     if sequential
                     else []
                 ),
-                *([_num(child.get("claimed_impact"))] if parallel else []),
-                child["plan_status"],
-                _num(child["centroid"]),
+                *([child.claimed_impact] if parallel else []),
+                child.plan_status,
+                child.centroid,
             ]
         )
     lead = [None] if sequential else []
-    rows.append(
-        [
-            *lead,
-            "Aggregate",
-            info["title"],
-            info["id"],
-            info["owner"],
-            *[_num(v) for v in aggregate["values"]],
-            _num(aggregate.get("total")),
-        ]
-    )
-    rows.append(
-        [*lead, "Target", info["title"], info["id"], info["owner"], *targets, _num(info["target"])]
-    )
-    return Table(title=info["title"], header=header, rows=rows)
+    owner = kr.owner.username
+    rows.append([*lead, "Aggregate", kr.title, kr.pk, owner, *aggregate.values, aggregate.total])
+    rows.append([*lead, "Target", kr.title, kr.pk, owner, *targets, view.inputs.target])
+    return Table(title=kr.title, header=header, rows=rows)
 
 
 @org_view
@@ -212,27 +193,29 @@ def kr_alignment_export(request, scope: Scope, kr_id: int, fmt: str):
     )
 
 
-def _departments(children: list[dict]) -> list[tuple[int, str]]:
+def _departments(children: list[Contribution]) -> list[tuple[int, str]]:
     """(id, name) of the children's departments, once each, by name."""
-    return sorted({(c["department"], c["department_name"]) for c in children}, key=lambda d: d[1])
+    return sorted({(c.department, c.department_name) for c in children}, key=lambda d: d[1])
 
 
-def _who(child: dict) -> str:
-    return f"{child['department_name']} ({child['owner']})"
+def _who(child: Contribution) -> str:
+    return f"{child.department_name} ({child.owner})"
 
 
-def _open_rounds(view: dict, children: list[dict], forms: dict, can_act: bool) -> list:
+def _open_rounds(
+    rounds: list[dict], children: list[Contribution], forms: dict, can_act: bool
+) -> list:
     """The open rounds with their steps, and for the parent owner each one's forms and
     who they reach: the notice goes to the other departments, the close to all."""
     now = timezone.now()
-    by_id = {c["id"]: c for c in children}
-    rounds = []
-    for r in view["rounds"]:
+    by_id = {c.id: c for c in children}
+    shown = []
+    for r in rounds:
         if r["status"] != RoundStatus.OPEN:
             continue
         modified = by_id.get(r["modified_kr"])
-        department = modified["department"] if modified else None
-        others = [c for c in children if c["department"] != department]
+        department = modified.department if modified else None
+        others = [c for c in children if c.department != department]
         notice_form = close_form = None
         if can_act:
             close_form = forms.get(("close", r["id"])) or CloseForm(auto_id=f"c{r['id']}-%s")
@@ -240,7 +223,7 @@ def _open_rounds(view: dict, children: list[dict], forms: dict, can_act: bool) -
                 notice_form = forms.get(("notice", r["id"])) or NoticeForm(
                     auto_id=f"n{r['id']}-%s", departments=_departments(others)
                 )
-        rounds.append(
+        shown.append(
             {
                 **r,
                 "modified": modified,
@@ -250,25 +233,32 @@ def _open_rounds(view: dict, children: list[dict], forms: dict, can_act: bool) -
                 "close_form": close_form,
                 "steps": [
                     {
-                        **s,
-                        "label": StepKind(s["step"]).label,
-                        "answer_label": Answer(s["answer"]).label if s["answer"] else "",
-                        "overdue": s["state"] == StepState.OPEN and s["due_at"] < now,
+                        "step": s.kind,
+                        "assignee": s.assignee.username,
+                        "department": s.department.name if s.department else None,
+                        "due_at": s.due_at,
+                        "done_at": s.done_at,
+                        "state": s.state,
+                        "note": s.note,
+                        "label": StepKind(s.kind).label,
+                        "answer_label": Answer(s.answer).label if s.answer else "",
+                        "overdue": s.state == StepState.OPEN and s.due_at < now,
                     }
                     for s in r["steps"]
                 ],
             }
         )
-    return rounds
+    return shown
 
 
-def _actions_context(scope: Scope, kr: KeyResult, view: dict, forms: dict) -> dict:
+def _actions_context(
+    scope: Scope, kr: KeyResult, children: list[Contribution], forms: dict
+) -> dict:
     """What the parent owner's lock and target forms say will happen."""
-    children = view["children"]
-    unlocked = [c for c in children if c["plan_status"] != PlanStatus.LOCKED]
+    unlocked = [c for c in children if c.plan_status != PlanStatus.LOCKED]
     rule = rule_for(org=scope.org, kr=kr)
     locked = kr.plan.is_locked
-    others = [c for c in children if c["owner"] != scope.user.username]
+    others = [c for c in children if c.owner != scope.user.username]
     if not locked or rule.downward == Downward.NONE or not children:
         downward = "none"
     else:
@@ -277,12 +267,12 @@ def _actions_context(scope: Scope, kr: KeyResult, view: dict, forms: dict) -> di
         "lock": {
             "needed": not locked or bool(unlocked),
             "count": len(children),
-            "departments": sorted({c["department_name"] for c in children}),
+            "departments": sorted({c.department_name for c in children}),
             "unlocked": [_who(c) for c in unlocked],
         },
         "target_form": forms.get("target")
         or TargetForm(
-            auto_id="t-%s", initial={"target": _n(kr.target), "version": kr.plan.version}
+            auto_id="t-%s", initial={"target": num(kr.target), "version": kr.plan.version}
         ),
         "target_effect": {
             "locked": locked,
@@ -458,74 +448,66 @@ def round_close(request, scope: Scope, round_id: int):
     return _failed(request, scope, round.parent_kr_id, {("close", round.pk): form})
 
 
-def _figures(info: dict, aggregate: dict) -> list[tuple[str, str, str]]:
+def _figures(kr: KeyResult, aggregate: Aggregate) -> list[tuple[str, str, str]]:
     """(label, value, css class) of the aggregate against the target."""
-    unit = info["unit"]
-    pct = aggregate.get("gap_pct")
-    short = "bad" if _d(aggregate.get("gap")) > 0 else "ok"
+    unit = kr.unit
+    short = "bad" if (aggregate.gap or 0) > 0 else "ok"
     gap = [
-        ("Gap", f"{_n(aggregate.get('gap'))} {unit}", short),
-        ("Gap %", f"{pct}%" if pct is not None else "—", short),
+        ("Gap", f"{num(aggregate.gap)} {unit}", short),
+        ("Gap %", f"{fmt(aggregate.gap_pct, 2)}%" if aggregate.gap_pct is not None else "—", short),
     ]
-    if info["aggregation"] == "sequential":
+    if kr.aggregation == "sequential":
         return [
-            ("Target", f"{_n(info['target'])} {unit}", ""),
-            ("Implied output", f"{_n(aggregate.get('implied_output'))} {unit}", ""),
+            ("Target", f"{num(kr.target)} {unit}", ""),
+            ("Implied output", f"{num(aggregate.implied_output)} {unit}", ""),
             *gap,
         ]
-    if info["aggregation"] == "parallel":
-        short = (
-            "bad" if _d(aggregate.get("discounted_claim")) < _d(aggregate.get("needed")) else "ok"
-        )
+    if kr.aggregation == "parallel":
+        short = "bad" if (aggregate.discounted_claim or 0) < (aggregate.needed or 0) else "ok"
         return [
-            ("Raw claim", f"{_n(aggregate.get('raw_claim'))} {unit}", ""),
-            ("Discounted claim", f"{_n(aggregate.get('discounted_claim'))} {unit}", short),
-            ("Needed", f"{_n(aggregate.get('needed'))} {unit}", ""),
+            ("Raw claim", f"{num(aggregate.raw_claim)} {unit}", ""),
+            ("Discounted claim", f"{num(aggregate.discounted_claim)} {unit}", short),
+            ("Needed", f"{num(aggregate.needed)} {unit}", ""),
         ]
     figures = [
-        ("Target", f"{_n(info['target'])} {unit}", ""),
-        ("Total", f"{_n(aggregate.get('total'))} {unit}", ""),
+        ("Target", f"{num(kr.target)} {unit}", ""),
+        ("Total", f"{num(aggregate.total)} {unit}", ""),
     ]
-    return figures + gap if "gap" in aggregate else figures
+    return figures + gap if aggregate.gap is not None else figures
 
 
 def _short(label: str, width: int = 26) -> str:
     return label if len(label) <= width else f"{label[: width - 1]}…"
 
 
-def _chart(info, aggregate, children, labels, targets) -> charts.Chart | None:
+def _chart(kr: KeyResult, aggregate: Aggregate, children, labels, targets) -> charts.Chart | None:
     if not children:
         return None
-    chart_id = f"kr-{info['id']}-chart"
-    if info["aggregation"] == "sequential":
+    chart_id = f"kr-{kr.pk}-chart"
+    if kr.aggregation == "sequential":
         stages = [
-            (
-                _short(f"{c.get('stage') or '-'}. {c['title']}"),
-                _d(c["target"]),
-                _d(c["implied_target"]) if c.get("implied_target") is not None else None,
-                "",
-            )
-            for c in sorted(children, key=lambda c: (c.get("stage") or 0, c["id"]))
+            (_short(f"{c.stage or '-'}. {c.title}"), c.target, c.implied_target, "")
+            for c in sorted(children, key=lambda c: (c.stage or 0, c.id))
         ]
         return charts.funnel_chart(
             chart_id=chart_id,
-            title=f"{info['title']}: each stage's target and implied target",
+            title=f"{kr.title}: each stage's target and implied target",
             stages=stages,
         )
-    if info["aggregation"] == "parallel":
+    if kr.aggregation == "parallel":
         return charts.parallel_chart(
             chart_id=chart_id,
-            title=f"{info['title']}: claimed impact against the improvement needed",
-            unit=info["unit"],
-            raw=_d(aggregate.get("raw_claim")),
-            discounted=_d(aggregate.get("discounted_claim")),
-            needed=_d(aggregate.get("needed")),
+            title=f"{kr.title}: claimed impact against the improvement needed",
+            unit=kr.unit,
+            raw=aggregate.raw_claim or Decimal(0),
+            discounted=aggregate.discounted_claim or Decimal(0),
+            needed=aggregate.needed or Decimal(0),
         )
     return charts.additive_chart(
         chart_id=chart_id,
-        title=f"{info['title']}: contributions per period against the target",
-        unit=info["unit"],
+        title=f"{kr.title}: contributions per period against the target",
+        unit=kr.unit,
         periods=labels,
-        series=[(c["department_name"], [_d(v) for v in c["values"]]) for c in children],
+        series=[(c.department_name, c.values) for c in children],
         targets=targets,
     )

@@ -9,7 +9,6 @@ from hierarchy.permissions import (
     plan_can_edit,
 )
 from hierarchy.scope import Scope, org_view
-from notifications.alignment_views import _n
 from notifications.selectors import (
     kr_history,
 )
@@ -40,16 +39,12 @@ def _history_row(entry: dict) -> dict:
             **entry,
             "what": f"Plan version {entry['version']}",
             "cause_label": CAUSE_LABELS.get(entry["cause"], entry["cause"]),
-            "before_n": _n(entry["before_target"]),
-            "after_n": _n(entry["after_target"]),
             "text": entry["rationale"],
         }
     return {
         **entry,
         "what": EVENT_LABELS.get(entry["event"], entry["event"].replace("_", " ").capitalize()),
         "cause_label": f"Round {entry['round']}",
-        "before_n": None,
-        "after_n": None,
         "text": entry["message"],
     }
 

@@ -8,7 +8,6 @@ from django.views.decorators.http import require_GET
 
 from hierarchy.models import Granularity
 from hierarchy.scope import Scope, org_view
-from notifications.alignment_views import _n
 from notifications.models import (
     Step,
     StepKind,
@@ -72,7 +71,6 @@ def my_home(request, scope: Scope):
                 "progress": p,
                 "status_label": STATUS_LABELS.get(p.status, p.status),
                 "pct": None if p.progress_pct is None else f"{num(p.progress_pct)}%",
-                "target_n": _n(kr.target),
             }
         )
     now = timezone.now()

@@ -1,5 +1,7 @@
 """The plan editor's live impact preview (a fragment of the plan editor)."""
 
+from dataclasses import asdict
+
 from django.core.exceptions import ValidationError
 from django.views.decorators.http import require_POST
 
@@ -7,9 +9,13 @@ from hierarchy.permissions import (
     plan_require_edit,
 )
 from hierarchy.scope import Scope, org_view
-from notifications.alignment_views import SEVERITY_ORDER, _d, _n
+from notifications.alignment_views import checks_by_severity
+from notifications.selectors import Preview
 from notifications.selectors import plan_preview_of as preview_selector
 from okrplan.lib.fragments import fragment_response
+from okrplan.lib.numbers import fmt
+from plans.alignment import Aggregate
+from plans.checks import num
 from plans.forms import PlanForm, parse_values
 from plans.selectors import kr_or_404
 from plans.services import validate_plan_values
@@ -17,30 +23,28 @@ from plans.services import validate_plan_values
 # --- The plan editor's live impact preview ------------------------------------------
 
 
-def _preview_figures(
-    info: dict, before: dict, after: dict, after_codes: set[str]
-) -> list[tuple[str, str, str, str]]:
+def _preview_figures(view: Preview, after_codes: set[str]) -> list[tuple[str, str, str, str]]:
     """(label, before, after, tone) of the shared KR, from the preview's figures."""
-    unit = info["unit"]
-    if info["aggregation"] == "parallel":
-        short = "bad" if _d(after.get("discounted_claim")) < _d(after.get("needed")) else "ok"
+    kr, before, after = view.kr, view.before.aggregate, view.alignment.aggregate
+    unit = kr.unit
+    if kr.aggregation == "parallel":
+        short = "bad" if (after.discounted_claim or 0) < (after.needed or 0) else "ok"
         return [
-            ("Raw claim", *[f"{_n(after.get('raw_claim'))} {unit}"] * 2, ""),
-            ("Discounted claim", *[f"{_n(after.get('discounted_claim'))} {unit}"] * 2, short),
-            ("Needed", *[f"{_n(after.get('needed'))} {unit}"] * 2, ""),
+            ("Raw claim", *[f"{num(after.raw_claim)} {unit}"] * 2, ""),
+            ("Discounted claim", *[f"{num(after.discounted_claim)} {unit}"] * 2, short),
+            ("Needed", *[f"{num(after.needed)} {unit}"] * 2, ""),
         ]
-    total_label = "Implied output" if info["aggregation"] == "sequential" else "Total"
-    after_total = after.get("total")
+    total_label = "Implied output" if kr.aggregation == "sequential" else "Total"
     figures = [
-        ("Target", *[f"{_n(info['target'])} {unit}"] * 2, ""),
-        (total_label, f"{_n(before.get('total'))} {unit}", f"{_n(after_total)} {unit}", ""),
+        ("Target", *[f"{num(view.inputs.target)} {unit}"] * 2, ""),
+        (total_label, f"{num(before.total)} {unit}", f"{num(after.total)} {unit}", ""),
     ]
-    if "gap" in after:
+    if after.gap is not None:
         tone = "bad" if "aggregate_gap" in after_codes else "ok"  # short or over: a check
 
-        def gap(figures: dict) -> str:
-            pct = figures.get("gap_pct")
-            return f"{_n(figures.get('gap'))} {unit}" + (f" ({pct}%)" if pct is not None else "")
+        def gap(figures: Aggregate) -> str:
+            pct = figures.gap_pct
+            return f"{num(figures.gap)} {unit}" + (f" ({fmt(pct, 2)}%)" if pct is not None else "")
 
         figures.append(("Gap", gap(before), gap(after), tone))
     return figures
@@ -69,18 +73,16 @@ def plan_preview_page(request, scope: Scope, kr_id: int):
         context["preview_error"] = f"Fix the values to see the impact. {error.messages[0]}"
         return fragment_response(template, context)
     view = preview_selector(org=scope.org, kr=kr, values=values)
-    before_codes = set(view["before"]["checks"])
-    after_codes = {c["code"] for c in view["checks"]}
+    before_codes = {c.code for c in view.before.checks}
+    after_codes = {c.code for c in view.alignment.checks}
     context.update(
-        preview_figures=_preview_figures(
-            view["kr"], view["before"], view["aggregate"], after_codes
-        ),
+        preview_figures=_preview_figures(view, after_codes),
         preview_checks=[
-            {**c, "new": c["code"] not in before_codes}
-            for c in sorted(view["checks"], key=lambda c: SEVERITY_ORDER.get(c["severity"], 9))
+            {**asdict(c), "new": c.code not in before_codes}
+            for c in checks_by_severity(view.alignment.checks)
         ],
         preview_resolved=sorted(before_codes - after_codes),
-        would_notify=view["would_notify"],
-        requires_rationale=view["requires_rationale"],
+        would_notify=view.would_notify,
+        requires_rationale=view.requires_rationale,
     )
     return fragment_response(template, context)

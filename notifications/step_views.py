@@ -7,7 +7,6 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from hierarchy.scope import Scope, org_view
-from notifications.alignment_views import _n
 from notifications.forms import StepAnswerForm
 from notifications.models import (
     Answer,
@@ -52,8 +51,8 @@ def _step_context(scope: Scope, step: Step, form: StepAnswerForm) -> dict:
     rows = [
         {
             "label": p.label,
-            "current": _n(current[p.index]) if p.index < len(current) else "—",
-            "proposed": _n(proposed[p.index]) if proposed and p.index < len(proposed) else "—",
+            "current": current[p.index] if p.index < len(current) else None,
+            "proposed": proposed[p.index] if proposed and p.index < len(proposed) else None,
         }
         for p in periods
     ]
@@ -67,8 +66,6 @@ def _step_context(scope: Scope, step: Step, form: StepAnswerForm) -> dict:
         "kind_label": StepKind(step.kind).label,
         "overdue": is_open and step.due_at < timezone.now(),
         "rows": rows,
-        "proposed_target_n": _n(step.proposed_target),
-        "current_target_n": _n(kr.target),
         "answers": answers,
         "is_mine": step.assignee_id == scope.membership.user_id,
         "can_answer": bool(answers)

@@ -44,27 +44,12 @@ class Tolerances:
 
 
 def num(value: Decimal | None) -> str:
-    """A number for a message: thousands separators, no trailing zeros."""
-    if value is None:
-        return "—"
-    text = f"{value:,f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
+    """A number for a message, as the pages write it (okrplan.lib.numbers.fmt grouped)."""
+    return "—" if value is None else fmt(value, grouped=True)
 
 
 def pct(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-
-def s(value: Decimal | None) -> str | None:
-    """A figure as data: a decimal string without trailing zeros."""
-    return fmt(value)
-
-
-def pct_s(value: Decimal | None) -> str | None:
-    """A percentage as data, with its two places ("12.00")."""
-    return None if value is None else format(pct(value), "f")
 
 
 def gap_figures(target: Decimal, aggregate: Decimal) -> tuple[Decimal, Decimal | None]:
@@ -93,11 +78,11 @@ def aggregate_gap(
                 f"{num(abs(gap))} {short}{share}."
             ),
             data={
-                "target": s(target),
-                "aggregate": s(aggregate),
-                "gap": s(gap),
-                "gap_pct": pct_s(gap_pct),
-                "tolerance_pct": s(tolerance_pct),
+                "target": fmt(target),
+                "aggregate": fmt(aggregate),
+                "gap": fmt(gap),
+                "gap_pct": fmt(gap_pct, 2),
+                "tolerance_pct": fmt(tolerance_pct),
             },
         )
     ]
@@ -142,10 +127,10 @@ def funnel_ratio_disconnects(children: list[ChildFacts], tolerance_pct: Decimal)
                     data={
                         "kr": facts.child.id,
                         "stage": facts.child.stage,
-                        "ratio": s(rollup.q(ratio)),
-                        "historical_ratio": s(historical),
-                        "deviation_pct": pct_s(deviation * HUNDRED),
-                        "tolerance_pct": s(tolerance_pct),
+                        "ratio": fmt(rollup.q(ratio)),
+                        "historical_ratio": fmt(historical),
+                        "deviation_pct": fmt(pct(deviation * HUNDRED), 2),
+                        "tolerance_pct": fmt(tolerance_pct),
                     },
                 )
             )
@@ -180,9 +165,9 @@ def timing_mismatches(
                     ),
                     data={
                         "krs": [a, b],
-                        "centroids": [s(rollup.q(ca)), s(rollup.q(cb))],
-                        "difference": s(rollup.q(difference)),
-                        "tolerance": s(tolerance),
+                        "centroids": [fmt(rollup.q(ca)), fmt(rollup.q(cb))],
+                        "difference": fmt(rollup.q(difference)),
+                        "tolerance": fmt(tolerance),
                     },
                 )
             )
@@ -208,10 +193,10 @@ def parallel_figures(
 def parallel_checks(figures: ParallelFigures, unit: str, overlap: Decimal) -> list[Check]:
     checks = []
     data = {
-        "raw_claim": s(figures.raw_claim),
-        "discounted_claim": s(figures.discounted_claim),
-        "needed": s(figures.needed),
-        "overlap_factor": s(overlap),
+        "raw_claim": fmt(figures.raw_claim),
+        "discounted_claim": fmt(figures.discounted_claim),
+        "needed": fmt(figures.needed),
+        "overlap_factor": fmt(overlap),
     }
     if figures.raw_claim > figures.needed:
         checks.append(
