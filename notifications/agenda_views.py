@@ -12,7 +12,7 @@ from notifications.selectors import (
     agenda_facts,
     rule_for,
 )
-from plans.checks import num
+from okrplan.lib.numbers import num
 from plans.selectors import kr_or_404
 from plans.shapes import centroid
 

@@ -37,11 +37,10 @@ from notifications.selectors import (
 )
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.forms import form_add_service_errors
-from okrplan.lib.numbers import fmt
+from okrplan.lib.numbers import fmt, num
 from okrplan.lib.spreadsheets import Table, sheet_response
 from plans import services as plan_services
 from plans.alignment import Aggregate, Contribution
-from plans.checks import num
 from plans.models import PlanStatus
 from plans.selectors import kr_or_404
 

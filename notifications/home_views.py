@@ -14,7 +14,7 @@ from notifications.models import (
     StepState,
 )
 from notifications.step_views import ANSWERS, step_queryset
-from plans.checks import num
+from okrplan.lib.numbers import num
 from plans.progress import STATUS_LABELS
 from plans.selectors import kr_progress, kr_queryset
 

@@ -13,9 +13,8 @@ from notifications.alignment_views import checks_by_severity
 from notifications.selectors import Preview
 from notifications.selectors import plan_preview_of as preview_selector
 from okrplan.lib.fragments import fragment_response
-from okrplan.lib.numbers import fmt
+from okrplan.lib.numbers import fmt, num
 from plans.alignment import Aggregate
-from plans.checks import num
 from plans.forms import PlanForm, parse_values
 from plans.selectors import kr_or_404
 from plans.services import validate_plan_values

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
 
-from okrplan.lib.numbers import fmt
+# `num` (a figure in a message) is imported from here by the pages too
+from okrplan.lib.numbers import fmt, num
 from plans import rollup
 from plans.shapes import centroid
 
@@ -41,11 +42,6 @@ class Tolerances:
     funnel_pct: Decimal = Decimal(10)
     timing: Decimal = Decimal("0.25")
     overlap_factor: Decimal = Decimal("0.75")
-
-
-def num(value: Decimal | None) -> str:
-    """A number for a message, as the pages write it (okrplan.lib.numbers.fmt grouped)."""
-    return "—" if value is None else fmt(value, grouped=True)
 
 
 def pct(value: Decimal) -> Decimal:

@@ -19,3 +19,8 @@ def fmt(value: Decimal | None, decimals: int | None = None, *, grouped: bool = F
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text if text not in {"-0", ""} else "0"
+
+
+def num(value: Decimal | None) -> str:
+    """A figure as the pages and messages write it: `fmt` grouped, "—" for none."""
+    return "—" if value is None else fmt(value, grouped=True)
