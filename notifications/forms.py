@@ -7,6 +7,7 @@ half-written and the person sees which field to fix.
 """
 
 from django import forms
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from notifications.models import Answer
 from okrplan.lib.forms import NumberFormField
@@ -87,3 +88,18 @@ class StepAnswerForm(forms.Form):
 
 
 NOTE_MAX = 4000
+
+
+class BackToInboxForm(forms.Form):
+    """The inbox page a plain (no-JS) mark-read form came from (`next`), to go back to."""
+
+    next = forms.CharField(required=False, max_length=2000)
+
+    def target(self, request, inbox: str) -> str:
+        """`next` if it is a page of this inbox on this host, else the inbox."""
+        target = self.cleaned_data["next"] if self.is_valid() else ""
+        if target.startswith(inbox) and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return target
+        return inbox

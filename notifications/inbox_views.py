@@ -5,12 +5,12 @@ from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from hierarchy.models import KeyResult
 from hierarchy.scope import Scope, org_view
 from hierarchy.selectors import invitation_pending_list
+from notifications.forms import BackToInboxForm
 from notifications.models import (
     Notification,
 )
@@ -39,12 +39,7 @@ def _inbox_queryset(scope: Scope, user):
 def _back_to_inbox(request, scope: Scope):
     """Where a plain (no-JS) form goes back to: the inbox page it came from."""
     inbox = reverse("inbox", args=[scope.org.slug])
-    target = request.POST.get("next", "")
-    if target.startswith(inbox) and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return redirect(target)
-    return redirect(inbox)
+    return redirect(BackToInboxForm(request.POST).target(request, inbox))
 
 
 @org_view
