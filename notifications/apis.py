@@ -13,12 +13,14 @@ from hierarchy.scope import OrgApi
 from notifications import selectors, services
 from notifications.models import Answer, Downward, Notification, Round, Step, Upward
 from notifications.rules import Rule
+from notifications.selectors import AlignmentView, Preview
 from okrplan.lib import strict
 from okrplan.lib.api import paginated, query_flag
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.fields import NumberField
 from okrplan.lib.numbers import fmt
 from plans import services as plan_services
+from plans.alignment import Aggregate, Contribution
 from plans.apis import PlanInputSerializer
 from plans.selectors import kr_or_404
 
@@ -77,6 +79,75 @@ class AlignmentChildSerializer(serializers.Serializer):
     # parallel children
     claimed_impact = serializers.CharField(required=False, allow_null=True)
 
+    def to_representation(self, child: Contribution) -> dict:
+        out = {
+            "id": child.id,
+            "title": child.title,
+            "department": child.department,
+            "department_name": child.department_name,
+            "owner": child.owner,
+            "target": fmt(child.target),
+            "values": [fmt(v) for v in child.values],
+            "plan_status": child.plan_status,
+            "centroid": fmt(child.centroid),
+        }
+        aggregation = self.context["aggregation"]
+        if aggregation == "sequential":
+            out.update(
+                stage=child.stage,
+                implied_target=fmt(child.implied_target),
+                ratio=fmt(child.ratio),
+                historical_ratio=fmt(child.historical_ratio),
+            )
+        if aggregation == "parallel":
+            out["claimed_impact"] = fmt(child.claimed_impact)
+        return out
+
+
+def aggregate_data(aggregate: Aggregate) -> dict:
+    """The shared figures, only those the KR's aggregation has (API.md)."""
+    out = {"values": [fmt(v) for v in aggregate.values], "total": fmt(aggregate.total)}
+    if aggregate.implied_output is not None:
+        out["implied_output"] = fmt(aggregate.implied_output)
+    if aggregate.gap is not None:
+        out.update(gap=fmt(aggregate.gap), gap_pct=fmt(aggregate.gap_pct, 2))
+    if aggregate.raw_claim is not None:
+        out.update(
+            raw_claim=fmt(aggregate.raw_claim),
+            discounted_claim=fmt(aggregate.discounted_claim),
+            needed=fmt(aggregate.needed),
+        )
+    return out
+
+
+def _round_data(r: Round) -> dict:
+    return {
+        "id": r.pk,
+        "status": r.status,
+        "orphaned": r.orphaned,
+        "started_at": r.started_at,
+        "modified_kr": r.modified_kr_id,
+        "noticed_at": r.noticed_at,
+        "notice_message": r.notice_message,
+        "closed_at": r.closed_at,
+        "close_note": r.close_note,
+        "closed_target": fmt(r.closed_target),
+        "steps": [
+            {
+                "id": s.pk,
+                "step": s.kind,
+                "assignee": s.assignee.username,
+                "department": s.department.name if s.department else None,
+                "due_at": s.due_at,
+                "done_at": s.done_at,
+                "state": s.state,
+                "answer": s.answer,
+                "note": s.note,
+            }
+            for s in r.steps.all()
+        ],
+    }
+
 
 class AlignmentSerializer(serializers.Serializer):
     kr = serializers.DictField()
@@ -86,6 +157,40 @@ class AlignmentSerializer(serializers.Serializer):
     baseline = serializers.CharField(allow_null=True)
     checks = CheckSerializer(many=True)
     rounds = RoundSerializer(many=True)
+
+    def to_representation(self, view: AlignmentView) -> dict:
+        """The figures written once, here (`fmt`); datetimes as the JSON renderer
+        writes them."""
+        kr, inputs, alignment = view.kr, view.inputs, view.alignment
+        children = AlignmentChildSerializer(
+            alignment.children, many=True, context={"aggregation": kr.aggregation}
+        )
+        return {
+            "kr": {
+                "id": kr.pk,
+                "title": kr.title,
+                "owner": kr.owner.username,
+                "target": fmt(inputs.target),
+                "start_value": fmt(inputs.start_value),
+                "unit": kr.unit,
+                "metric_kind": kr.metric_kind,
+                "aggregation": kr.aggregation,
+                "cross_functional": kr.cross_functional,
+                "plan_status": kr.plan.status,
+            },
+            "periods": [
+                {"index": p.index, "label": p.label, "start": p.start, "end": p.end}
+                for p in view.periods
+            ],
+            "children": children.data,
+            "aggregate": aggregate_data(alignment.aggregate),
+            "baseline": fmt(inputs.baseline),
+            "checks": [
+                {"code": c.code, "severity": c.severity, "message": c.message, "data": c.data}
+                for c in alignment.checks
+            ],
+            "rounds": [_round_data(r) for r in view.rounds],
+        }
 
 
 class NotifiedSerializer(serializers.Serializer):
@@ -99,6 +204,20 @@ class PreviewSerializer(AlignmentSerializer):
     before = serializers.DictField()
     requires_rationale = serializers.BooleanField()
 
+    def to_representation(self, preview: Preview) -> dict:
+        before = aggregate_data(preview.before.aggregate)
+        return {
+            **super().to_representation(preview),
+            "would_notify": preview.would_notify,
+            "before": {
+                "total": fmt(preview.before.total),
+                "gap": before.get("gap"),
+                "gap_pct": before.get("gap_pct"),
+                "checks": [c.code for c in preview.before.checks],
+            },
+            "requires_rationale": preview.requires_rationale,
+        }
+
 
 def kr_for_view(api: OrgApi, kr_id) -> KeyResult:
     return kr_or_404(org=api.scope.org, pk=kr_id)
@@ -108,7 +227,9 @@ class AlignmentApi(OrgApi):
     @extend_schema(responses={200: AlignmentSerializer})
     def get(self, request, org, kr_id):
         kr = kr_for_view(self, kr_id)
-        return Response(selectors.alignment_view(org=self.scope.org, kr=kr))
+        return Response(
+            AlignmentSerializer(selectors.alignment_view(org=self.scope.org, kr=kr)).data
+        )
 
 
 class PlanPreviewApi(OrgApi):
@@ -128,7 +249,8 @@ class PlanPreviewApi(OrgApi):
             plan_services.validate_plan_values(kr, values)
         else:
             values = plan_services.shape_values(kr, shape=data["shape"], target=data["target"])
-        return Response(selectors.plan_preview_of(org=self.scope.org, kr=kr, values=values))
+        preview = selectors.plan_preview_of(org=self.scope.org, kr=kr, values=values)
+        return Response(PreviewSerializer(preview).data)
 
 
 class StepOutputSerializer(serializers.ModelSerializer):

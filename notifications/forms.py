@@ -7,7 +7,9 @@ half-written and the person sees which field to fix.
 """
 
 from django import forms
+from django.utils.http import url_has_allowed_host_and_scheme
 
+from notifications.models import Answer
 from okrplan.lib.forms import NumberFormField
 
 
@@ -67,3 +69,37 @@ class TargetForm(forms.Form):
         required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 2})
     )
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+
+class StepAnswerForm(forms.Form):
+    """`POST /steps/{id}/`: the assignee's answer to a step, with a note (required to
+    decline a review; `step_answer` says so)."""
+
+    answer = forms.ChoiceField(
+        choices=Answer.choices,
+        error_messages={"required": "Choose an answer.", "invalid_choice": "Choose an answer."},
+    )
+    # as typed (the service strips it and refuses control characters); a longer note
+    # is cut, not refused
+    note = forms.CharField(required=False, strip=False)
+
+    def clean_note(self) -> str:
+        return self.cleaned_data["note"][:NOTE_MAX]
+
+
+NOTE_MAX = 4000
+
+
+class BackToInboxForm(forms.Form):
+    """The inbox page a plain (no-JS) mark-read form came from (`next`), to go back to."""
+
+    next = forms.CharField(required=False, max_length=2000)
+
+    def target(self, request, inbox: str) -> str:
+        """`next` if it is a page of this inbox on this host, else the inbox."""
+        target = self.cleaned_data["next"] if self.is_valid() else ""
+        if target.startswith(inbox) and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return target
+        return inbox

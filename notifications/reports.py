@@ -18,6 +18,7 @@ from hierarchy.models import Cycle, Organization
 from hierarchy.selectors import cycles_with_current
 from notifications.deadlines import STEP_WORDS
 from notifications.models import Round, Step, StepKind, StepState
+from okrplan.lib.numbers import fmt
 from okrplan.lib.text import one_line
 
 HUNDREDTH = Decimal("0.01")
@@ -34,10 +35,6 @@ def _hours(start: datetime | None, end: datetime | None) -> Decimal | None:
         return None
     seconds = Decimal((end - start).total_seconds())
     return (seconds / 3600).quantize(HUNDREDTH, rounding=ROUND_HALF_UP)
-
-
-def _s(value: Decimal | None) -> str | None:
-    return None if value is None else format(value.quantize(HUNDREDTH, ROUND_HALF_UP), "f")
 
 
 def _step_start(round: Round, step: Step) -> datetime:
@@ -68,7 +65,7 @@ def _step_row(round: Round, step: Step, now: datetime) -> dict:
         "done_at": done_at,
         "state": step.state,
         "answer": step.answer,
-        "duration_hours": _s(_hours(_step_start(round, step), done_at)),
+        "duration_hours": fmt(_hours(_step_start(round, step), done_at), 2),
         "missed": _step_missed(step, now),
     }
 
@@ -90,8 +87,8 @@ def _round_row(round: Round, now: datetime) -> dict:
         "noticed_at": round.noticed_at,
         "closed_at": round.closed_at,
         "steps": steps,
-        "notify_hours": _s(_hours(round.started_at, round.noticed_at)),
-        "close_hours": _s(_hours(round.started_at, round.closed_at)),
+        "notify_hours": fmt(_hours(round.started_at, round.noticed_at), 2),
+        "close_hours": fmt(_hours(round.started_at, round.closed_at), 2),
         "missed": [row["step"] for row in steps if row["missed"]],
         "reminders": round.reminder_count,
         "escalations": round.escalation_count,
@@ -101,7 +98,7 @@ def _round_row(round: Round, now: datetime) -> dict:
 def _median(values: list[Decimal | None]) -> str | None:
     """The median of the known values (None: the step did not happen)."""
     known = [value for value in values if value is not None]
-    return _s(statistics.median(known)) if known else None
+    return fmt(statistics.median(known).quantize(HUNDREDTH, ROUND_HALF_UP), 2) if known else None
 
 
 def quarterly_report(*, org: Organization, cycle: Cycle) -> dict:

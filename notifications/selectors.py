@@ -1,6 +1,7 @@
 """Reads of the notifications app: the combined view with its protocol facts, the
 preview of a plan change, propagation rules, steps."""
 
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Q
@@ -11,7 +12,13 @@ from notifications.models import PropagationRule, Round, Step, StepKind, StepSta
 from notifications.rules import Rule, upward_decision
 from okrplan.lib.numbers import fmt
 from plans import rollup
-from plans.alignment import Alignment, AlignmentInputs, alignment_build, with_child_plan
+from plans.alignment import (
+    Alignment,
+    AlignmentInputs,
+    Contribution,
+    alignment_build,
+    with_child_plan,
+)
 from plans.selectors import alignment_inputs, kr_or_404
 
 ROUNDS_SHOWN = 20
@@ -96,79 +103,43 @@ def threshold_total(inputs: AlignmentInputs, alignment: Alignment) -> Decimal:
     )
 
 
-def _render(kr: KeyResult, inputs: AlignmentInputs, alignment: Alignment, rounds) -> dict:
-    return {
-        "kr": {
-            "id": kr.pk,
-            "title": kr.title,
-            "owner": kr.owner.username,
-            "target": rollup_s(inputs.target),
-            "start_value": rollup_s(inputs.start_value),
-            "unit": kr.unit,
-            "metric_kind": kr.metric_kind,
-            "aggregation": kr.aggregation,
-            "cross_functional": kr.cross_functional,
-            "plan_status": kr.plan.status,
-        },
-        "periods": [
-            {"index": p.index, "label": p.label, "start": p.start, "end": p.end}
-            for p in kr.cycle.periods
-        ],
-        "children": alignment.children,
-        "aggregate": alignment.aggregate,
-        "baseline": rollup_s(inputs.baseline),
-        "checks": [
-            {"code": c.code, "severity": c.severity, "message": c.message, "data": c.data}
-            for c in alignment.checks
-        ],
-        "rounds": [
-            {
-                "id": r.pk,
-                "status": r.status,
-                "orphaned": r.orphaned,
-                "started_at": r.started_at,
-                "modified_kr": r.modified_kr_id,
-                "noticed_at": r.noticed_at,
-                "notice_message": r.notice_message,
-                "closed_at": r.closed_at,
-                "close_note": r.close_note,
-                "closed_target": rollup_s(r.closed_target),
-                "steps": [
-                    {
-                        "id": s.pk,
-                        "step": s.kind,
-                        "assignee": s.assignee.username,
-                        "department": s.department.name if s.department else None,
-                        "due_at": s.due_at,
-                        "done_at": s.done_at,
-                        "state": s.state,
-                        "answer": s.answer,
-                        "note": s.note,
-                    }
-                    for s in r.steps.all()
-                ],
-            }
-            for r in rounds
-        ],
-    }
+@dataclass(frozen=True)
+class AlignmentView:
+    """The combined view (API.md) of a shared KR, in Decimals: the API's serializer
+    and the pages' `|num` filter write the figures."""
+
+    kr: KeyResult  # with its plan, owner and cycle
+    inputs: AlignmentInputs
+    alignment: Alignment
+    rounds: list[Round]  # newest first, with their steps
+
+    @property
+    def periods(self):
+        return self.kr.cycle.periods
 
 
-def rollup_s(value):
-    return fmt(value)
+@dataclass(frozen=True)
+class Preview(AlignmentView):
+    """The parent's combined view as it would be after a plan change (`alignment`),
+    what it is now (`before`), and who would be told."""
+
+    before: Alignment | None = None
+    would_notify: list[dict] = field(default_factory=list)  # username, kind, reason
+    requires_rationale: bool = False
 
 
-def alignment_view(*, org: Organization, kr: KeyResult) -> dict:
+def alignment_view(*, org: Organization, kr: KeyResult) -> AlignmentView:
     """The combined view (API.md) of `kr`, loaded with its plan, owner and cycle."""
     open_reviews, rounds = _protocol_facts(org, kr)
     inputs = alignment_inputs(
         org=org, kr=kr, open_reviews=open_reviews, orphaned_rounds=_orphaned(rounds)
     )
-    return _render(kr, inputs, alignment_build(inputs), rounds)
+    return AlignmentView(kr=kr, inputs=inputs, alignment=alignment_build(inputs), rounds=rounds)
 
 
 def plan_preview(
     *, org: Organization, kr: KeyResult, values: list[Decimal], target: Decimal
-) -> dict:
+) -> Preview:
     """The parent's combined view as it would be after `kr`'s plan became `values`,
     and who would be told. Reads only."""
     parent = kr.parent if kr.parent_id else kr
@@ -186,19 +157,18 @@ def plan_preview(
         target=target,
     )
     after = alignment_build(changed)
-    view = _render(parent, changed, after, rounds)
-    view["would_notify"] = _would_notify(org, kr, parent, inputs, before, changed, after)
-    view["before"] = {
-        "total": rollup_s(before.total),
-        "gap": before.aggregate.get("gap"),
-        "gap_pct": before.aggregate.get("gap_pct"),
-        "checks": [c.code for c in before.checks],
-    }
-    view["requires_rationale"] = kr.plan.is_locked
-    return view
+    return Preview(
+        kr=parent,
+        inputs=changed,
+        alignment=after,
+        rounds=rounds,
+        before=before,
+        would_notify=_would_notify(org, kr, parent, inputs, before, changed, after),
+        requires_rationale=kr.plan.is_locked,
+    )
 
 
-def plan_preview_of(*, org: Organization, kr: KeyResult, values: list[Decimal]) -> dict:
+def plan_preview_of(*, org: Organization, kr: KeyResult, values: list[Decimal]) -> Preview:
     """The preview of `kr`'s plan becoming `values` (validated already), as the API's
     `POST .../plan/preview/` and the plan editor's live fragment both show it.
 
@@ -252,7 +222,7 @@ def _would_notify(org, kr, parent, inputs, before, changed, after) -> list[dict]
                     "username": owners[stage.id],
                     "kind": "review",
                     "reason": f"stage {stage.stage}'s implied target becomes "
-                    f"{rollup_s(stage.implied_target)}",
+                    f"{fmt(stage.implied_target)}",
                 }
             )
     return told
@@ -324,14 +294,14 @@ def kr_history(*, org: Organization, kr: KeyResult) -> list[dict]:
     return sorted(entries, key=lambda entry: (entry["at"], entry["kind"] == "round_event"))
 
 
-def agenda_facts(*, org: Organization, kr: KeyResult, children: list[dict]) -> dict:
+def agenda_facts(*, org: Organization, kr: KeyResult, children: list[Contribution]) -> dict:
     """What the alignment meeting agenda needs beyond the combined view: the leads of
     the contributing departments (who attends) and the dependency register entries
     touching the contributions (their key assumptions). Two queries, whatever the size."""
     from hierarchy.models import Department, Dependency
 
-    child_ids = [c["id"] for c in children]
-    department_ids = {c["department"] for c in children}
+    child_ids = [c.id for c in children]
+    department_ids = {c.department for c in children}
     leads = {
         d.pk: d.lead.get_full_name() or d.lead.username
         for d in Department.objects.filter(organization=org, pk__in=department_ids).select_related(

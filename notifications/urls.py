@@ -2,47 +2,59 @@
 
 from django.urls import path
 
-from notifications import admin_views, report_views, views
+from notifications import (
+    admin_views,
+    agenda_views,
+    alignment_views,
+    history_views,
+    home_views,
+    inbox_views,
+    preview_views,
+    report_views,
+    step_views,
+)
 
 urlpatterns = [
     path(
         "o/<slug:org>/krs/<int:kr_id>/alignment/",
-        views.kr_alignment,
+        alignment_views.kr_alignment,
         name="kr-alignment",
     ),
     path(
         "o/<slug:org>/krs/<int:kr_id>/alignment/export.<sheet:fmt>",
-        views.kr_alignment_export,
+        alignment_views.kr_alignment_export,
         name="kr-alignment-export",
     ),
     # The parent owner's actions on the combined view (POST; htmx or plain forms).
-    path("o/<slug:org>/krs/<int:kr_id>/lock/", views.kr_lock, name="kr-lock"),
-    path("o/<slug:org>/krs/<int:kr_id>/target/", views.kr_target, name="kr-target"),
+    path("o/<slug:org>/krs/<int:kr_id>/lock/", alignment_views.kr_lock, name="kr-lock"),
+    path("o/<slug:org>/krs/<int:kr_id>/target/", alignment_views.kr_target, name="kr-target"),
     path(
         "o/<slug:org>/rounds/<int:round_id>/notice/",
-        views.round_notice,
+        alignment_views.round_notice,
         name="round-notice",
     ),
-    path("o/<slug:org>/rounds/<int:round_id>/close/", views.round_close, name="round-close"),
+    path(
+        "o/<slug:org>/rounds/<int:round_id>/close/", alignment_views.round_close, name="round-close"
+    ),
     # The KR's records: its audit trail and its alignment meeting agenda.
-    path("o/<slug:org>/krs/<int:kr_id>/history/", views.kr_history_page, name="kr-history"),
-    path("o/<slug:org>/krs/<int:kr_id>/agenda/", views.kr_agenda, name="kr-agenda"),
+    path("o/<slug:org>/krs/<int:kr_id>/history/", history_views.kr_history_page, name="kr-history"),
+    path("o/<slug:org>/krs/<int:kr_id>/agenda/", agenda_views.kr_agenda, name="kr-agenda"),
     path(
         "o/<slug:org>/krs/<int:kr_id>/plan/preview/",
-        views.plan_preview_page,
+        preview_views.plan_preview_page,
         name="plan-preview-page",
     ),
-    path("o/<slug:org>/me/", views.my_home, name="my-home"),
-    path("o/<slug:org>/steps/<int:step_id>/", views.step_page, name="step"),
-    path("o/<slug:org>/notifications/", views.inbox, name="inbox"),
+    path("o/<slug:org>/me/", home_views.my_home, name="my-home"),
+    path("o/<slug:org>/steps/<int:step_id>/", step_views.step_page, name="step"),
+    path("o/<slug:org>/notifications/", inbox_views.inbox, name="inbox"),
     path(
         "o/<slug:org>/notifications/<int:notification_id>/read/",
-        views.inbox_read,
+        inbox_views.inbox_read,
         name="inbox-read",
     ),
     path(
         "o/<slug:org>/notifications/read-all/",
-        views.inbox_read_all,
+        inbox_views.inbox_read_all,
         name="inbox-read-all",
     ),
     # Admin: propagation rules (admins only; see notifications/admin_views.py)

@@ -41,16 +41,49 @@ class AlignmentInputs:
 
 
 @dataclass(frozen=True)
+class Aggregate:
+    """The shared KR's figures. `gap` is set when it has children (not for parallel),
+    with `gap_pct` (None for a zero target); `implied_output` for a funnel; the claims
+    for parallel contributions."""
+
+    values: list[Decimal]
+    total: Decimal
+    implied_output: Decimal | None = None
+    gap: Decimal | None = None
+    gap_pct: Decimal | None = None  # two places
+    raw_claim: Decimal | None = None
+    discounted_claim: Decimal | None = None
+    needed: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One child of the combined view. `stage`, `implied_target`, `ratio` and
+    `historical_ratio` belong to a funnel's stages, `claimed_impact` to parallel ones."""
+
+    id: int
+    title: str
+    department: int
+    department_name: str
+    owner: str
+    target: Decimal
+    values: list[Decimal]
+    plan_status: str
+    centroid: Decimal | None
+    stage: int | None = None
+    implied_target: Decimal | None = None
+    ratio: Decimal | None = None
+    historical_ratio: Decimal | None = None
+    claimed_impact: Decimal | None = None
+
+
+@dataclass(frozen=True)
 class Alignment:
-    aggregate: dict
-    children: list[dict]
+    aggregate: Aggregate
+    children: list[Contribution]
     checks: list[checks.Check]
     effective_values: list[Decimal]
     total: Decimal
-
-
-def s(value):
-    return checks.s(value)
 
 
 def with_child_plan(
@@ -85,7 +118,7 @@ def alignment_build(inputs: AlignmentInputs) -> Alignment:
         aggregation=inputs.aggregation, own_values=inputs.own_values, children=children
     )
     total = rollup.plan_total(inputs.metric_kind, effective)
-    aggregate: dict = {"values": [s(v) for v in effective], "total": s(total)}
+    figures: dict = {}
     found: list[checks.Check] = []
     stages = {}
     if inputs.aggregation == "sequential" and children:
@@ -93,7 +126,7 @@ def alignment_build(inputs: AlignmentInputs) -> Alignment:
         stages = {stage.id: stage for stage in funnel}
         output = funnel[-1].implied_target
         gap, gap_pct = checks.gap_figures(inputs.target, output)
-        aggregate.update(implied_output=s(output), gap=s(gap), gap_pct=checks.pct_s(gap_pct))
+        figures.update(implied_output=output, gap=gap, gap_pct=gap_pct)
         found += checks.aggregate_gap(
             target=inputs.target,
             aggregate=output,
@@ -102,21 +135,21 @@ def alignment_build(inputs: AlignmentInputs) -> Alignment:
             what="The funnel implies",
         )
     elif inputs.aggregation == "parallel" and children:
-        figures = checks.parallel_figures(
+        claims = checks.parallel_figures(
             children=children,
             target=inputs.target,
             start_value=inputs.start_value,
             overlap=tol.overlap_factor,
         )
-        aggregate.update(
-            raw_claim=s(figures.raw_claim),
-            discounted_claim=s(figures.discounted_claim),
-            needed=s(figures.needed),
+        figures.update(
+            raw_claim=claims.raw_claim,
+            discounted_claim=claims.discounted_claim,
+            needed=claims.needed,
         )
-        found += checks.parallel_checks(figures, inputs.unit, tol.overlap_factor)
+        found += checks.parallel_checks(claims, inputs.unit, tol.overlap_factor)
     elif children:
         gap, gap_pct = checks.gap_figures(inputs.target, total)
-        aggregate.update(gap=s(gap), gap_pct=checks.pct_s(gap_pct))
+        figures.update(gap=gap, gap_pct=gap_pct)
         found += checks.aggregate_gap(
             target=inputs.target,
             aggregate=total,
@@ -139,28 +172,35 @@ def alignment_build(inputs: AlignmentInputs) -> Alignment:
     for row in inputs.children:
         child = row.facts.child
         c = centroid(row.facts.values)
-        entry = {
-            "id": child.id,
-            "title": row.facts.title,
-            "department": row.department_id,
-            "department_name": row.facts.department,
-            "owner": row.owner,
-            "target": s(child.target),
-            "values": [s(v) for v in row.facts.values],
-            "plan_status": row.plan_status,
-            "centroid": s(rollup.q(c)) if c is not None else None,
-        }
+        extra: dict = {}
         if inputs.aggregation == "sequential":
             stage = stages.get(child.id)
-            entry.update(
+            extra.update(
                 stage=child.stage,
-                implied_target=s(stage.implied_target) if stage else None,
-                ratio=s(stage.ratio) if stage and stage.ratio is not None else None,
-                historical_ratio=s(row.facts.historical_ratio),
+                implied_target=stage.implied_target if stage else None,
+                ratio=stage.ratio if stage else None,
+                historical_ratio=row.facts.historical_ratio,
             )
         if inputs.aggregation == "parallel":
-            entry["claimed_impact"] = s(child.claimed_impact)
-        rows.append(entry)
+            extra["claimed_impact"] = child.claimed_impact
+        rows.append(
+            Contribution(
+                id=child.id,
+                title=row.facts.title,
+                department=row.department_id,
+                department_name=row.facts.department,
+                owner=row.owner,
+                target=child.target,
+                values=list(row.facts.values),
+                plan_status=row.plan_status,
+                centroid=rollup.q(c) if c is not None else None,
+                **extra,
+            )
+        )
     return Alignment(
-        aggregate=aggregate, children=rows, checks=found, effective_values=effective, total=total
+        aggregate=Aggregate(values=effective, total=total, **figures),
+        children=rows,
+        checks=found,
+        effective_values=effective,
+        total=total,
     )

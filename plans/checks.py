@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
 
-from okrplan.lib.numbers import fmt
+# `num` (a figure in a message) is imported from here by the pages too
+from okrplan.lib.numbers import fmt, num
 from plans import rollup
 from plans.shapes import centroid
 
@@ -43,28 +44,8 @@ class Tolerances:
     overlap_factor: Decimal = Decimal("0.75")
 
 
-def num(value: Decimal | None) -> str:
-    """A number for a message: thousands separators, no trailing zeros."""
-    if value is None:
-        return "—"
-    text = f"{value:,f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
-
-
 def pct(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-
-def s(value: Decimal | None) -> str | None:
-    """A figure as data: a decimal string without trailing zeros."""
-    return fmt(value)
-
-
-def pct_s(value: Decimal | None) -> str | None:
-    """A percentage as data, with its two places ("12.00")."""
-    return None if value is None else format(pct(value), "f")
 
 
 def gap_figures(target: Decimal, aggregate: Decimal) -> tuple[Decimal, Decimal | None]:
@@ -93,11 +74,11 @@ def aggregate_gap(
                 f"{num(abs(gap))} {short}{share}."
             ),
             data={
-                "target": s(target),
-                "aggregate": s(aggregate),
-                "gap": s(gap),
-                "gap_pct": pct_s(gap_pct),
-                "tolerance_pct": s(tolerance_pct),
+                "target": fmt(target),
+                "aggregate": fmt(aggregate),
+                "gap": fmt(gap),
+                "gap_pct": fmt(gap_pct, 2),
+                "tolerance_pct": fmt(tolerance_pct),
             },
         )
     ]
@@ -142,10 +123,10 @@ def funnel_ratio_disconnects(children: list[ChildFacts], tolerance_pct: Decimal)
                     data={
                         "kr": facts.child.id,
                         "stage": facts.child.stage,
-                        "ratio": s(rollup.q(ratio)),
-                        "historical_ratio": s(historical),
-                        "deviation_pct": pct_s(deviation * HUNDRED),
-                        "tolerance_pct": s(tolerance_pct),
+                        "ratio": fmt(rollup.q(ratio)),
+                        "historical_ratio": fmt(historical),
+                        "deviation_pct": fmt(pct(deviation * HUNDRED), 2),
+                        "tolerance_pct": fmt(tolerance_pct),
                     },
                 )
             )
@@ -180,9 +161,9 @@ def timing_mismatches(
                     ),
                     data={
                         "krs": [a, b],
-                        "centroids": [s(rollup.q(ca)), s(rollup.q(cb))],
-                        "difference": s(rollup.q(difference)),
-                        "tolerance": s(tolerance),
+                        "centroids": [fmt(rollup.q(ca)), fmt(rollup.q(cb))],
+                        "difference": fmt(rollup.q(difference)),
+                        "tolerance": fmt(tolerance),
                     },
                 )
             )
@@ -208,10 +189,10 @@ def parallel_figures(
 def parallel_checks(figures: ParallelFigures, unit: str, overlap: Decimal) -> list[Check]:
     checks = []
     data = {
-        "raw_claim": s(figures.raw_claim),
-        "discounted_claim": s(figures.discounted_claim),
-        "needed": s(figures.needed),
-        "overlap_factor": s(overlap),
+        "raw_claim": fmt(figures.raw_claim),
+        "discounted_claim": fmt(figures.discounted_claim),
+        "needed": fmt(figures.needed),
+        "overlap_factor": fmt(overlap),
     }
     if figures.raw_claim > figures.needed:
         checks.append(

@@ -14,6 +14,14 @@ METRIC_KINDS = ("cumulative", "level")
 ON_TRACK = Fraction(9, 10)
 AT_RISK = Fraction(7, 10)
 
+# A status in words, as the pages show it.
+STATUS_LABELS = {
+    "on_track": "On track",
+    "at_risk": "At risk",
+    "off_track": "Off track",
+    "not_started": "Not started",
+}
+
 
 @dataclass(frozen=True)
 class Progress:

@@ -115,15 +115,15 @@ def _figures(kr: KeyResult, built) -> list[tuple[str, str]]:
     if kr.aggregation == Aggregation.SEQUENTIAL:
         return [
             ("Target", f"{num(kr.target)} {unit}"),
-            ("Implied output", f"{_n(aggregate.get('implied_output'))} {unit}"),
+            ("Implied output", f"{_n(aggregate.implied_output)} {unit}"),
         ]
     if kr.aggregation == Aggregation.PARALLEL:
         return [
-            ("Needed", f"{_n(aggregate.get('needed'))} {unit}"),
-            ("Claimed", f"{_n(aggregate.get('raw_claim'))} {unit}"),
-            ("After overlap", f"{_n(aggregate.get('discounted_claim'))} {unit}"),
+            ("Needed", f"{_n(aggregate.needed)} {unit}"),
+            ("Claimed", f"{_n(aggregate.raw_claim)} {unit}"),
+            ("After overlap", f"{_n(aggregate.discounted_claim)} {unit}"),
         ]
-    return [("Target", f"{num(kr.target)} {unit}"), ("Sum", f"{_n(aggregate.get('total'))} {unit}")]
+    return [("Target", f"{num(kr.target)} {unit}"), ("Sum", f"{_n(aggregate.total)} {unit}")]
 
 
 def _n(value) -> str:
@@ -171,7 +171,7 @@ def _context(scope: Scope, kr: KeyResult, *, forms: dict | None = None, row_erro
     can_shape = structure_can_change(scope, kr)
     can_edit = kr_can_edit(scope, kr)
     built = alignment_build(alignment_inputs(org=scope.org, kr=kr))
-    figures = {c["id"]: c for c in built.children}
+    figures = {c.id: c for c in built.children}
     children = list(
         scope.queryset(KeyResult)
         .filter(parent=kr)
@@ -182,7 +182,7 @@ def _context(scope: Scope, kr: KeyResult, *, forms: dict | None = None, row_erro
     stages = [c.pk for c in children if c.stage is not None]
     for child in children:
         child.parent = kr
-        f = figures.get(child.pk, {})
+        f = figures.get(child.pk)
         errors = row_errors.get(child.pk, {})
         first = bool(stages) and child.pk == stages[0]
         # the first stage converts nothing before it: no ratio to enter (one set is shown)
@@ -195,8 +195,8 @@ def _context(scope: Scope, kr: KeyResult, *, forms: dict | None = None, row_erro
             {
                 "kr": child,
                 "target_n": num(child.target),
-                "ratio_n": _n(f.get("ratio")),
-                "implied_n": _n(f.get("implied_target")),
+                "ratio_n": _n(f.ratio if f else None),
+                "implied_n": _n(f.implied_target if f else None),
                 "plan_status": child.plan.get_status_display(),
                 "first": first,
                 "last": bool(stages) and child.pk == stages[-1],

@@ -43,16 +43,9 @@ from plans import services
 from plans.checks import num
 from plans.forms import PRESETS, PlanForm, TreeFilterForm, parse_number, parse_values
 from plans.models import CheckIn
-from plans.progress import Progress, progress, weighted_progress
+from plans.progress import STATUS_LABELS, Progress, progress, weighted_progress
 from plans.selectors import kr_progress, kr_queryset
 from plans.shapes import centroid
-
-STATUS_LABELS = {
-    "on_track": "On track",
-    "at_risk": "At risk",
-    "off_track": "Off track",
-    "not_started": "Not started",
-}
 
 
 @dataclass(frozen=True)
