@@ -9,6 +9,7 @@ save time loses nothing.
 
 import functools
 import logging
+import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -16,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -28,7 +30,7 @@ from hierarchy.events import (
     KeyResultsArchiving,
     MemberDutiesAsked,
 )
-from hierarchy.models import Aggregation, Invitation, KeyResult
+from hierarchy.models import Aggregation, Invitation, KeyResult, NotifyBy
 from hierarchy.permissions import close_require, notice_require
 from notifications import locks
 from notifications.models import (
@@ -43,7 +45,8 @@ from notifications.models import (
     StepState,
 )
 from notifications.rules import upward_decision
-from okrplan.lib.text import validate_text
+from okrplan.lib import locks as lock_order
+from okrplan.lib.text import one_line, validate_text
 from plans import rollup, shapes
 from plans import services as plan_services
 from plans.checks import num
@@ -139,6 +142,13 @@ def notification_create(
     return notification if created else None
 
 
+def notifications_create_bulk(*, notifications: list[Notification]) -> None:
+    """Record many notifications in one statement; a key recorded already is skipped (a
+    scan that runs twice records each once). No e-mail is queued: the caller delivers
+    when its batch is done (`deadlines.deadline_sweep`)."""
+    Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+
+
 @transaction.atomic
 def notification_mark_read(*, notification: Notification) -> Notification:
     if notification.read_at is None:
@@ -152,6 +162,113 @@ def notifications_mark_all_read(*, organization_id: int, user) -> int:
     return Notification.objects.filter(
         organization_id=organization_id, user=user, read_at__isnull=True
     ).update(read_at=timezone.now())
+
+
+# --- E-mail ------------------------------------------------------------------
+
+EMAIL_BATCH = 200
+
+
+def email_deliver() -> int:
+    """Send the e-mail of every notification not sent yet; answer how many went out.
+
+    Claimed with a lease (a conditional update), sent outside the transaction, and each
+    marked as soon as it is sent. A worker killed midway leaves the rest of its batch
+    to the next after the lease (`EMAIL_LEASE_SECONDS`), and sends again at most the one
+    e-mail it was marking: e-mail is at least once; the notification itself was
+    recorded exactly once.
+
+    Each message fails on its own (`_email_failed`): the rest of the batch goes out.
+    """
+    sent = 0
+    while True:
+        now = timezone.now()
+        stale = now - timedelta(seconds=settings.EMAIL_LEASE_SECONDS)
+        with transaction.atomic():
+            batch = list(
+                Notification.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(emailed_at__isnull=True, email_failed_at__isnull=True)
+                .filter(Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lt=stale))
+                .select_related("user__profile", "organization")
+                .order_by("id")[:EMAIL_BATCH]
+            )
+            Notification.objects.filter(pk__in=[n.pk for n in batch]).update(email_claimed_at=now)
+        if not batch:
+            return sent
+        for notification in batch:
+            # No address, or a person who reads theirs in the app only: nothing to send,
+            # done with (it is in their inbox).
+            if notification.recipient_email and _wants_email(notification):
+                try:
+                    _email_send(notification)
+                except Exception as error:  # whatever one message raises, the rest go out
+                    _email_failed(notification, error)
+                    continue
+            # One by one, not per batch: a worker killed in the middle of a batch (kill
+            # drill, bench/drill.py) sent up to 199 e-mails again after the lease.
+            Notification.objects.filter(pk=notification.pk).update(emailed_at=timezone.now())
+            sent += 1
+
+
+def _wants_email(notification) -> bool:
+    """Whether the recipient hears of notifications by e-mail (their profile's
+    `notify_by`, hierarchy.Profile): not when they chose the app only. The daily digest
+    is not built yet (the decision context issue, 16): until it is, it is e-mail at once.
+    Someone invited by e-mail without an account yet has no profile: e-mailed."""
+    profile = getattr(notification.user, "profile", None) if notification.user_id else None
+    return profile is None or profile.notify_by != NotifyBy.IN_APP
+
+
+def _email_send(notification) -> None:
+    # The organization's name goes into a header: one line, whatever was stored before
+    # names were refused at the door (okrplan/lib/text.py).
+    send_mail(
+        subject=f"[okrplan · {one_line(notification.organization.name)}] "
+        f"{notification.get_kind_display()}",
+        message=notification.message,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[notification.recipient_email],
+    )
+
+
+def email_error_is_permanent(error: BaseException) -> bool:
+    """Whether trying the same message again cannot help (docs/decisions.md, issue 13).
+
+    Passing: an OSError (the mail server unreachable or timing out, a connection
+    dropped; SMTP errors are OSErrors) unless the server's reply is a 5xx. Permanent: a
+    5xx reply for this message (a recipient refused, the data refused), and anything
+    else the message raises while it is built or sent (BadHeaderError for a header with
+    a line break, ValueError or UnicodeError for an address Django cannot encode)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code >= 500
+    return not isinstance(error, OSError)
+
+
+def _email_failed(notification, error: Exception) -> None:
+    """Record the failure on the message: a permanent one, or the last allowed passing
+    one, marks it failed (never tried again; the Django admin lists it with its
+    reason); another passing one leaves it claimed, to be tried after the lease."""
+    attempts = notification.email_attempts + 1
+    reason = f"{type(error).__name__}: {error}"
+    permanent = email_error_is_permanent(error)
+    failed = permanent or attempts >= settings.EMAIL_MAX_ATTEMPTS
+    if failed and not permanent:
+        reason = f"Gave up after {attempts} attempts. {reason}"
+    Notification.objects.filter(pk=notification.pk).update(
+        email_attempts=attempts,
+        email_error=one_line(reason)[:500],
+        email_failed_at=timezone.now() if failed else None,
+    )
+    log.warning(
+        "e-mail of notification %s to user %s failed (attempt %s, %s): %s",
+        notification.pk,
+        notification.user_id,
+        attempts,
+        "given up" if failed else "tried again after the lease",
+        reason,
+    )
 
 
 # --- Steps and round events ---------------------------------------------------
@@ -211,6 +328,26 @@ def event_record(
         message=message,
         data=data or {},
     )
+
+
+def round_events_create_bulk(*, events: list[RoundEvent]) -> None:
+    """Record many round events in one statement."""
+    RoundEvent.objects.bulk_create(events)
+
+
+def steps_create_bulk(*, steps: list[Step]) -> int:
+    """Open many steps in one statement per thousand; a step that exists already (its
+    unique key) is skipped. Answers how many were asked for."""
+    Step.objects.bulk_create(steps, ignore_conflicts=True, batch_size=1000)
+    return len(steps)
+
+
+def steps_mark_reminded(*, step_ids: list[int], at: datetime) -> None:
+    Step.objects.filter(pk__in=step_ids).update(reminded_at=at)
+
+
+def steps_mark_escalated(*, step_ids: list[int], at: datetime) -> None:
+    Step.objects.filter(pk__in=step_ids).update(escalated_at=at)
 
 
 # --- Upward: the parent owner hears when the shared total moves ----------------
@@ -395,7 +532,7 @@ def round_on_modification(
     return round
 
 
-def _open_assessments(
+def assessments_open(
     round: Round, *, now: datetime, message, kind: str, key: str, contributors=None
 ) -> list:
     """Tell each other contributor, and ask each to assess by notice time + assess hours.
@@ -429,6 +566,45 @@ def _open_assessments(
             round_id=round.pk,
         )
     return steps
+
+
+def round_orphan(*, round: Round, now: datetime) -> bool:
+    """The notify step was missed: flag the round and tell the other contributors
+    automatically, so that no department modifies in isolation. False when the round
+    was orphaned already.
+
+    The caller holds the round (the deadline scan claimed it before its steps: the one
+    lock order, okrplan/lib/locks.py)."""
+    lock_order.taking(lock_order.ROUND, [round.pk])  # held already: records, not waits
+    updated = Round.objects.filter(pk=round.pk, orphaned=False).update(
+        orphaned=True, orphaned_at=now
+    )
+    if not updated:
+        return False
+    round.refresh_from_db()
+    modified = round.modified_kr
+    event_record(
+        round,
+        "orphaned",
+        at=now,
+        message="No impact notice by the deadline: the other contributors were told automatically.",
+    )
+    revision = round.revision
+    rationale = f" (“{revision.rationale}”)" if revision and revision.rationale else ""
+    assessments_open(
+        round,
+        now=now,
+        message=(
+            f"{modified.department.name} modified its plan for “{round.parent_kr.title}”"
+            f"{rationale} and no impact notice was sent in time. Check what it means for your "
+            f"plan: answer “no change” or modify it by "
+            f"{when(now + hours(round.parent_kr.organization.assess_hours))}."
+        ),
+        kind=NotificationKind.ORPHAN_NOTICE,
+        key="orphan",
+    )
+    event_record(round, "orphan_notice", at=now, message="Automatic notice sent.")
+    return True
 
 
 def _department_lines(raw: dict | None, contributors: list[KeyResult]) -> dict[int, str]:
@@ -502,7 +678,7 @@ def round_notice(
             + f" Answer “no change” or modify your plan by {due}."
         )
 
-    _open_assessments(
+    assessments_open(
         round,
         now=now,
         message=text,
