@@ -128,7 +128,11 @@ class PlanPreviewApi(OrgApi):
             plan_services.validate_plan_values(kr, values)
         else:
             values = plan_services.shape_values(kr, shape=data["shape"], target=data["target"])
-        return Response(selectors.plan_preview_of(org=self.scope.org, kr=kr, values=values))
+        return Response(
+            selectors.plan_preview_of(
+                org=self.scope.org, kr=kr, values=values, actor_id=request.user.pk
+            )
+        )
 
 
 class StepOutputSerializer(serializers.ModelSerializer):

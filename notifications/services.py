@@ -12,7 +12,7 @@ import logging
 import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -44,7 +44,14 @@ from notifications.models import (
     StepKind,
     StepState,
 )
-from notifications.rules import upward_decision
+from notifications.rules import (
+    AncestorChange,
+    Audience,
+    SharedKR,
+    StageChange,
+    plan_change_audience,
+    stage_changes,
+)
 from okrplan.lib import locks as lock_order
 from okrplan.lib.text import one_line, validate_text
 from plans import rollup, shapes
@@ -378,38 +385,46 @@ class RevisionFacts:
         )
 
 
-def upward_notices(
-    *,
-    event: PlanChanged,
-    totals: dict,
-    plans: dict[int, Plan],
-    changed,
-    revision: RevisionFacts,
-) -> None:
-    """SPEC.md §5 upward rules for every ancestor whose aggregate total moved.
-
-    `plans`: the ancestors' plans with their KRs (locked by the save already);
-    `changed()`: the changed KR, loaded only if someone is to be told."""
+def _ancestor_changes(
+    *, organization_id: int, totals: dict, plans: dict[int, Plan]
+) -> list[AncestorChange]:
+    """What the upward rule weighs of each ancestor in `totals` ({KR id: (before,
+    after)}); `plans`: their plans with their KRs (locked by the save already)."""
     from notifications.selectors import rules_for
 
-    rules = rules_for(organization_id=event.organization_id, kr_ids=list(totals))
-    for ancestor_id, (before, after) in totals.items():
-        plan = plans[ancestor_id]
-        ancestor = plan.kr
-        decision = upward_decision(
+    rules = rules_for(organization_id=organization_id, kr_ids=list(totals))
+    return [
+        AncestorChange(
+            kr_id=ancestor_id,
+            owner_id=plans[ancestor_id].kr.owner_id,
             rule=rules[ancestor_id],
-            locked=plan.is_locked,
-            baseline=plan.baseline,
+            locked=plans[ancestor_id].is_locked,
+            baseline=plans[ancestor_id].baseline,
             before=before,
             after=after,
         )
-        if not decision.notify:
-            continue
-        if decision.kind == "threshold":
+        for ancestor_id, (before, after) in totals.items()
+    ]
+
+
+def upward_notices(
+    *, audience: Audience, plans: dict[int, Plan], changed, revision: RevisionFacts
+) -> None:
+    """SPEC.md §5 upward rules, as `audience` decided them: a threshold notice resets the
+    ancestor's baseline, and each ancestor owner told hears what moved.
+
+    `plans`: the ancestors' plans with their KRs (locked by the save already);
+    `changed()`: the changed KR, loaded only if someone is to be told."""
+    for ancestor_id, decision in audience.decisions.items():
+        if decision.notify and decision.kind == "threshold":
+            plan = plans[ancestor_id]
             plan.baseline = decision.new_baseline
             Plan.objects.filter(pk=plan.pk).update(baseline=plan.baseline)
-        if ancestor.owner_id == event.actor_id:
-            continue  # no news to the person who made the change
+    for told in audience.told:
+        if told.ancestor is None:
+            continue  # not an upward notice
+        decision, ancestor = told.decision, plans[told.kr_id].kr
+        before, after = told.ancestor.before, told.ancestor.after
         kr = changed()
         moved = f" ({decision.moved_pct:+}% from the baseline)" if decision.moved_pct else ""
         notification_create(
@@ -418,13 +433,13 @@ def upward_notices(
             kind=NotificationKind.THRESHOLD
             if decision.kind == "threshold"
             else NotificationKind.CHANGE,
-            key=f"upward:{revision.pk}:{ancestor_id}",
+            key=f"upward:{revision.pk}:{ancestor.pk}",
             message=(
                 f"“{ancestor.title}” now adds up to {num(after)} {ancestor.unit} "
                 f"(was {num(before)}){moved}: {kr.department.name} changed “{kr.title}”"
                 + (f" — “{revision.rationale}”." if revision.rationale else ".")
             ),
-            kr_id=ancestor_id,
+            kr_id=ancestor.pk,
         )
 
 
@@ -440,39 +455,64 @@ def _contributors(parent: KeyResult, exclude_department_id: int | None) -> list[
     )
 
 
-def round_on_modification(
-    *, kr: KeyResult, parent: KeyResult, revision: RevisionFacts, actor_id: int | None
-) -> Round:
-    """A locked plan of a child of a cross-functional KR was modified (time T0).
-
-    A modification made while answering an open round (its department has an open
-    assess step there), or by the department that started it, belongs to that round."""
-    now = timezone.now()
-    open_rounds = locks.open_rounds_lock(  # the save holds the parent's chain already
+def round_joined(
+    *, organization_id: int, parent: KeyResult, kr_id: int
+) -> tuple[Round, Step | None] | None:
+    """The open round of `parent` a modification of `kr_id`'s locked plan belongs to,
+    locked (the save holds the parent's chain already), with the KR's open assess step
+    there: one in which its department has an open assess step (it answers by
+    modifying), or one it started (it changes its plan again). None: a round starts."""
+    open_rounds = locks.open_rounds_lock(
         Round.objects.filter(
-            organization_id=kr.organization_id, parent_kr=parent, status=RoundStatus.OPEN
+            organization_id=organization_id, parent_kr=parent, status=RoundStatus.OPEN
         ).order_by("-started_at", "-id")
     )
     for open_round in open_rounds:
-        assess = open_round.steps.filter(kind=StepKind.ASSESS, state=StepState.OPEN, kr=kr).first()
+        assess = open_round.steps.filter(
+            kind=StepKind.ASSESS, state=StepState.OPEN, kr_id=kr_id
+        ).first()
         if assess is not None:
-            _step_close(assess, actor_id=actor_id, answer=Answer.MODIFIED, note=revision.rationale)
-            event_record(
-                open_round,
-                "assessed",
-                step=assess,
-                message=f"{kr.department.name} modified its plan: “{revision.rationale}”",
-                data={"answer": "modified", "revision": revision.pk, "actor": actor_id},
-            )
-            return open_round
-        if open_round.modified_kr_id == kr.pk:
-            event_record(
-                open_round,
-                "modified_again",
-                message=f"{kr.department.name} changed its plan again: “{revision.rationale}”",
-                data={"revision": revision.pk, "actor": actor_id},
-            )
-            return open_round
+            return open_round, assess
+        if open_round.modified_kr_id == kr_id:
+            return open_round, None
+    return None
+
+
+def round_join(
+    *,
+    round: Round,
+    assess: Step | None,
+    kr: KeyResult,
+    revision: RevisionFacts,
+    actor_id: int | None,
+) -> Round:
+    """A modification that belongs to an open round (`round_joined`): its assess step is
+    answered, or the round records the change; nobody else is told."""
+    if assess is not None:
+        _step_close(assess, actor_id=actor_id, answer=Answer.MODIFIED, note=revision.rationale)
+        event_record(
+            round,
+            "assessed",
+            step=assess,
+            message=f"{kr.department.name} modified its plan: “{revision.rationale}”",
+            data={"answer": "modified", "revision": revision.pk, "actor": actor_id},
+        )
+    else:
+        event_record(
+            round,
+            "modified_again",
+            message=f"{kr.department.name} changed its plan again: “{revision.rationale}”",
+            data={"revision": revision.pk, "actor": actor_id},
+        )
+    return round
+
+
+def round_on_modification(
+    *, kr: KeyResult, parent: KeyResult, revision: RevisionFacts, actor_id: int | None
+) -> Round:
+    """A locked plan of a child of a cross-functional KR was modified (time T0), outside
+    any open round (`round_joined`): a round starts."""
+    now = timezone.now()
     org = parent.organization
     round = Round.objects.create(
         organization_id=kr.organization_id,
@@ -753,17 +793,27 @@ def _step_close(step: Step, *, actor_id, answer: str, note: str, state=StepState
 
 
 def _proposed_values(kr: KeyResult, plan: Plan, target: Decimal) -> list[Decimal]:
-    """The stage's plan scaled by the same factor as its target."""
-    values = plan.values
-    if kr.metric_kind == "cumulative" and sum(values, Decimal(0)) > 0 and target >= 0:
-        return shapes.history_shape(values, target, kr.decimals)
+    """The stage's plan scaled by the same factor as its target (SPEC.md §3), as a new
+    target moves a plan (`shapes.rescaled`); a flow's implied target is never below 0."""
     if kr.metric_kind == "cumulative":
-        return shapes.cumulative_shape("linear", max(target, Decimal(0)), len(values), kr.decimals)
-    return shapes.level_shape("linear", kr.start_value, target, len(values), kr.decimals)
+        target = max(target, Decimal(0))
+    return shapes.rescaled(
+        plan.values,
+        metric_kind=kr.metric_kind,
+        start_value=kr.start_value,
+        old_target=kr.target,
+        target=target,
+        decimals=kr.decimals,
+    )
 
 
-def cascade_reviews_open(*, parent: KeyResult, changed_kr_id: int) -> list[Step]:
-    """Ask the owner of every later stage whose implied target moved to review it."""
+def _stage_changes(
+    *, parent: KeyResult, changed_kr_id: int
+) -> tuple[list[StageChange], dict[int, Plan]]:
+    """The later stages of `parent`'s funnel whose implied target `changed_kr_id`'s
+    change moves (`rules.stage_changes`), with the targets their open cascade reviews
+    propose already; and the stages' plans with their KRs, by KR id. Two queries (one
+    when nothing moves)."""
     children_plans = plan_services.children_plans(
         organization_id=parent.organization_id, parent_id=parent.pk
     )
@@ -771,22 +821,41 @@ def cascade_reviews_open(*, parent: KeyResult, changed_kr_id: int) -> list[Step]
     proposals = rollup.cascade_proposals(
         [plan_services.rollup_child(p) for p in children_plans], changed_kr_id
     )
+    krs = {i: (p.kr.owner_id, p.kr.target, p.kr.decimals) for i, p in by_id.items()}
+    moved = stage_changes(proposals, krs=krs)
+    if not moved:
+        return [], by_id
+    asked: dict[int, set] = {}
+    for kr_id, proposed in Step.objects.filter(
+        organization_id=parent.organization_id,
+        kr_id__in=[stage.kr_id for stage in moved],
+        kind=StepKind.CASCADE_REVIEW,
+        state=StepState.OPEN,
+    ).values_list("kr_id", "proposed_target"):
+        asked.setdefault(kr_id, set()).add(proposed)
+    return stage_changes(proposals, krs=krs, asked=asked), by_id
+
+
+def cascade_reviews_open(
+    *, parent: KeyResult, changed_kr_id: int, audience: Audience, plans: dict[int, Plan]
+) -> list[Step]:
+    """Ask the owner of every later stage `audience` names to review its new implied
+    target (an open review of the stage proposing another is superseded). `plans`: the
+    stages' plans with their KRs (`stage_changes`)."""
     now = timezone.now()
     org = parent.organization
     created = []
-    for stage in proposals:
-        plan = by_id[stage.id]
-        kr = plan.kr
-        target = stage.implied_target.quantize(shapes.quantum(kr.decimals), rounding=ROUND_HALF_UP)
-        open_reviews = Step.objects.filter(
+    for told in audience.told:
+        if told.stage is None:
+            continue  # not a cascade review
+        plan = plans[told.kr_id]
+        kr, target = plan.kr, told.stage.proposed_target
+        Step.objects.filter(
             organization_id=kr.organization_id,
             kr=kr,
             kind=StepKind.CASCADE_REVIEW,
             state=StepState.OPEN,
-        )
-        if target == kr.target or open_reviews.filter(proposed_target=target).exists():
-            continue  # nothing to review at the stage's precision, or asked already
-        open_reviews.update(state=StepState.SUPERSEDED, done_at=now)
+        ).update(state=StepState.SUPERSEDED, done_at=now)
         step = review_open(
             kind=StepKind.CASCADE_REVIEW,
             kr=kr,
@@ -858,8 +927,15 @@ def dependency_reviews(*, organization_id: int, kr_id: int, revision: RevisionFa
     now = timezone.now()
     for dependency in dependencies:
         kr = dependency.upstream
-        before = _planned_by(kr, list(revision.before_values), dependency)
-        after = _planned_by(kr, list(revision.after_values), dependency)
+        before, after = (
+            shapes.planned_by(
+                list(values),
+                metric_kind=kr.metric_kind,
+                periods=kr.cycle.periods,
+                on=dependency.expected_by,
+            )
+            for values in (revision.before_values, revision.after_values)
+        )
         if before is None or after is None:
             continue
         if not (before >= dependency.expected_value > after):
@@ -877,16 +953,6 @@ def dependency_reviews(*, organization_id: int, kr_id: int, revision: RevisionFa
                 f"{num(d.expected_value)} expected. Review by {when(step.due_at)}."
             ),
         )
-
-
-def _planned_by(kr: KeyResult, values: list[Decimal], dependency) -> Decimal | None:
-    periods = kr.cycle.periods
-    index = next((p.index for p in periods if p.start <= dependency.expected_by <= p.end), None)
-    if index is None or index >= len(values):
-        return None
-    if kr.metric_kind == "cumulative":
-        return sum(values[: index + 1], Decimal(0))
-    return values[index]
 
 
 # --- Answering steps ------------------------------------------------------------
@@ -956,14 +1022,15 @@ def on_plan_changed(event: PlanChanged) -> None:
     revision = RevisionFacts.of(event)
     parent_facts = event.ancestors.get(event.parent_id) if event.parent_id else None
     locked_ancestors = [i for i in event.ancestor_totals if event.ancestors[i].locked]
-    starts_round = (
+    # what to load: who is told is `plan_change_audience`'s decision, below
+    may_start_round = (
         event.is_modification
         and revision.cause != Cause.CASCADE
         and parent_facts is not None
         and parent_facts.cross_functional
     )
     cascades = parent_facts is not None and parent_facts.aggregation == Aggregation.SEQUENTIAL
-    wanted = set(locked_ancestors) | ({event.parent_id} if starts_round or cascades else set())
+    wanted = set(locked_ancestors) | ({event.parent_id} if may_start_round or cascades else set())
     plans = (
         {
             p.kr_id: p
@@ -979,23 +1046,53 @@ def on_plan_changed(event: PlanChanged) -> None:
     def changed() -> KeyResult:
         return KeyResult.objects.select_related("department", "organization").get(pk=event.kr_id)
 
-    if locked_ancestors:  # drafts are not news: no baseline, no rule to read
-        upward_notices(
-            event=event,
+    parent = plans[event.parent_id].kr if may_start_round or cascades else None
+    joined = (
+        round_joined(organization_id=event.organization_id, parent=parent, kr_id=event.kr_id)
+        if may_start_round
+        else None
+    )
+    stages, stage_plans = (
+        _stage_changes(parent=parent, changed_kr_id=event.kr_id) if cascades else ([], {})
+    )
+    audience = plan_change_audience(
+        actor_id=event.actor_id,
+        ancestors=_ancestor_changes(  # drafts are not news: no baseline, no rule to read
+            organization_id=event.organization_id,
             totals={i: event.ancestor_totals[i] for i in locked_ancestors},
             plans=plans,
-            changed=changed,
-            revision=revision,
         )
-    if starts_round:
-        round_on_modification(
+        if locked_ancestors
+        else [],
+        parent=SharedKR(
+            kr_id=parent.pk,
+            owner_id=parent.owner_id,
+            cross_functional=parent.cross_functional,
+            open_round_joined=joined is not None,
+        )
+        if parent is not None
+        else None,
+        is_modification=event.is_modification,
+        accepted_cascade=revision.cause == Cause.CASCADE,
+        stages=stages,
+    )
+    upward_notices(audience=audience, plans=plans, changed=changed, revision=revision)
+    if joined is not None:
+        round_join(
+            round=joined[0],
+            assess=joined[1],
             kr=changed(),
-            parent=plans[event.parent_id].kr,
             revision=revision,
             actor_id=event.actor_id,
         )
+    elif audience.starts_round:
+        round_on_modification(
+            kr=changed(), parent=parent, revision=revision, actor_id=event.actor_id
+        )
     if cascades:
-        cascade_reviews_open(parent=plans[event.parent_id].kr, changed_kr_id=event.kr_id)
+        cascade_reviews_open(
+            parent=parent, changed_kr_id=event.kr_id, audience=audience, plans=stage_plans
+        )
     if event.has_expectations:
         dependency_reviews(
             organization_id=event.organization_id, kr_id=event.kr_id, revision=revision
