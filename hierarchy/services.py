@@ -1239,6 +1239,14 @@ def kr_contribution_update(*, kr: KeyResult, actor: User | None, **fields) -> Ke
     return kr_update(kr=kr, **fields)
 
 
+def kr_historical_ratios_set(*, org: Organization, ratios: dict[int, Decimal]) -> None:
+    """The historical ratios a history import measured ({stage's KR id: ratio}, each
+    0 < ratio ≤ 1: `plans.imports`). A stage's ratio is a figure of its own row that no
+    rollup reads (the funnel's ratios are its targets'), so no chain is locked."""
+    for kr_id, ratio in ratios.items():
+        KeyResult.objects.filter(organization=org, pk=kr_id).update(historical_ratio=ratio)
+
+
 # What a KR measures: its unit's precision, its metric kind and its start value. Changed
 # only through `plans.services.kr_change`, which allows it while nothing is measured in
 # them yet (no saved plan, no check-in, no contributions).

@@ -249,7 +249,9 @@ class PlanPreviewApi(OrgApi):
             plan_services.validate_plan_values(kr, values)
         else:
             values = plan_services.shape_values(kr, shape=data["shape"], target=data["target"])
-        preview = selectors.plan_preview_of(org=self.scope.org, kr=kr, values=values)
+        preview = selectors.plan_preview_of(
+            org=self.scope.org, kr=kr, values=values, actor_id=request.user.pk
+        )
         return Response(PreviewSerializer(preview).data)
 
 

@@ -31,7 +31,18 @@ from notifications.models import (
     StepKind,
     StepState,
 )
-from notifications.services import REMIND_AT, hours, when
+from notifications.services import (
+    REMIND_AT,
+    email_deliver,
+    hours,
+    notifications_create_bulk,
+    round_events_create_bulk,
+    round_orphan,
+    steps_create_bulk,
+    steps_mark_escalated,
+    steps_mark_reminded,
+    when,
+)
 from okrplan.lib import locks
 from plans.models import CheckIn
 
@@ -55,6 +66,7 @@ class ScanReport:
     orphaned: int = 0
     batches: int = 0
     checkin_chases: int = 0
+    emailed: int = 0
     queries_per_batch: list[int] = field(default_factory=list)
 
 
@@ -106,8 +118,8 @@ def _reminders(now: datetime, batch_size: int) -> list[Step]:
         )
         if not steps:
             return []
-        Notification.objects.bulk_create(
-            [
+        notifications_create_bulk(
+            notifications=[
                 Notification(
                     organization_id=s.organization_id,
                     user_id=s.assignee_id,
@@ -119,11 +131,10 @@ def _reminders(now: datetime, batch_size: int) -> list[Step]:
                     step_id=s.pk,
                 )
                 for s in steps
-            ],
-            ignore_conflicts=True,
+            ]
         )
-        RoundEvent.objects.bulk_create(
-            [
+        round_events_create_bulk(
+            events=[
                 RoundEvent(
                     organization_id=s.organization_id,
                     round_id=s.round_id,
@@ -136,7 +147,7 @@ def _reminders(now: datetime, batch_size: int) -> list[Step]:
                 if s.round_id
             ]
         )
-        Step.objects.filter(pk__in=[s.pk for s in steps]).update(reminded_at=now)
+        steps_mark_reminded(step_ids=[s.pk for s in steps], at=now)
     return steps
 
 
@@ -193,48 +204,12 @@ def _escalations(now: datetime, batch_size: int) -> tuple[list[Step], int]:
                 )
             if s.kind == StepKind.NOTIFY and s.round and not s.round.orphaned:
                 orphaned_rounds.append(s.round)
-        Notification.objects.bulk_create(notifications, ignore_conflicts=True)
-        RoundEvent.objects.bulk_create(events)
-        Step.objects.filter(pk__in=[s.pk for s in steps]).update(escalated_at=now)
+        notifications_create_bulk(notifications=notifications)
+        round_events_create_bulk(events=events)
+        steps_mark_escalated(step_ids=[s.pk for s in steps], at=now)
         for round in orphaned_rounds:
-            _orphan(round, now)
+            round_orphan(round=round, now=now)
     return steps, len(orphaned_rounds)
-
-
-def _orphan(round: Round, now: datetime) -> None:
-    """The notify step was missed: flag the round and tell the other contributors
-    automatically, so that no department modifies in isolation."""
-    from notifications.services import _open_assessments, event_record
-
-    locks.taking(locks.ROUND, [round.pk])  # claimed before its steps: held already
-    updated = Round.objects.filter(pk=round.pk, orphaned=False).update(
-        orphaned=True, orphaned_at=now
-    )
-    if not updated:
-        return
-    round.refresh_from_db()
-    modified = round.modified_kr
-    event_record(
-        round,
-        "orphaned",
-        at=now,
-        message="No impact notice by the deadline: the other contributors were told automatically.",
-    )
-    revision = round.revision
-    rationale = f" (“{revision.rationale}”)" if revision and revision.rationale else ""
-    _open_assessments(
-        round,
-        now=now,
-        message=(
-            f"{modified.department.name} modified its plan for “{round.parent_kr.title}”"
-            f"{rationale} and no impact notice was sent in time. Check what it means for your "
-            f"plan: answer “no change” or modify it by "
-            f"{when(now + hours(round.parent_kr.organization.assess_hours))}."
-        ),
-        kind=NotificationKind.ORPHAN_NOTICE,
-        key="orphan",
-    )
-    event_record(round, "orphan_notice", at=now, message="Automatic notice sent.")
 
 
 def checkin_chase(now: datetime | None = None) -> int:
@@ -287,8 +262,7 @@ def checkin_chase(now: datetime | None = None) -> int:
             for p in ended
             if (kr_id, p.index) not in done and (kr_id, p.index) not in chased
         ]
-        Step.objects.bulk_create(steps, ignore_conflicts=True, batch_size=1000)
-        created += len(steps)
+        created += steps_create_bulk(steps=steps)
     return created
 
 
@@ -313,4 +287,12 @@ def deadline_scan(now: datetime | None = None, batch_size: int = BATCH_SIZE) -> 
     return report
 
 
-__all__ = ["REMIND_AT", "ScanReport", "checkin_chase", "deadline_scan"]
+def deadline_sweep(now: datetime | None = None) -> ScanReport:
+    """The periodic sweep: everything due, then the e-mail of every notification not
+    sent yet (what the scan recorded, and what a save could not queue)."""
+    report = deadline_scan(now)
+    report.emailed = email_deliver()
+    return report
+
+
+__all__ = ["REMIND_AT", "ScanReport", "checkin_chase", "deadline_scan", "deadline_sweep"]

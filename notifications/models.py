@@ -261,7 +261,7 @@ class Notification(TenantModel):
     read_at = models.DateTimeField(null=True, blank=True)
     email_claimed_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
-    # A message that could not be sent (notifications.tasks.email_deliver): how many
+    # A message that could not be sent (notifications.services.email_deliver): how many
     # times it was tried, why the last try failed, and when delivery gave up on it.
     email_attempts = models.PositiveSmallIntegerField(default=0)
     email_error = models.CharField(max_length=500, blank=True, default="")

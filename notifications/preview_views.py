@@ -71,7 +71,7 @@ def plan_preview_page(request, scope: Scope, kr_id: int):
     except ValidationError as error:
         context["preview_error"] = f"Fix the values to see the impact. {error.messages[0]}"
         return fragment_response(template, context)
-    view = preview_selector(org=scope.org, kr=kr, values=values)
+    view = preview_selector(org=scope.org, kr=kr, values=values, actor_id=request.user.pk)
     before_codes = {c.code for c in view.before.checks}
     after_codes = {c.code for c in view.alignment.checks}
     context.update(

@@ -8,8 +8,21 @@ from django.db.models import Q
 
 from hierarchy.models import KeyResult, Organization
 from notifications import reads
-from notifications.models import PropagationRule, Round, Step, StepKind, StepState
-from notifications.rules import Rule, upward_decision
+from notifications.models import (
+    PropagationRule,
+    Round,
+    RoundStatus,
+    Step,
+    StepKind,
+    StepState,
+)
+from notifications.rules import (
+    AncestorChange,
+    Rule,
+    SharedKR,
+    plan_change_audience,
+    stage_changes,
+)
 from okrplan.lib.numbers import fmt
 from plans import rollup
 from plans.alignment import (
@@ -138,7 +151,12 @@ def alignment_view(*, org: Organization, kr: KeyResult) -> AlignmentView:
 
 
 def plan_preview(
-    *, org: Organization, kr: KeyResult, values: list[Decimal], target: Decimal
+    *,
+    org: Organization,
+    kr: KeyResult,
+    values: list[Decimal],
+    target: Decimal,
+    actor_id: int | None = None,
 ) -> Preview:
     """The parent's combined view as it would be after `kr`'s plan became `values`,
     and who would be told. Reads only."""
@@ -163,68 +181,103 @@ def plan_preview(
         alignment=after,
         rounds=rounds,
         before=before,
-        would_notify=_would_notify(org, kr, parent, inputs, before, changed, after),
+        would_notify=_would_notify(
+            org, kr, parent, inputs, before, changed, after, rounds, actor_id=actor_id
+        ),
         requires_rationale=kr.plan.is_locked,
     )
 
 
-def plan_preview_of(*, org: Organization, kr: KeyResult, values: list[Decimal]) -> Preview:
+def plan_preview_of(
+    *, org: Organization, kr: KeyResult, values: list[Decimal], actor_id: int | None = None
+) -> Preview:
     """The preview of `kr`'s plan becoming `values` (validated already), as the API's
-    `POST .../plan/preview/` and the plan editor's live fragment both show it.
+    `POST .../plan/preview/` and the plan editor's live fragment both show it;
+    `actor_id`: who would save it (nobody is told of their own change).
 
     `kr` is loaded with `kr_or_404`; its parent is loaded the same way."""
     if kr.parent_id:
         kr.parent = kr_or_404(org=org, pk=kr.parent_id)
     return plan_preview(
-        org=org, kr=kr, values=values, target=rollup.plan_total(kr.metric_kind, values)
+        org=org,
+        kr=kr,
+        values=values,
+        target=rollup.plan_total(kr.metric_kind, values),
+        actor_id=actor_id,
     )
 
 
-def _would_notify(org, kr, parent, inputs, before, changed, after) -> list[dict]:
-    told = []
+def _would_notify(
+    org, kr, parent, inputs, before, changed, after, rounds, actor_id=None
+) -> list[dict]:
+    """Who the save of this change would tell: the reaction's own decision
+    (`rules.plan_change_audience`), over the parent's figures before and after."""
     if parent.pk == kr.pk:
-        return told
-    rule = rule_for(org=org, kr=parent)
-    decision = upward_decision(
-        rule=rule,
-        locked=parent.plan.is_locked,
-        baseline=parent.plan.baseline,
-        before=threshold_total(inputs, before),
-        after=threshold_total(changed, after),
-    )
-    if decision.notify:
-        told.append(
-            {
-                "username": parent.owner.username,
-                "kind": decision.kind,
-                "reason": (
-                    f"the shared total moves {decision.moved_pct}% from its baseline"
-                    if decision.kind == "threshold"
-                    else "every change is reported (notify rule)"
-                ),
-            }
-        )
-    already = any(t["username"] == parent.owner.username for t in told)
-    if kr.plan.is_locked and parent.cross_functional and not already:
-        told.append(
-            {
-                "username": parent.owner.username,
-                "kind": "step",
-                "reason": "a locked plan is modified: a modification round starts",
-            }
-        )
+        return []
+    stages = []
     if parent.aggregation == "sequential":
-        children = [row.facts.child for row in changed.children]
-        owners = {row.facts.child.id: row.owner for row in changed.children}
-        for stage in rollup.cascade_proposals(children, kr.pk):
-            told.append(
-                {
-                    "username": owners[stage.id],
-                    "kind": "review",
-                    "reason": f"stage {stage.stage}'s implied target becomes "
-                    f"{fmt(stage.implied_target)}",
-                }
+        krs = {
+            pk: (owner_id, target, decimals)
+            for pk, owner_id, target, decimals in KeyResult.objects.filter(
+                organization=org, parent=parent
+            ).values_list("pk", "owner_id", "target", "decimals")
+        }
+        asked: dict[int, set] = {}
+        for review in changed.open_reviews:
+            asked.setdefault(review["kr"], set()).add(Decimal(review["proposed_target"]))
+        proposals = rollup.cascade_proposals([row.facts.child for row in changed.children], kr.pk)
+        stages = stage_changes(proposals, krs=krs, asked=asked)
+    audience = plan_change_audience(
+        actor_id=actor_id,
+        ancestors=[
+            AncestorChange(
+                kr_id=parent.pk,
+                owner_id=parent.owner_id,
+                rule=rule_for(org=org, kr=parent),
+                locked=parent.plan.is_locked,
+                baseline=parent.plan.baseline,
+                before=threshold_total(inputs, before),
+                after=threshold_total(changed, after),
             )
+        ],
+        parent=SharedKR(
+            kr_id=parent.pk,
+            owner_id=parent.owner_id,
+            cross_functional=parent.cross_functional,
+            open_round_joined=any(  # as `services.round_joined` finds it, from the rounds shown
+                r.status == RoundStatus.OPEN
+                and (
+                    r.modified_kr_id == kr.pk
+                    or any(
+                        s.kind == StepKind.ASSESS and s.state == StepState.OPEN and s.kr_id == kr.pk
+                        for s in r.steps.all()
+                    )
+                )
+                for r in rounds
+            ),
+        ),
+        is_modification=kr.plan.is_locked,
+        accepted_cascade=False,
+        stages=stages,
+    )
+    usernames = {row.facts.child.id: row.owner for row in changed.children}
+    usernames[parent.pk] = parent.owner.username
+    told = []
+    for t in audience.told:
+        username = usernames[t.kr_id]
+        if t.kind == "step" and any(entry["username"] == username for entry in told):
+            continue  # told of the change already: one line for the parent's owner
+        if t.kind == "threshold":
+            reason = f"the shared total moves {t.decision.moved_pct}% from its baseline"
+        elif t.kind == "change":
+            reason = "every change is reported (notify rule)"
+        elif t.kind == "step":
+            reason = "a locked plan is modified: a modification round starts"
+        else:
+            reason = (
+                f"stage {t.stage.stage}'s implied target becomes {fmt(t.stage.proposed_target)}"
+            )
+        told.append({"username": username, "kind": t.kind, "reason": reason})
     return told
 
 

@@ -9,13 +9,15 @@ save time loses nothing.
 
 import functools
 import logging
+import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -28,7 +30,7 @@ from hierarchy.events import (
     KeyResultsArchiving,
     MemberDutiesAsked,
 )
-from hierarchy.models import Aggregation, Invitation, KeyResult
+from hierarchy.models import Aggregation, Invitation, KeyResult, NotifyBy
 from hierarchy.permissions import close_require, notice_require
 from notifications import locks
 from notifications.models import (
@@ -42,8 +44,16 @@ from notifications.models import (
     StepKind,
     StepState,
 )
-from notifications.rules import upward_decision
-from okrplan.lib.text import validate_text
+from notifications.rules import (
+    AncestorChange,
+    Audience,
+    SharedKR,
+    StageChange,
+    plan_change_audience,
+    stage_changes,
+)
+from okrplan.lib import locks as lock_order
+from okrplan.lib.text import one_line, validate_text
 from plans import rollup, shapes
 from plans import services as plan_services
 from plans.checks import num
@@ -139,6 +149,13 @@ def notification_create(
     return notification if created else None
 
 
+def notifications_create_bulk(*, notifications: list[Notification]) -> None:
+    """Record many notifications in one statement; a key recorded already is skipped (a
+    scan that runs twice records each once). No e-mail is queued: the caller delivers
+    when its batch is done (`deadlines.deadline_sweep`)."""
+    Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+
+
 @transaction.atomic
 def notification_mark_read(*, notification: Notification) -> Notification:
     if notification.read_at is None:
@@ -152,6 +169,113 @@ def notifications_mark_all_read(*, organization_id: int, user) -> int:
     return Notification.objects.filter(
         organization_id=organization_id, user=user, read_at__isnull=True
     ).update(read_at=timezone.now())
+
+
+# --- E-mail ------------------------------------------------------------------
+
+EMAIL_BATCH = 200
+
+
+def email_deliver() -> int:
+    """Send the e-mail of every notification not sent yet; answer how many went out.
+
+    Claimed with a lease (a conditional update), sent outside the transaction, and each
+    marked as soon as it is sent. A worker killed midway leaves the rest of its batch
+    to the next after the lease (`EMAIL_LEASE_SECONDS`), and sends again at most the one
+    e-mail it was marking: e-mail is at least once; the notification itself was
+    recorded exactly once.
+
+    Each message fails on its own (`_email_failed`): the rest of the batch goes out.
+    """
+    sent = 0
+    while True:
+        now = timezone.now()
+        stale = now - timedelta(seconds=settings.EMAIL_LEASE_SECONDS)
+        with transaction.atomic():
+            batch = list(
+                Notification.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(emailed_at__isnull=True, email_failed_at__isnull=True)
+                .filter(Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lt=stale))
+                .select_related("user__profile", "organization")
+                .order_by("id")[:EMAIL_BATCH]
+            )
+            Notification.objects.filter(pk__in=[n.pk for n in batch]).update(email_claimed_at=now)
+        if not batch:
+            return sent
+        for notification in batch:
+            # No address, or a person who reads theirs in the app only: nothing to send,
+            # done with (it is in their inbox).
+            if notification.recipient_email and _wants_email(notification):
+                try:
+                    _email_send(notification)
+                except Exception as error:  # whatever one message raises, the rest go out
+                    _email_failed(notification, error)
+                    continue
+            # One by one, not per batch: a worker killed in the middle of a batch (kill
+            # drill, bench/drill.py) sent up to 199 e-mails again after the lease.
+            Notification.objects.filter(pk=notification.pk).update(emailed_at=timezone.now())
+            sent += 1
+
+
+def _wants_email(notification) -> bool:
+    """Whether the recipient hears of notifications by e-mail (their profile's
+    `notify_by`, hierarchy.Profile): not when they chose the app only. The daily digest
+    is not built yet (the decision context issue, 16): until it is, it is e-mail at once.
+    Someone invited by e-mail without an account yet has no profile: e-mailed."""
+    profile = getattr(notification.user, "profile", None) if notification.user_id else None
+    return profile is None or profile.notify_by != NotifyBy.IN_APP
+
+
+def _email_send(notification) -> None:
+    # The organization's name goes into a header: one line, whatever was stored before
+    # names were refused at the door (okrplan/lib/text.py).
+    send_mail(
+        subject=f"[okrplan · {one_line(notification.organization.name)}] "
+        f"{notification.get_kind_display()}",
+        message=notification.message,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[notification.recipient_email],
+    )
+
+
+def email_error_is_permanent(error: BaseException) -> bool:
+    """Whether trying the same message again cannot help (docs/decisions.md, issue 13).
+
+    Passing: an OSError (the mail server unreachable or timing out, a connection
+    dropped; SMTP errors are OSErrors) unless the server's reply is a 5xx. Permanent: a
+    5xx reply for this message (a recipient refused, the data refused), and anything
+    else the message raises while it is built or sent (BadHeaderError for a header with
+    a line break, ValueError or UnicodeError for an address Django cannot encode)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code >= 500
+    return not isinstance(error, OSError)
+
+
+def _email_failed(notification, error: Exception) -> None:
+    """Record the failure on the message: a permanent one, or the last allowed passing
+    one, marks it failed (never tried again; the Django admin lists it with its
+    reason); another passing one leaves it claimed, to be tried after the lease."""
+    attempts = notification.email_attempts + 1
+    reason = f"{type(error).__name__}: {error}"
+    permanent = email_error_is_permanent(error)
+    failed = permanent or attempts >= settings.EMAIL_MAX_ATTEMPTS
+    if failed and not permanent:
+        reason = f"Gave up after {attempts} attempts. {reason}"
+    Notification.objects.filter(pk=notification.pk).update(
+        email_attempts=attempts,
+        email_error=one_line(reason)[:500],
+        email_failed_at=timezone.now() if failed else None,
+    )
+    log.warning(
+        "e-mail of notification %s to user %s failed (attempt %s, %s): %s",
+        notification.pk,
+        notification.user_id,
+        attempts,
+        "given up" if failed else "tried again after the lease",
+        reason,
+    )
 
 
 # --- Steps and round events ---------------------------------------------------
@@ -213,6 +337,26 @@ def event_record(
     )
 
 
+def round_events_create_bulk(*, events: list[RoundEvent]) -> None:
+    """Record many round events in one statement."""
+    RoundEvent.objects.bulk_create(events)
+
+
+def steps_create_bulk(*, steps: list[Step]) -> int:
+    """Open many steps in one statement per thousand; a step that exists already (its
+    unique key) is skipped. Answers how many were asked for."""
+    Step.objects.bulk_create(steps, ignore_conflicts=True, batch_size=1000)
+    return len(steps)
+
+
+def steps_mark_reminded(*, step_ids: list[int], at: datetime) -> None:
+    Step.objects.filter(pk__in=step_ids).update(reminded_at=at)
+
+
+def steps_mark_escalated(*, step_ids: list[int], at: datetime) -> None:
+    Step.objects.filter(pk__in=step_ids).update(escalated_at=at)
+
+
 # --- Upward: the parent owner hears when the shared total moves ----------------
 
 
@@ -241,38 +385,46 @@ class RevisionFacts:
         )
 
 
-def upward_notices(
-    *,
-    event: PlanChanged,
-    totals: dict,
-    plans: dict[int, Plan],
-    changed,
-    revision: RevisionFacts,
-) -> None:
-    """SPEC.md §5 upward rules for every ancestor whose aggregate total moved.
-
-    `plans`: the ancestors' plans with their KRs (locked by the save already);
-    `changed()`: the changed KR, loaded only if someone is to be told."""
+def _ancestor_changes(
+    *, organization_id: int, totals: dict, plans: dict[int, Plan]
+) -> list[AncestorChange]:
+    """What the upward rule weighs of each ancestor in `totals` ({KR id: (before,
+    after)}); `plans`: their plans with their KRs (locked by the save already)."""
     from notifications.selectors import rules_for
 
-    rules = rules_for(organization_id=event.organization_id, kr_ids=list(totals))
-    for ancestor_id, (before, after) in totals.items():
-        plan = plans[ancestor_id]
-        ancestor = plan.kr
-        decision = upward_decision(
+    rules = rules_for(organization_id=organization_id, kr_ids=list(totals))
+    return [
+        AncestorChange(
+            kr_id=ancestor_id,
+            owner_id=plans[ancestor_id].kr.owner_id,
             rule=rules[ancestor_id],
-            locked=plan.is_locked,
-            baseline=plan.baseline,
+            locked=plans[ancestor_id].is_locked,
+            baseline=plans[ancestor_id].baseline,
             before=before,
             after=after,
         )
-        if not decision.notify:
-            continue
-        if decision.kind == "threshold":
+        for ancestor_id, (before, after) in totals.items()
+    ]
+
+
+def upward_notices(
+    *, audience: Audience, plans: dict[int, Plan], changed, revision: RevisionFacts
+) -> None:
+    """SPEC.md §5 upward rules, as `audience` decided them: a threshold notice resets the
+    ancestor's baseline, and each ancestor owner told hears what moved.
+
+    `plans`: the ancestors' plans with their KRs (locked by the save already);
+    `changed()`: the changed KR, loaded only if someone is to be told."""
+    for ancestor_id, decision in audience.decisions.items():
+        if decision.notify and decision.kind == "threshold":
+            plan = plans[ancestor_id]
             plan.baseline = decision.new_baseline
             Plan.objects.filter(pk=plan.pk).update(baseline=plan.baseline)
-        if ancestor.owner_id == event.actor_id:
-            continue  # no news to the person who made the change
+    for told in audience.told:
+        if told.ancestor is None:
+            continue  # not an upward notice
+        decision, ancestor = told.decision, plans[told.kr_id].kr
+        before, after = told.ancestor.before, told.ancestor.after
         kr = changed()
         moved = f" ({decision.moved_pct:+}% from the baseline)" if decision.moved_pct else ""
         notification_create(
@@ -281,13 +433,13 @@ def upward_notices(
             kind=NotificationKind.THRESHOLD
             if decision.kind == "threshold"
             else NotificationKind.CHANGE,
-            key=f"upward:{revision.pk}:{ancestor_id}",
+            key=f"upward:{revision.pk}:{ancestor.pk}",
             message=(
                 f"“{ancestor.title}” now adds up to {num(after)} {ancestor.unit} "
                 f"(was {num(before)}){moved}: {kr.department.name} changed “{kr.title}”"
                 + (f" — “{revision.rationale}”." if revision.rationale else ".")
             ),
-            kr_id=ancestor_id,
+            kr_id=ancestor.pk,
         )
 
 
@@ -303,39 +455,64 @@ def _contributors(parent: KeyResult, exclude_department_id: int | None) -> list[
     )
 
 
-def round_on_modification(
-    *, kr: KeyResult, parent: KeyResult, revision: RevisionFacts, actor_id: int | None
-) -> Round:
-    """A locked plan of a child of a cross-functional KR was modified (time T0).
-
-    A modification made while answering an open round (its department has an open
-    assess step there), or by the department that started it, belongs to that round."""
-    now = timezone.now()
-    open_rounds = locks.open_rounds_lock(  # the save holds the parent's chain already
+def round_joined(
+    *, organization_id: int, parent: KeyResult, kr_id: int
+) -> tuple[Round, Step | None] | None:
+    """The open round of `parent` a modification of `kr_id`'s locked plan belongs to,
+    locked (the save holds the parent's chain already), with the KR's open assess step
+    there: one in which its department has an open assess step (it answers by
+    modifying), or one it started (it changes its plan again). None: a round starts."""
+    open_rounds = locks.open_rounds_lock(
         Round.objects.filter(
-            organization_id=kr.organization_id, parent_kr=parent, status=RoundStatus.OPEN
+            organization_id=organization_id, parent_kr=parent, status=RoundStatus.OPEN
         ).order_by("-started_at", "-id")
     )
     for open_round in open_rounds:
-        assess = open_round.steps.filter(kind=StepKind.ASSESS, state=StepState.OPEN, kr=kr).first()
+        assess = open_round.steps.filter(
+            kind=StepKind.ASSESS, state=StepState.OPEN, kr_id=kr_id
+        ).first()
         if assess is not None:
-            _step_close(assess, actor_id=actor_id, answer=Answer.MODIFIED, note=revision.rationale)
-            event_record(
-                open_round,
-                "assessed",
-                step=assess,
-                message=f"{kr.department.name} modified its plan: “{revision.rationale}”",
-                data={"answer": "modified", "revision": revision.pk, "actor": actor_id},
-            )
-            return open_round
-        if open_round.modified_kr_id == kr.pk:
-            event_record(
-                open_round,
-                "modified_again",
-                message=f"{kr.department.name} changed its plan again: “{revision.rationale}”",
-                data={"revision": revision.pk, "actor": actor_id},
-            )
-            return open_round
+            return open_round, assess
+        if open_round.modified_kr_id == kr_id:
+            return open_round, None
+    return None
+
+
+def round_join(
+    *,
+    round: Round,
+    assess: Step | None,
+    kr: KeyResult,
+    revision: RevisionFacts,
+    actor_id: int | None,
+) -> Round:
+    """A modification that belongs to an open round (`round_joined`): its assess step is
+    answered, or the round records the change; nobody else is told."""
+    if assess is not None:
+        _step_close(assess, actor_id=actor_id, answer=Answer.MODIFIED, note=revision.rationale)
+        event_record(
+            round,
+            "assessed",
+            step=assess,
+            message=f"{kr.department.name} modified its plan: “{revision.rationale}”",
+            data={"answer": "modified", "revision": revision.pk, "actor": actor_id},
+        )
+    else:
+        event_record(
+            round,
+            "modified_again",
+            message=f"{kr.department.name} changed its plan again: “{revision.rationale}”",
+            data={"revision": revision.pk, "actor": actor_id},
+        )
+    return round
+
+
+def round_on_modification(
+    *, kr: KeyResult, parent: KeyResult, revision: RevisionFacts, actor_id: int | None
+) -> Round:
+    """A locked plan of a child of a cross-functional KR was modified (time T0), outside
+    any open round (`round_joined`): a round starts."""
+    now = timezone.now()
     org = parent.organization
     round = Round.objects.create(
         organization_id=kr.organization_id,
@@ -395,7 +572,7 @@ def round_on_modification(
     return round
 
 
-def _open_assessments(
+def assessments_open(
     round: Round, *, now: datetime, message, kind: str, key: str, contributors=None
 ) -> list:
     """Tell each other contributor, and ask each to assess by notice time + assess hours.
@@ -429,6 +606,45 @@ def _open_assessments(
             round_id=round.pk,
         )
     return steps
+
+
+def round_orphan(*, round: Round, now: datetime) -> bool:
+    """The notify step was missed: flag the round and tell the other contributors
+    automatically, so that no department modifies in isolation. False when the round
+    was orphaned already.
+
+    The caller holds the round (the deadline scan claimed it before its steps: the one
+    lock order, okrplan/lib/locks.py)."""
+    lock_order.taking(lock_order.ROUND, [round.pk])  # held already: records, not waits
+    updated = Round.objects.filter(pk=round.pk, orphaned=False).update(
+        orphaned=True, orphaned_at=now
+    )
+    if not updated:
+        return False
+    round.refresh_from_db()
+    modified = round.modified_kr
+    event_record(
+        round,
+        "orphaned",
+        at=now,
+        message="No impact notice by the deadline: the other contributors were told automatically.",
+    )
+    revision = round.revision
+    rationale = f" (“{revision.rationale}”)" if revision and revision.rationale else ""
+    assessments_open(
+        round,
+        now=now,
+        message=(
+            f"{modified.department.name} modified its plan for “{round.parent_kr.title}”"
+            f"{rationale} and no impact notice was sent in time. Check what it means for your "
+            f"plan: answer “no change” or modify it by "
+            f"{when(now + hours(round.parent_kr.organization.assess_hours))}."
+        ),
+        kind=NotificationKind.ORPHAN_NOTICE,
+        key="orphan",
+    )
+    event_record(round, "orphan_notice", at=now, message="Automatic notice sent.")
+    return True
 
 
 def _department_lines(raw: dict | None, contributors: list[KeyResult]) -> dict[int, str]:
@@ -502,7 +718,7 @@ def round_notice(
             + f" Answer “no change” or modify your plan by {due}."
         )
 
-    _open_assessments(
+    assessments_open(
         round,
         now=now,
         message=text,
@@ -577,17 +793,27 @@ def _step_close(step: Step, *, actor_id, answer: str, note: str, state=StepState
 
 
 def _proposed_values(kr: KeyResult, plan: Plan, target: Decimal) -> list[Decimal]:
-    """The stage's plan scaled by the same factor as its target."""
-    values = plan.values
-    if kr.metric_kind == "cumulative" and sum(values, Decimal(0)) > 0 and target >= 0:
-        return shapes.history_shape(values, target, kr.decimals)
+    """The stage's plan scaled by the same factor as its target (SPEC.md §3), as a new
+    target moves a plan (`shapes.rescaled`); a flow's implied target is never below 0."""
     if kr.metric_kind == "cumulative":
-        return shapes.cumulative_shape("linear", max(target, Decimal(0)), len(values), kr.decimals)
-    return shapes.level_shape("linear", kr.start_value, target, len(values), kr.decimals)
+        target = max(target, Decimal(0))
+    return shapes.rescaled(
+        plan.values,
+        metric_kind=kr.metric_kind,
+        start_value=kr.start_value,
+        old_target=kr.target,
+        target=target,
+        decimals=kr.decimals,
+    )
 
 
-def cascade_reviews_open(*, parent: KeyResult, changed_kr_id: int) -> list[Step]:
-    """Ask the owner of every later stage whose implied target moved to review it."""
+def _stage_changes(
+    *, parent: KeyResult, changed_kr_id: int
+) -> tuple[list[StageChange], dict[int, Plan]]:
+    """The later stages of `parent`'s funnel whose implied target `changed_kr_id`'s
+    change moves (`rules.stage_changes`), with the targets their open cascade reviews
+    propose already; and the stages' plans with their KRs, by KR id. Two queries (one
+    when nothing moves)."""
     children_plans = plan_services.children_plans(
         organization_id=parent.organization_id, parent_id=parent.pk
     )
@@ -595,22 +821,41 @@ def cascade_reviews_open(*, parent: KeyResult, changed_kr_id: int) -> list[Step]
     proposals = rollup.cascade_proposals(
         [plan_services.rollup_child(p) for p in children_plans], changed_kr_id
     )
+    krs = {i: (p.kr.owner_id, p.kr.target, p.kr.decimals) for i, p in by_id.items()}
+    moved = stage_changes(proposals, krs=krs)
+    if not moved:
+        return [], by_id
+    asked: dict[int, set] = {}
+    for kr_id, proposed in Step.objects.filter(
+        organization_id=parent.organization_id,
+        kr_id__in=[stage.kr_id for stage in moved],
+        kind=StepKind.CASCADE_REVIEW,
+        state=StepState.OPEN,
+    ).values_list("kr_id", "proposed_target"):
+        asked.setdefault(kr_id, set()).add(proposed)
+    return stage_changes(proposals, krs=krs, asked=asked), by_id
+
+
+def cascade_reviews_open(
+    *, parent: KeyResult, changed_kr_id: int, audience: Audience, plans: dict[int, Plan]
+) -> list[Step]:
+    """Ask the owner of every later stage `audience` names to review its new implied
+    target (an open review of the stage proposing another is superseded). `plans`: the
+    stages' plans with their KRs (`stage_changes`)."""
     now = timezone.now()
     org = parent.organization
     created = []
-    for stage in proposals:
-        plan = by_id[stage.id]
-        kr = plan.kr
-        target = stage.implied_target.quantize(shapes.quantum(kr.decimals), rounding=ROUND_HALF_UP)
-        open_reviews = Step.objects.filter(
+    for told in audience.told:
+        if told.stage is None:
+            continue  # not a cascade review
+        plan = plans[told.kr_id]
+        kr, target = plan.kr, told.stage.proposed_target
+        Step.objects.filter(
             organization_id=kr.organization_id,
             kr=kr,
             kind=StepKind.CASCADE_REVIEW,
             state=StepState.OPEN,
-        )
-        if target == kr.target or open_reviews.filter(proposed_target=target).exists():
-            continue  # nothing to review at the stage's precision, or asked already
-        open_reviews.update(state=StepState.SUPERSEDED, done_at=now)
+        ).update(state=StepState.SUPERSEDED, done_at=now)
         step = review_open(
             kind=StepKind.CASCADE_REVIEW,
             kr=kr,
@@ -682,8 +927,15 @@ def dependency_reviews(*, organization_id: int, kr_id: int, revision: RevisionFa
     now = timezone.now()
     for dependency in dependencies:
         kr = dependency.upstream
-        before = _planned_by(kr, list(revision.before_values), dependency)
-        after = _planned_by(kr, list(revision.after_values), dependency)
+        before, after = (
+            shapes.planned_by(
+                list(values),
+                metric_kind=kr.metric_kind,
+                periods=kr.cycle.periods,
+                on=dependency.expected_by,
+            )
+            for values in (revision.before_values, revision.after_values)
+        )
         if before is None or after is None:
             continue
         if not (before >= dependency.expected_value > after):
@@ -701,16 +953,6 @@ def dependency_reviews(*, organization_id: int, kr_id: int, revision: RevisionFa
                 f"{num(d.expected_value)} expected. Review by {when(step.due_at)}."
             ),
         )
-
-
-def _planned_by(kr: KeyResult, values: list[Decimal], dependency) -> Decimal | None:
-    periods = kr.cycle.periods
-    index = next((p.index for p in periods if p.start <= dependency.expected_by <= p.end), None)
-    if index is None or index >= len(values):
-        return None
-    if kr.metric_kind == "cumulative":
-        return sum(values[: index + 1], Decimal(0))
-    return values[index]
 
 
 # --- Answering steps ------------------------------------------------------------
@@ -780,14 +1022,15 @@ def on_plan_changed(event: PlanChanged) -> None:
     revision = RevisionFacts.of(event)
     parent_facts = event.ancestors.get(event.parent_id) if event.parent_id else None
     locked_ancestors = [i for i in event.ancestor_totals if event.ancestors[i].locked]
-    starts_round = (
+    # what to load: who is told is `plan_change_audience`'s decision, below
+    may_start_round = (
         event.is_modification
         and revision.cause != Cause.CASCADE
         and parent_facts is not None
         and parent_facts.cross_functional
     )
     cascades = parent_facts is not None and parent_facts.aggregation == Aggregation.SEQUENTIAL
-    wanted = set(locked_ancestors) | ({event.parent_id} if starts_round or cascades else set())
+    wanted = set(locked_ancestors) | ({event.parent_id} if may_start_round or cascades else set())
     plans = (
         {
             p.kr_id: p
@@ -803,23 +1046,53 @@ def on_plan_changed(event: PlanChanged) -> None:
     def changed() -> KeyResult:
         return KeyResult.objects.select_related("department", "organization").get(pk=event.kr_id)
 
-    if locked_ancestors:  # drafts are not news: no baseline, no rule to read
-        upward_notices(
-            event=event,
+    parent = plans[event.parent_id].kr if may_start_round or cascades else None
+    joined = (
+        round_joined(organization_id=event.organization_id, parent=parent, kr_id=event.kr_id)
+        if may_start_round
+        else None
+    )
+    stages, stage_plans = (
+        _stage_changes(parent=parent, changed_kr_id=event.kr_id) if cascades else ([], {})
+    )
+    audience = plan_change_audience(
+        actor_id=event.actor_id,
+        ancestors=_ancestor_changes(  # drafts are not news: no baseline, no rule to read
+            organization_id=event.organization_id,
             totals={i: event.ancestor_totals[i] for i in locked_ancestors},
             plans=plans,
-            changed=changed,
-            revision=revision,
         )
-    if starts_round:
-        round_on_modification(
+        if locked_ancestors
+        else [],
+        parent=SharedKR(
+            kr_id=parent.pk,
+            owner_id=parent.owner_id,
+            cross_functional=parent.cross_functional,
+            open_round_joined=joined is not None,
+        )
+        if parent is not None
+        else None,
+        is_modification=event.is_modification,
+        accepted_cascade=revision.cause == Cause.CASCADE,
+        stages=stages,
+    )
+    upward_notices(audience=audience, plans=plans, changed=changed, revision=revision)
+    if joined is not None:
+        round_join(
+            round=joined[0],
+            assess=joined[1],
             kr=changed(),
-            parent=plans[event.parent_id].kr,
             revision=revision,
             actor_id=event.actor_id,
         )
+    elif audience.starts_round:
+        round_on_modification(
+            kr=changed(), parent=parent, revision=revision, actor_id=event.actor_id
+        )
     if cascades:
-        cascade_reviews_open(parent=plans[event.parent_id].kr, changed_kr_id=event.kr_id)
+        cascade_reviews_open(
+            parent=parent, changed_kr_id=event.kr_id, audience=audience, plans=stage_plans
+        )
     if event.has_expectations:
         dependency_reviews(
             organization_id=event.organization_id, kr_id=event.kr_id, revision=revision

@@ -271,7 +271,8 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "okrplan <okrplan@localhost>")
 # How long a worker's claim on a notification's e-mail holds: a worker killed while it
-# sends leaves its claimed e-mail to be sent by another after this (notifications.tasks).
+# sends leaves its claimed e-mail to be sent by another after this
+# (notifications.services.email_deliver).
 EMAIL_LEASE_SECONDS = env_int("EMAIL_LEASE_SECONDS", 300)
 if EMAIL_LEASE_SECONDS <= 0:
     raise ImproperlyConfigured("EMAIL_LEASE_SECONDS must be > 0")

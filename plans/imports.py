@@ -31,7 +31,7 @@ from hierarchy.models import Aggregation, KeyResult, MetricKind, Organization
 from hierarchy.periods import Period, period_index_for
 from hierarchy.permissions import kr_can_edit
 from hierarchy.scope import Scope
-from hierarchy.services import MAX_ABS_VALUE
+from hierarchy.services import MAX_ABS_VALUE, kr_historical_ratios_set
 from okrplan.lib.fields import number_message, parse_decimal
 from plans.models import HistoryPoint, ImportBatch
 
@@ -497,8 +497,8 @@ def _ratios_update(
         if ratio is None:
             skipped.append({"kr": stage.pk, "reason": reason})
             continue
-        KeyResult.objects.filter(organization=org, pk=stage.pk).update(historical_ratio=ratio)
         ratios.append({"kr": stage.pk, "historical_ratio": ratio})
+    kr_historical_ratios_set(org=org, ratios={r["kr"]: r["historical_ratio"] for r in ratios})
     return ratios, skipped
 
 

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import CharField, Value
+from django.db.models import CharField, F, Value
 from django.db.models.functions import Cast, Collate, Concat, Length
 
 from hierarchy.models import Organization
@@ -30,6 +30,8 @@ from okrplan.lib import locks
 from plans import rollup
 from plans.models import Plan, decimals_from_json
 
+# What the rollup reads of a KR, under its own names (`rollup.child_of`).
+ROLLUP_KR = ("target", "metric_kind", "stage", "claimed_impact")
 # What the rollup reads of a plan and its KR; nothing else is loaded.
 _FIELDS = (
     "id",
@@ -40,11 +42,9 @@ _FIELDS = (
     "kr__title",
     "kr__parent_id",
     "kr__aggregation",
-    "kr__metric_kind",
-    "kr__target",
-    "kr__stage",
-    "kr__claimed_impact",
+    *ROLLUP_KR,  # annotated: the KR's own names, as `rollup.child_of` reads them
 )
+_KR_NAMED = {name: F(f"kr__{name}") for name in ROLLUP_KR}  # the annotations
 # What the streamed read adds to check its order (`_in_path_order`).
 _PATHS = ("kr__path", "kr__parent__path")
 
@@ -100,7 +100,9 @@ def _streamed(org: Organization) -> Iterator[Row]:
         key = Collate(key, "C")
     # The KRs' organization too: without it PostgreSQL joins every KR of every organization.
     plans = Plan.objects.filter(organization_id=org.pk, kr__organization_id=org.pk)
-    rows = plans.order_by(key.desc()).values_list(*_FIELDS, *_PATHS, named=True)
+    rows = (
+        plans.annotate(**_KR_NAMED).order_by(key.desc()).values_list(*_FIELDS, *_PATHS, named=True)
+    )
     return rows.iterator(chunk_size=CHUNK)
 
 
@@ -149,15 +151,7 @@ def _recompute(rows: Iterable[Row]) -> tuple[int, list[tuple[Row, Mismatch]]]:
         )
         if parent_id is not None:
             waiting.setdefault(parent_id, []).append(
-                rollup.Child(
-                    id=row.kr_id,
-                    target=row.kr__target,
-                    effective_values=expected,
-                    metric_kind=row.kr__metric_kind,
-                    stage=row.kr__stage,
-                    reference_target=row.reference_target,
-                    claimed_impact=row.kr__claimed_impact,
-                )
+                rollup.child_of(row, row, effective_values=expected)
             )
         stored = decimals_from_json(row.effective_json)
         if stored != expected:  # as Decimals: "1600000" == "1600000.00"

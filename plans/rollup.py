@@ -26,6 +26,25 @@ class Child:
     claimed_impact: Decimal | None = None
 
 
+def child_of(kr, plan, *, effective_values: list[Decimal] | None = None) -> Child:
+    """The one way to make a `Child`: what the rollup reads of a KR and of its plan.
+
+    `kr`: anything with a KR's `target`, `metric_kind`, `stage` and `claimed_impact` (a
+    `KeyResult`, a named row, a deleted KR's event); `plan`: anything with a plan's
+    `kr_id`, `reference_target` and, unless `effective_values` is given (a recomputed
+    or a hypothetical plan), `effective_values`. The same object may be both (a named
+    row of a plan with its KR's fields)."""
+    return Child(
+        id=plan.kr_id,
+        target=kr.target,
+        effective_values=plan.effective_values if effective_values is None else effective_values,
+        metric_kind=kr.metric_kind,
+        stage=kr.stage,
+        reference_target=plan.reference_target,
+        claimed_impact=kr.claimed_impact,
+    )
+
+
 @dataclass(frozen=True)
 class Stage:
     id: int

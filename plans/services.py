@@ -59,16 +59,7 @@ ZERO = Decimal(0)
 
 
 def rollup_child(plan: Plan) -> rollup.Child:
-    kr = plan.kr
-    return rollup.Child(
-        id=kr.pk,
-        target=kr.target,
-        effective_values=plan.effective_values,
-        metric_kind=kr.metric_kind,
-        stage=kr.stage,
-        reference_target=plan.reference_target,
-        claimed_impact=kr.claimed_impact,
-    )
+    return rollup.child_of(plan.kr, plan)
 
 
 def children_plans(*, organization_id: int, parent_id: int) -> list[Plan]:
@@ -96,15 +87,7 @@ class RollupResult:
 
 
 def _as_child(kr: KeyResult, plan: Plan, effective: list[Decimal]) -> rollup.Child:
-    return rollup.Child(
-        id=kr.pk,
-        target=kr.target,
-        effective_values=effective,
-        metric_kind=kr.metric_kind,
-        stage=kr.stage,
-        reference_target=plan.reference_target,
-        claimed_impact=kr.claimed_impact,
-    )
+    return rollup.child_of(kr, plan, effective_values=effective)
 
 
 def _ancestors_recomputed(
@@ -705,13 +688,8 @@ def on_kr_moved(event: KeyResultMoved) -> None:
 def on_kr_deleted(event: KeyResultDeleted) -> None:
     if event.parent_id:
         parent = KeyResult.objects.select_related("organization", "cycle").get(pk=event.parent_id)
-        gone = rollup.Child(
-            id=event.kr_id,
-            target=event.target,
-            effective_values=[ZERO] * len(parent.cycle.periods),
-            metric_kind=event.metric_kind,
-            stage=event.stage,
-            claimed_impact=event.claimed_impact,
+        gone = rollup.child_of(  # the KR as it was (the event), its plan gone with it
+            event, Plan(kr_id=event.kr_id), effective_values=[ZERO] * len(parent.cycle.periods)
         )
         _recompute_self_and_ancestors(parent, field="detail", title="this key result", gone=gone)
 
@@ -758,28 +736,17 @@ def _recompute_self_and_ancestors(
 
 def _values_for_new_target(kr: KeyResult, plan: Plan, target: Decimal) -> list[Decimal]:
     """Keep the plan's shape and move it to a new target (target and plan never disagree)."""
-    values = plan.values
-    n = len(values)
-    if kr.metric_kind == MetricKind.CUMULATIVE:
-        if target < 0:
-            raise ValidationError(
-                {
-                    "target": [
-                        "A cumulative key result counts a flow: its target cannot be negative."
-                    ]
-                }
-            )
-        if sum(values, ZERO) > 0:
-            return shapes.history_shape(values, target, kr.decimals)
-        return shapes.cumulative_shape("linear", target, n, kr.decimals)
-    old_change = kr.target - kr.start_value
-    if all(v == 0 for v in values) or old_change == 0:
-        return shapes.level_shape("linear", kr.start_value, target, n, kr.decimals)
-    step = shapes.quantum(kr.decimals)
-    scale = (target - kr.start_value) / old_change
-    scaled = [(kr.start_value + (v - kr.start_value) * scale).quantize(step) for v in values]
-    scaled[-1] = target
-    return scaled
+    try:
+        return shapes.rescaled(
+            plan.values,
+            metric_kind=kr.metric_kind,
+            start_value=kr.start_value,
+            old_target=kr.target,
+            target=target,
+            decimals=kr.decimals,
+        )
+    except ValueError as error:
+        raise ValidationError({"target": [str(error)]}) from error
 
 
 @transaction.atomic
@@ -886,19 +853,14 @@ def kr_change(
 
 
 def dependency_planned_by(dependency) -> Decimal | None:
-    """What the upstream plan delivers by the expected date (a flow: the sum through the
-    period holding that date; a level: the planned level of that period)."""
-    if dependency.expected_by is None:
-        return None
+    """What the upstream plan delivers by the expected date (`shapes.planned_by`)."""
     upstream = dependency.upstream
-    periods = upstream.cycle.periods
-    index = next((p.index for p in periods if p.start <= dependency.expected_by <= p.end), None)
-    if index is None:
-        return None
-    values = upstream.plan.values
-    if upstream.metric_kind == MetricKind.CUMULATIVE:
-        return sum(values[: index + 1], ZERO)
-    return values[index]
+    return shapes.planned_by(
+        upstream.plan.values,
+        metric_kind=upstream.metric_kind,
+        periods=upstream.cycle.periods,
+        on=dependency.expected_by,
+    )
 
 
 def dependency_holds(dependency) -> bool | None:

@@ -6,6 +6,7 @@ target, no quantum lost to rounding. The arithmetic is exact (integers and
 `Fraction`), so no result depends on the decimal context's precision.
 """
 
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
@@ -170,3 +171,55 @@ def centroid(values: list[Decimal]) -> Decimal | None:
         return None
     moment = sum((i * v for i, v in enumerate(values)), Decimal(0))
     return moment / ((n - 1) * total)
+
+
+def rescaled(
+    values: list[Decimal],
+    *,
+    metric_kind: str,
+    start_value: Decimal,
+    old_target: Decimal,
+    target: Decimal,
+    decimals: int,
+) -> list[Decimal]:
+    """A plan moved to a new target, keeping its shape (SPEC §3: a cascade's proposal is
+    the stage's plan "scaled by the same factor"; a new target moves the plan with it).
+
+    A flow (cumulative): its amounts in proportion, summing to `target` (linear when the
+    plan is all zeros). A level: each value's distance from the start scaled by the
+    change of the target, the last one exactly `target` (linear from the start when
+    the plan or the old change is flat). Raises ValueError for a flow's negative target."""
+    n = len(values)
+    if metric_kind == "cumulative":
+        if target < 0:
+            raise ValueError(
+                "A cumulative key result counts a flow: its target cannot be negative."
+            )
+        if sum(values, Decimal(0)) > 0:
+            return history_shape(values, target, decimals)
+        return cumulative_shape("linear", target, n, decimals)
+    old_change = old_target - start_value
+    if all(v == 0 for v in values) or old_change == 0:
+        return level_shape("linear", start_value, target, n, decimals)
+    step = quantum(decimals)
+    scale = (target - start_value) / old_change
+    scaled = [(start_value + (v - start_value) * scale).quantize(step) for v in values]
+    scaled[-1] = target
+    return scaled
+
+
+def planned_by(
+    values: list[Decimal], *, metric_kind: str, periods: list, on: date | None
+) -> Decimal | None:
+    """What a plan delivers by the date `on`: a flow (cumulative), the sum through the
+    period holding that date; a level, the planned level of that period. None when no
+    period of the plan holds it. `periods`: the cycle's (each with `index`, `start`,
+    `end`)."""
+    if on is None:
+        return None
+    index = next((p.index for p in periods if p.start <= on <= p.end), None)
+    if index is None or index >= len(values):
+        return None
+    if metric_kind == "cumulative":
+        return sum(values[: index + 1], Decimal(0))
+    return values[index]

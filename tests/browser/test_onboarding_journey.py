@@ -21,7 +21,7 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from hierarchy.models import Department, KeyResult, Membership, Organization
-from notifications.tasks import email_deliver
+from notifications.services import email_deliver
 from okrplan.lib.tenancy import system_scope
 
 ADMIN, LEAD1, LEAD2 = "ada", "lena", "omar"

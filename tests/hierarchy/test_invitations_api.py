@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from hierarchy.models import Invitation, Membership, Role
 from notifications.models import Notification
-from notifications.tasks import email_deliver
+from notifications.services import email_deliver
 from tests.conftest import make_user
 
 MEMBERS = "/api/v1/orgs/acme/members/"

@@ -111,3 +111,20 @@ def test_a_newer_upstream_change_supersedes_the_open_review(cascaded):
         ("open", D(1800)),
         ("superseded", D(1600)),
     ]
+
+
+def test_a_level_stage_is_proposed_its_plan_scaled_not_a_straight_line(funnel, world):
+    """SPEC.md §3: the proposal is the stage's plan "scaled by the same factor", for a
+    level too (it was a straight line from the start value, the plan's shape lost)."""
+    from hierarchy import services as hs
+
+    trials = funnel.trials
+    plan = trials.plan
+    plan.refresh_from_db()
+    hs.kr_measure_update(kr=trials, metric_kind="level")
+    set_plan(trials, [500, 1200, 2000])
+    lock(funnel.parent)
+    set_plan(funnel.visitors, [2400, 2400, 3200], rationale="Paid search budget cut")
+    review = reviews(funnel)[trials.pk]
+    assert review.proposed_target == D(1600)
+    assert review.proposed_values == [D(400), D(960), D(1600)]  # 500, 1200, 2000 × 0.8

@@ -1,4 +1,4 @@
-"""E-mail delivery (`notifications.tasks.email_deliver`) when the worker dies midway.
+"""E-mail delivery (`notifications.services.email_deliver`) when the worker dies midway.
 
 A worker SIGKILLed while it sends a batch (bench/drill.py, drill 3) leaves its claimed
 notifications to the next worker after the lease. What it had sent must not be sent
@@ -17,8 +17,7 @@ from django.utils import timezone
 
 from hierarchy.models import Organization
 from notifications.models import Notification
-from notifications.services import notification_create
-from notifications.tasks import email_deliver
+from notifications.services import email_deliver, notification_create
 from tests.conftest import User, make_member
 
 SENT_BEFORE_DYING = 3

@@ -7,8 +7,7 @@ from django.core import mail
 
 from hierarchy import services as hs
 from notifications.models import Notification
-from notifications.services import notification_create
-from notifications.tasks import email_deliver
+from notifications.services import email_deliver, notification_create
 
 
 def _choose(user, notify_by: str) -> None:

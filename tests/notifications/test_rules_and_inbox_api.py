@@ -6,8 +6,7 @@ from django.core import mail
 from hierarchy.models import Organization
 from notifications import tasks
 from notifications.models import Notification, PropagationRule
-from notifications.services import notification_create
-from notifications.tasks import email_deliver
+from notifications.services import email_deliver, notification_create
 from tests.planning import lock, set_plan
 
 RULES = "/api/v1/orgs/acme/propagation-rules/"

@@ -1,6 +1,8 @@
 """plans/shapes.py: presets that keep the exact target, and the plan centroid (SPEC §2, §4)."""
 
 import itertools
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
@@ -15,7 +17,9 @@ from plans.shapes import (
     distribute,
     history_shape,
     level_shape,
+    planned_by,
     quantum,
+    rescaled,
 )
 
 D = Decimal
@@ -297,3 +301,61 @@ def test_it_keeps_the_centroid_between_0_and_1_and_mirrors_it(values):
 
     assert 0 <= forward <= 1
     assert abs(forward + backward - 1) < D("1e-20")
+
+
+def test_it_rescales_a_flow_in_proportion_and_a_level_around_its_start():
+    flow = dict(metric_kind="cumulative", start_value=D(0), old_target=D(10000), decimals=0)
+    assert rescaled([D(3000), D(3000), D(4000)], target=D(8000), **flow) == [
+        D(2400),
+        D(2400),
+        D(3200),
+    ]
+    assert rescaled([D(0)] * 3, target=D(10), **flow) == cumulative_shape("linear", D(10), 3, 0)
+    with pytest.raises(ValueError, match="cannot be negative"):
+        rescaled([D(1)] * 3, target=D(-1), **flow)
+    level = dict(metric_kind="level", start_value=D(32), old_target=D(45), decimals=1)
+    assert rescaled([D(36), D(40), D(45)], target=D(58), **level) == [D(40), D(48), D(58)]
+    flat = dict(level, old_target=D(32))
+    assert rescaled([D(32)] * 3, target=D(35), **flat) == level_shape("linear", D(32), D(35), 3, 1)
+
+
+@dataclass
+class _Period:
+    index: int
+    start: date
+    end: date
+
+
+QUARTER = [
+    _Period(0, date(2026, 1, 1), date(2026, 1, 31)),
+    _Period(1, date(2026, 2, 1), date(2026, 2, 28)),
+    _Period(2, date(2026, 3, 1), date(2026, 3, 31)),
+]
+
+
+def test_it_gives_what_a_plan_delivers_by_a_date():
+    values = [D(1), D(2), D(3)]
+    by = dict(periods=QUARTER)
+    assert planned_by(values, metric_kind="cumulative", on=date(2026, 2, 15), **by) == D(3)
+    assert planned_by(values, metric_kind="level", on=date(2026, 2, 15), **by) == D(2)
+    assert planned_by(values, metric_kind="level", on=date(2026, 4, 1), **by) is None
+    assert planned_by(values, metric_kind="level", on=None, **by) is None
+    assert planned_by(values[:1], metric_kind="level", on=date(2026, 3, 2), **by) is None
+
+
+@given(n=ns, decimals=decimal_places, units=quanta, scale=st.integers(min_value=0, max_value=300))
+@settings(max_examples=200)
+def test_it_keeps_a_rescaled_flow_at_the_exact_target(n, decimals, units, scale):
+    values = cumulative_shape("front_loaded", as_decimal(units, decimals), n, decimals)
+    target = as_decimal(units * scale // 100, decimals)
+    old = sum(values, D(0))
+    out = rescaled(
+        values,
+        metric_kind="cumulative",
+        start_value=D(0),
+        old_target=old,
+        target=target,
+        decimals=decimals,
+    )
+    assert sum(out, D(0)) == target and len(out) == n
+    assert all(v >= 0 and v == v.quantize(quantum(decimals)) for v in out)
