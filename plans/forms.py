@@ -15,6 +15,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from hierarchy.models import KeyResult
 from okrplan.lib.fields import number_message, parse_decimal
+from okrplan.lib.forms import NumberFormField
 from okrplan.lib.numbers import fmt
 from plans.models import Shape
 
@@ -117,6 +118,29 @@ def parse_values(kr: KeyResult, raw: list[str]) -> list[Decimal]:
                 {"values": [f"{label} (value {i + 1}): {number_message(error)}"]}
             ) from None
     return values
+
+
+class CheckInForm(forms.Form):
+    """A check-in as typed: the period it is for, the actual value, a note. Whether the
+    period may be checked in and the value fits the KR is `checkin_create`'s."""
+
+    period = NumberFormField(
+        error_messages={
+            "required": "Choose the period this value is for.",
+            "invalid": "Choose the period this value is for.",
+        }
+    )
+    value = NumberFormField(error_messages={"required": "Give the actual value, as a number."})
+    note = forms.CharField(required=False, strip=False)
+
+    def clean_period(self) -> int | None:
+        period = self.cleaned_data["period"]
+        if period != period.to_integral_value():
+            raise forms.ValidationError("Choose the period this value is for.")
+        return int(period)
+
+    def clean_note(self) -> str:
+        return self.cleaned_data["note"][:4000]
 
 
 class TreeFilterForm(forms.Form):

@@ -37,11 +37,12 @@ from hierarchy.scope import Scope, org_view
 from hierarchy.selectors import cycle_current, cycles_with_current, departments_active
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.fields import number_message
+from okrplan.lib.forms import form_add_service_errors
 from okrplan.lib.fragments import fragment_response
 from okrplan.lib.spreadsheets import Table, sheet_response
 from plans import services
 from plans.checks import num
-from plans.forms import PRESETS, PlanForm, TreeFilterForm, parse_number, parse_values
+from plans.forms import PRESETS, CheckInForm, PlanForm, TreeFilterForm, parse_number, parse_values
 from plans.models import CheckIn
 from plans.progress import Progress, progress, weighted_progress
 from plans.selectors import kr_progress, kr_queryset
@@ -597,7 +598,7 @@ def _editor_page(
     kr: KeyResult,
     *,
     form: PlanForm | None = None,
-    checkin_form: dict | None = None,
+    checkin_form: CheckInForm | None = None,
     status: int = 200,
 ):
     form = form or PlanForm.of_plan(kr)
@@ -644,7 +645,7 @@ def _editor_page(
             "progress_pct": _pct(progress_.progress_pct),
             "checkin_rows": _checkin_rows(kr, checkins),
             "checkin_periods": [p for p in periods if p.start <= today],
-            "checkin_form": checkin_form or {"errors": {}},
+            "checkin_form": checkin_form or CheckInForm(),
         },
         status=status,
     )
@@ -738,33 +739,22 @@ def kr_checkin(request, scope: Scope, kr_id: int):
     """Record a check-in through `checkin_create`; a bad one re-renders the plan page."""
     kr = scope.get(plan_kr_queryset(scope.org), kr_id)
     kr_require_edit(scope, kr)
-    data = {
-        "period": request.POST.get("period", ""),
-        "value": request.POST.get("value", "")[:60],
-        "note": request.POST.get("note", "")[:4000],
-        "errors": {},
-    }
-    try:
-        period = int(data["period"])
-    except ValueError:
-        data["errors"]["period"] = ["Choose the period this value is for."]
-        period = None
-    try:
-        value = parse_number(data["value"])
-    except ValueError as error:
-        blank = not data["value"].strip()
-        data["errors"]["value"] = [
-            "Give the actual value, as a number." if blank else number_message(error)
-        ]
-    if not data["errors"]:
+    form = CheckInForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
         try:
             services.checkin_create(
-                kr=kr, period=period, value=value, author=request.user, note=data["note"]
+                kr=kr,
+                period=data["period"],
+                value=data["value"],
+                author=request.user,
+                note=data["note"],
             )
         except ValidationError as error:
-            data["errors"] = error.message_dict
-    if data["errors"]:
-        return _editor_page(request, scope, kr, checkin_form=data, status=400)
+            form_add_service_errors(form, error)
+    if not form.is_valid():
+        return _editor_page(request, scope, kr, checkin_form=form, status=400)
+    period, value = data["period"], data["value"]
     label = kr.cycle.periods[period].label
     messages.success(request, f"Checked in {num(value)} {kr.unit} for {label}.")
     return redirect(reverse("plan-editor", args=[scope.org.slug, kr.pk]) + "#checkins")

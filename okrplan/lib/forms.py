@@ -81,6 +81,9 @@ class NumberFormField(forms.Field):
 
     widget = forms.TextInput
     max_length = 40
+    # "invalid" may be set to one sentence of the page's own ("Choose the period …");
+    # by default it is the parser's reason.
+    default_error_messages = {"invalid": "%(reason)s"}
 
     def widget_attrs(self, widget):
         return {
@@ -99,7 +102,11 @@ class NumberFormField(forms.Field):
         try:
             return parse_decimal(value, grouped=True)
         except ValueError as error:
-            raise DjangoValidationError(number_message(error), code="invalid") from None
+            raise DjangoValidationError(
+                self.error_messages["invalid"],
+                code="invalid",
+                params={"reason": number_message(error)},
+            ) from None
 
 
 def form_add_service_errors(form: forms.Form, error: DjangoValidationError, aliases=None) -> None:
