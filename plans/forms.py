@@ -143,6 +143,24 @@ class CheckInForm(forms.Form):
         return self.cleaned_data["note"][:4000]
 
 
+class KrNumbersForm(forms.Form):
+    """The numbers of the cycle tree's KR forms as people type them ("5,000,000"): read
+    by the one parser, then given to the API's serializer (plans/tree_views.py), which
+    validates the rest of the form with the API's messages."""
+
+    start_value = NumberFormField(required=False)
+    target = NumberFormField(required=False)
+
+    def api_data(self, values: dict) -> tuple[dict, dict[str, list[str]]]:
+        """`values` with each number in the API's notation, and the errors by field."""
+        self.is_valid()
+        data = dict(values)
+        for name, number in self.cleaned_data.items():
+            if number is not None:
+                data[name] = format(number, "f")
+        return data, {name: [str(m) for m in messages_] for name, messages_ in self.errors.items()}
+
+
 class TreeFilterForm(forms.Form):
     """The cycle tree's filters (GET): a department, an owner, a status, shared KRs only,
     archived ones too. The departments and owners to choose from are those of the cycle's
