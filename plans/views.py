@@ -36,13 +36,12 @@ from hierarchy.permissions import (
 from hierarchy.scope import Scope, org_view
 from hierarchy.selectors import cycle_current, cycles_with_current, departments_active
 from okrplan.lib.errors import StaleVersion
-from okrplan.lib.fields import number_message
 from okrplan.lib.forms import form_add_service_errors
 from okrplan.lib.fragments import fragment_response
 from okrplan.lib.spreadsheets import Table, sheet_response
 from plans import services
 from plans.checks import num
-from plans.forms import PRESETS, CheckInForm, PlanForm, TreeFilterForm, parse_number, parse_values
+from plans.forms import PRESETS, CheckInForm, PlanForm, TreeFilterForm, parse_values
 from plans.models import CheckIn
 from plans.progress import Progress, progress, weighted_progress
 from plans.selectors import kr_progress, kr_queryset
@@ -676,41 +675,37 @@ def plan_editor(request, scope: Scope, kr_id: int):
     plan_require_edit(scope, kr)  # submitting the saved plan is a plan edit too
     if action == "submit":
         return _plan_submit(request, scope, kr)
-    form = PlanForm.of_post(kr, request.POST)
+    form = PlanForm.of_post(kr, request.POST, action=action)
     if request.POST.get("live"):
         return fragment_response(
             "plans/plan_editor.html#totals", {"kr": kr, "figures": plan_figures(kr, form.raw)}
         )
+    if not form.is_valid():
+        return _editor_page(request, scope, kr, form=form, status=400)
+    data = form.cleaned_data
     try:
         if action == "shape":
-            try:
-                target = parse_number(form.target)
-            except ValueError as error:
-                message = number_message(error) if form.target.strip() else ""
-                raise ValidationError(
-                    {"target": [message or "Give the target to reach, as a number."]}
-                ) from None
             plan = services.plan_apply_shape(
                 kr=kr,
-                shape=form.shape if form.shape in PRESETS else "",
-                target=target,
-                version=form.version,
+                shape=data["shape"],
+                target=data["target"],
+                version=data["version"],
                 actor=request.user,
-                rationale=form.rationale,
+                rationale=data["rationale"],
             )
         else:
             plan = services.plan_update(
                 kr=kr,
-                values=parse_values(kr, form.raw),
-                version=form.version,
+                values=data["values"],
+                version=data["version"],
                 actor=request.user,
-                rationale=form.rationale,
+                rationale=data["rationale"],
             )
     except StaleVersion as stale:
         form.stale_version = stale.current_version
         return _editor_page(request, scope, kr, form=form, status=409)
     except ValidationError as error:
-        form.add(error)
+        form.add_service_errors(error)
         return _editor_page(request, scope, kr, form=form, status=400)
     what = "modification" if plan.is_locked else "plan"
     messages.success(
@@ -727,7 +722,7 @@ def _plan_submit(request, scope: Scope, kr: KeyResult):
         services.plan_submit(kr=kr, actor=request.user)
     except ValidationError as error:
         form = PlanForm.of_plan(kr)
-        form.errors = {"submit": error.messages}
+        form.submit_errors = error.messages
         return _editor_page(request, scope, kr, form=form, status=400)
     messages.success(request, "Submitted the plan: the parent owner can now lock it.")
     return redirect("plan-editor", scope.org.slug, kr.pk)
