@@ -1,13 +1,14 @@
-"""Browser forms that validate exactly like the API.
+"""What the pages' forms are made of.
 
-(And the pieces of the pages' Django Forms that every app uses: `NumberFormField`, the
-one number parser's form field, and `form_add_service_errors`.)
-
-A page that writes parses its POST with the API's own input serializer (so a
-value the API refuses is refused here too, with the same message), calls the
-same service, and turns either kind of ValidationError (DRF's from the
-serializer, Django's from the service) into `{field: [message, ...]}` for the
-template to show next to the field it names.
+Pages validate with Django Forms: `NumberFormField` is the one number parser's form
+field (okrplan/lib/fields.py's `parse_decimal`, with thousands separators as people type
+them), and `form_add_service_errors` puts a service's ValidationError on the fields it
+names. A page whose messages are the API's (the admin pages' members, departments and
+cycles, the cycle tree's objective and KR forms, the propagation rules) parses its POST
+with the API's own input serializer instead (`form_data`, `validated`), calls the same
+service, and turns either kind of ValidationError (DRF's from the serializer, Django's
+from the service) into `{field: [message, ...]}` (`form_errors`) for the template to
+show next to the field it names.
 """
 
 from django import forms
