@@ -735,21 +735,16 @@ def kr_checkin(request, scope: Scope, kr_id: int):
     kr = scope.get(plan_kr_queryset(scope.org), kr_id)
     kr_require_edit(scope, kr)
     form = CheckInForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.checkin_create(
-                kr=kr,
-                period=data["period"],
-                value=data["value"],
-                author=request.user,
-                note=data["note"],
-            )
-        except ValidationError as error:
-            form_add_service_errors(form, error)
     if not form.is_valid():
         return _editor_page(request, scope, kr, checkin_form=form, status=400)
-    period, value = data["period"], data["value"]
+    period, value = form.cleaned_data["period"], form.cleaned_data["value"]
+    try:
+        services.checkin_create(
+            kr=kr, period=period, value=value, author=request.user, note=form.cleaned_data["note"]
+        )
+    except ValidationError as error:
+        form_add_service_errors(form, error)
+        return _editor_page(request, scope, kr, checkin_form=form, status=400)
     label = kr.cycle.periods[period].label
     messages.success(request, f"Checked in {num(value)} {kr.unit} for {label}.")
     return redirect(reverse("plan-editor", args=[scope.org.slug, kr.pk]) + "#checkins")
