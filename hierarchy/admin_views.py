@@ -3,8 +3,9 @@ members, departments, cycles and the organization's settings.
 
 Admins only, checked here in each view (`scope.require_admin()`: 403 for other
 members; the scope itself answers 404 to outsiders). Every write parses the
-POST with the API's own input serializer and calls the same service as the API,
-so the page refuses exactly what the API refuses; the errors are shown next to
+POST with a Django Form (members' invitations, the settings' numbers) or the API's
+own input serializer (whose messages the page reuses), and calls the same service
+as the API, so the page refuses what the API refuses; the errors are shown next to
 the field they name and nothing is written. Success: a message and a redirect
 (or, for htmx, the changed row).
 """
@@ -27,16 +28,21 @@ from hierarchy.apis import (
     CycleInputSerializer,
     DepartmentInputSerializer,
     MemberDetailApi,
-    SettingsSerializer,
     cycle_overlap_warning,
     invitations_of_org,
 )
-from hierarchy.forms import InvitationForm
+from hierarchy.forms import SETTINGS_FIELDS, InvitationForm, SettingsForm
 from hierarchy.models import Cycle, Department, Granularity, KeyResult, Membership, Role
 from hierarchy.scope import Scope, org_view
 from hierarchy.selectors import cycles_with_current
 from hierarchy.switcher import org_switch_refresh
-from okrplan.lib.forms import form_data, form_errors, validated
+from okrplan.lib.forms import (
+    NON_FIELD,
+    form_add_service_errors,
+    form_data,
+    form_errors,
+    validated,
+)
 from okrplan.lib.numbers import fmt
 
 INVALID = (DrfValidationError, DjangoValidationError)
@@ -620,7 +626,6 @@ SETTINGS_GROUPS = [
         ],
     ),
 ]
-SETTINGS_FIELDS = [name for _, fields in SETTINGS_GROUPS for name, _, _ in fields]
 SETTINGS_HELP = {
     "gap_tolerance_pct": "Additive and sequential gaps above this share of the target are "
     "flagged (0 to 100).",
@@ -668,17 +673,21 @@ def admin_settings(request, scope: Scope):
     errors: dict = {}
     values = _current_settings(scope)
     if request.method == "POST":
-        posted = form_data(request.POST, SETTINGS_FIELDS)
-        try:
-            data = validated(SettingsSerializer(scope.org, data=posted, partial=True))
-            services.organization_settings_update(org=scope.org, **data)
-        except INVALID as error:
-            errors = form_errors(error)
-            values = {**values, **posted}
-            scope.org.refresh_from_db()
-        else:
-            messages.success(request, "Settings saved.")
-            return redirect("admin-settings", scope.org.slug)
+        form = SettingsForm(request.POST)
+        if form.is_valid():
+            try:
+                services.organization_settings_update(org=scope.org, **form.cleaned_data)
+            except DjangoValidationError as error:
+                form_add_service_errors(form, error)
+                scope.org.refresh_from_db()
+            else:
+                messages.success(request, "Settings saved.")
+                return redirect("admin-settings", scope.org.slug)
+        errors = {
+            (NON_FIELD if name == "__all__" else name): list(messages_)
+            for name, messages_ in form.errors.items()
+        }
+        values = {**values, **{name: form[name].value() or "" for name in form.fields}}
     return _render(
         request,
         scope,

@@ -15,6 +15,7 @@ from django.core.validators import validate_email
 from hierarchy.models import ORG_SLUG_PATTERN, NotifyBy, Role
 from hierarchy.services import organization_slug_suggest
 from hierarchy.timezones import time_zone_choices
+from okrplan.lib.forms import NumberFormField
 from okrplan.lib.text import ONE_LINE_MESSAGE, is_one_line
 
 
@@ -170,3 +171,29 @@ class OrganizationForm(forms.Form):
                 message = f"Choose a slug (the name has nothing to make one of). {SLUG_RULE}"
                 self.add_error("slug", message)
         return data
+
+
+SETTINGS_FIELDS = [
+    "gap_tolerance_pct",
+    "funnel_tolerance_pct",
+    "timing_tolerance",
+    "overlap_factor",
+    "notify_hours",
+    "assess_hours",
+    "close_hours",
+    "checkin_grace_hours",
+]
+
+
+class SettingsForm(forms.Form):
+    """The organization's tolerances and protocol hours, as typed (the one parser); their
+    ranges and precision are the model's, checked by `organization_settings_update` (the
+    API's service). Like the API's PATCH, a field that is not posted stays as it is."""
+
+    def __init__(self, data=None, **kwargs):
+        super().__init__(data, **kwargs)
+        for name in SETTINGS_FIELDS:
+            if data is None or name in data:
+                self.fields[name] = NumberFormField(
+                    error_messages={"required": "Must be a number."}
+                )

@@ -87,9 +87,10 @@ def _page(
         .select_related("cycle")
         .order_by("-cycle__start", "cycle_id", "title", "id")
     )
+    # keyed by the KR's id as posted (a string), so that nothing is parsed by hand
     row_errors, row_values = row_errors or {}, row_values or {}
     overrides = list(overrides)
-    shown_rows = {rule.kr_id for rule in overrides}
+    shown_rows = {str(rule.kr_id) for rule in overrides}
     for kr_id in set(row_errors) - shown_rows:  # a row that is gone: show it on the add form
         add_errors, add_values = row_errors.pop(kr_id), row_values.pop(kr_id, add_values)
     return render(
@@ -107,8 +108,8 @@ def _page(
                 {
                     "rule": rule,
                     "kr": rule.kr,
-                    "values": row_values.get(rule.kr_id) or _rule_values(rule),
-                    "errors": row_errors.get(rule.kr_id, {}),
+                    "values": row_values.get(str(rule.kr_id)) or _rule_values(rule),
+                    "errors": row_errors.get(str(rule.kr_id), {}),
                 }
                 for rule in overrides
             ],
@@ -155,13 +156,13 @@ def admin_rule_override(request, scope: Scope):
         errors = form_errors(error)
         shown = {**_rule_values(Rule()), **values}
         kr_id = values.get("kr")
-        if from_row and str(kr_id).isdigit():
+        if from_row and kr_id:
             return _page(
                 request,
                 scope,
                 status=400,
-                row_errors={int(kr_id): errors},
-                row_values={int(kr_id): shown},
+                row_errors={kr_id: errors},
+                row_values={kr_id: shown},
             )
         return _page(request, scope, status=400, add_values=shown, add_errors=errors)
     messages.success(request, f"Override for “{kr.title}” saved: {_describe(rule)}.")

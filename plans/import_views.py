@@ -9,6 +9,7 @@ edit). Between the two steps the checked file travels in the page itself, signed
 on the way, or checked more than an hour ago, is refused.
 """
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core import signing
@@ -42,12 +43,6 @@ def _payload_limit() -> int:
     return (settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 4 * MAX_BYTES) - 64 * 1024
 
 
-class _Refused(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
 def _sign(scope: Scope, filename: str, content: bytes) -> str:
     data = {
         "org": scope.org.pk,
@@ -58,39 +53,66 @@ def _sign(scope: Scope, filename: str, content: bytes) -> str:
     return signing.dumps(data, salt=SALT, compress=True)
 
 
-def _unsign(scope: Scope, token: str) -> tuple[str, bytes]:
-    try:
-        data = signing.loads(token, salt=SALT, max_age=MAX_AGE)
-    except signing.SignatureExpired:
-        raise _Refused(
-            "This check is more than an hour old: upload the file again to check it anew."
-        ) from None
-    except signing.BadSignature:
-        raise _Refused(
-            "The checked file could not be verified (it was changed after the check): "
-            "upload the file again."
-        ) from None
-    if (
-        not isinstance(data, dict)
-        or data.get("org") != scope.org.pk
-        or data.get("user") != scope.user.pk
-    ):
-        raise _Refused("This check was made by someone else: upload the file yourself.")
-    return str(data.get("name", "")), str(data.get("csv", "")).encode("utf-8")
+class UploadForm(forms.Form):
+    """The check: a CSV or XLSX file; cleaned, its name and content as CSV (an XLSX
+    workbook is read as CSV). An empty file is the checks' to refuse, with its rows'."""
+
+    file = forms.FileField(
+        allow_empty_file=True,
+        error_messages={
+            "required": "Choose a CSV or XLSX file to upload.",
+            "invalid": "Choose a CSV or XLSX file to upload.",
+            "missing": "Choose a CSV or XLSX file to upload.",
+        },
+    )
+
+    def clean_file(self) -> tuple[str, bytes]:
+        upload = self.cleaned_data["file"]
+        content = upload.read(MAX_BYTES + 1)  # one byte more tells "too large"
+        if is_xlsx(content) and len(content) <= MAX_BYTES:
+            try:
+                content = xlsx_as_csv(content, max_rows=MAX_ROWS)
+            except UnreadableWorkbook as error:
+                raise forms.ValidationError(str(error)) from None
+        return upload.name or "", content
 
 
-def _uploaded(request) -> tuple[str, bytes]:
-    """The uploaded file's name and content as CSV (an XLSX workbook is read as CSV)."""
-    upload = request.FILES.get("file")
-    if upload is None:
-        raise _Refused("Choose a CSV or XLSX file to upload.")
-    content = upload.read(MAX_BYTES + 1)  # one byte more tells "too large"
-    if is_xlsx(content) and len(content) <= MAX_BYTES:
+class CommitForm(forms.Form):
+    """The commit: the checked file as signed by the check (`_sign`), for this person in
+    this organization, at most an hour ago; cleaned, its name and content."""
+
+    payload = forms.CharField(required=False, strip=False)
+
+    def __init__(self, *args, scope: Scope, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.scope = scope
+
+    def clean_payload(self) -> tuple[str, bytes]:
         try:
-            content = xlsx_as_csv(content, max_rows=MAX_ROWS)
-        except UnreadableWorkbook as error:
-            raise _Refused(str(error)) from None
-    return upload.name or "", content
+            data = signing.loads(self.cleaned_data["payload"], salt=SALT, max_age=MAX_AGE)
+        except signing.SignatureExpired:
+            raise forms.ValidationError(
+                "This check is more than an hour old: upload the file again to check it anew."
+            ) from None
+        except signing.BadSignature:
+            raise forms.ValidationError(
+                "The checked file could not be verified (it was changed after the check): "
+                "upload the file again."
+            ) from None
+        scope = self.scope
+        if (
+            not isinstance(data, dict)
+            or data.get("org") != scope.org.pk
+            or data.get("user") != scope.user.pk
+        ):
+            raise forms.ValidationError(
+                "This check was made by someone else: upload the file yourself."
+            )
+        return str(data.get("name", "")), str(data.get("csv", "")).encode("utf-8")
+
+
+def _form_messages(form: forms.Form) -> list[str]:
+    return [message for messages_ in form.errors.values() for message in messages_]
 
 
 def _editable_krs(scope: Scope) -> list[KeyResult]:
@@ -179,19 +201,19 @@ def history_import_page(request, scope: Scope):
         return HttpResponseNotAllowed(["GET", "POST"])
     if request.POST.get("action") == "commit":
         return _commit(request, scope)
-    try:
-        filename, content = _uploaded(request)
-    except _Refused as refused:
-        return _page(request, scope, file_errors=[refused.message], status=400)
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _page(request, scope, file_errors=_form_messages(form), status=400)
+    filename, content = form.cleaned_data["file"]
     check = _preview(scope, filename, content)
     return _page(request, scope, check=check, status=400 if check["errors"] else 200)
 
 
 def _commit(request, scope: Scope):
-    try:
-        filename, content = _unsign(scope, request.POST.get("payload", ""))
-    except _Refused as refused:
-        return _page(request, scope, file_errors=[refused.message], status=400)
+    form = CommitForm(request.POST, scope=scope)
+    if not form.is_valid():
+        return _page(request, scope, file_errors=_form_messages(form), status=400)
+    filename, content = form.cleaned_data["payload"]
     try:
         result = history_import(
             org=scope.org, actor=request.user, scope=scope, filename=filename, content=content

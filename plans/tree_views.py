@@ -40,12 +40,11 @@ from hierarchy.permissions import (
 )
 from hierarchy.scope import Scope, org_view
 from okrplan.lib.errors import StaleVersion
-from okrplan.lib.fields import number_message
 from okrplan.lib.forms import NON_FIELD, form_data, form_errors, validated
 from plans import services
 from plans.apis import KrDetailApi, KrInputSerializer, ObjectiveDetailApi, ObjectiveInputSerializer
 from plans.checks import num
-from plans.forms import TreeFilterForm, parse_number
+from plans.forms import KrNumbersForm, TreeFilterForm
 from plans.selectors import kr_queryset
 from plans.views import tree_form_choices, tree_render
 
@@ -154,17 +153,12 @@ def _form_page(request, scope: Scope, cycle: Cycle, form: dict, *, status: int =
 
 
 def _numbers(values: dict, errors: dict) -> dict:
-    """The numbers as people type them ("5,000,000"), through the one parser, in the
-    API's notation for its serializer; a bad one is an error next to its field."""
-    data = dict(values)
-    for name in NUMBERS:
-        text = data.get(name)
-        if not text:
-            continue
-        try:
-            data[name] = format(parse_number(text[:60]), "f")
-        except ValueError as error:
-            errors[name] = [number_message(error)]
+    """The numbers as people type them ("5,000,000"), through the one parser
+    (`KrNumbersForm`), in the API's notation for its serializer; a bad one is an error
+    next to its field."""
+    typed = {name: values[name] for name in NUMBERS if values.get(name)}
+    data, number_errors = KrNumbersForm(typed).api_data(values)
+    errors.update(number_errors)
     return data
 
 

@@ -36,12 +36,12 @@ from hierarchy.permissions import (
 from hierarchy.scope import Scope, org_view
 from hierarchy.selectors import cycle_current, cycles_with_current, departments_active
 from okrplan.lib.errors import StaleVersion
-from okrplan.lib.fields import number_message
+from okrplan.lib.forms import form_add_service_errors
 from okrplan.lib.fragments import fragment_response
 from okrplan.lib.spreadsheets import Table, sheet_response
 from plans import services
 from plans.checks import num
-from plans.forms import PRESETS, PlanForm, TreeFilterForm, parse_number, parse_values
+from plans.forms import PRESETS, CheckInForm, PlanForm, TreeFilterForm, parse_values
 from plans.models import CheckIn
 from plans.progress import STATUS_LABELS, Progress, progress, weighted_progress
 from plans.selectors import kr_progress, kr_queryset
@@ -590,7 +590,7 @@ def _editor_page(
     kr: KeyResult,
     *,
     form: PlanForm | None = None,
-    checkin_form: dict | None = None,
+    checkin_form: CheckInForm | None = None,
     status: int = 200,
 ):
     form = form or PlanForm.of_plan(kr)
@@ -637,7 +637,7 @@ def _editor_page(
             "progress_pct": _pct(progress_.progress_pct),
             "checkin_rows": _checkin_rows(kr, checkins),
             "checkin_periods": [p for p in periods if p.start <= today],
-            "checkin_form": checkin_form or {"errors": {}},
+            "checkin_form": checkin_form or CheckInForm(),
         },
         status=status,
     )
@@ -668,41 +668,37 @@ def plan_editor(request, scope: Scope, kr_id: int):
     plan_require_edit(scope, kr)  # submitting the saved plan is a plan edit too
     if action == "submit":
         return _plan_submit(request, scope, kr)
-    form = PlanForm.of_post(kr, request.POST)
+    form = PlanForm.of_post(kr, request.POST, action=action)
     if request.POST.get("live"):
         return fragment_response(
             "plans/plan_editor.html#totals", {"kr": kr, "figures": plan_figures(kr, form.raw)}
         )
+    if not form.is_valid():
+        return _editor_page(request, scope, kr, form=form, status=400)
+    data = form.cleaned_data
     try:
         if action == "shape":
-            try:
-                target = parse_number(form.target)
-            except ValueError as error:
-                message = number_message(error) if form.target.strip() else ""
-                raise ValidationError(
-                    {"target": [message or "Give the target to reach, as a number."]}
-                ) from None
             plan = services.plan_apply_shape(
                 kr=kr,
-                shape=form.shape if form.shape in PRESETS else "",
-                target=target,
-                version=form.version,
+                shape=data["shape"],
+                target=data["target"],
+                version=data["version"],
                 actor=request.user,
-                rationale=form.rationale,
+                rationale=data["rationale"],
             )
         else:
             plan = services.plan_update(
                 kr=kr,
-                values=parse_values(kr, form.raw),
-                version=form.version,
+                values=data["values"],
+                version=data["version"],
                 actor=request.user,
-                rationale=form.rationale,
+                rationale=data["rationale"],
             )
     except StaleVersion as stale:
         form.stale_version = stale.current_version
         return _editor_page(request, scope, kr, form=form, status=409)
     except ValidationError as error:
-        form.add(error)
+        form.add_service_errors(error)
         return _editor_page(request, scope, kr, form=form, status=400)
     what = "modification" if plan.is_locked else "plan"
     messages.success(
@@ -719,7 +715,7 @@ def _plan_submit(request, scope: Scope, kr: KeyResult):
         services.plan_submit(kr=kr, actor=request.user)
     except ValidationError as error:
         form = PlanForm.of_plan(kr)
-        form.errors = {"submit": error.messages}
+        form.submit_errors = error.messages
         return _editor_page(request, scope, kr, form=form, status=400)
     messages.success(request, "Submitted the plan: the parent owner can now lock it.")
     return redirect("plan-editor", scope.org.slug, kr.pk)
@@ -731,33 +727,17 @@ def kr_checkin(request, scope: Scope, kr_id: int):
     """Record a check-in through `checkin_create`; a bad one re-renders the plan page."""
     kr = scope.get(plan_kr_queryset(scope.org), kr_id)
     kr_require_edit(scope, kr)
-    data = {
-        "period": request.POST.get("period", ""),
-        "value": request.POST.get("value", "")[:60],
-        "note": request.POST.get("note", "")[:4000],
-        "errors": {},
-    }
+    form = CheckInForm(request.POST)
+    if not form.is_valid():
+        return _editor_page(request, scope, kr, checkin_form=form, status=400)
+    period, value = form.cleaned_data["period"], form.cleaned_data["value"]
     try:
-        period = int(data["period"])
-    except ValueError:
-        data["errors"]["period"] = ["Choose the period this value is for."]
-        period = None
-    try:
-        value = parse_number(data["value"])
-    except ValueError as error:
-        blank = not data["value"].strip()
-        data["errors"]["value"] = [
-            "Give the actual value, as a number." if blank else number_message(error)
-        ]
-    if not data["errors"]:
-        try:
-            services.checkin_create(
-                kr=kr, period=period, value=value, author=request.user, note=data["note"]
-            )
-        except ValidationError as error:
-            data["errors"] = error.message_dict
-    if data["errors"]:
-        return _editor_page(request, scope, kr, checkin_form=data, status=400)
+        services.checkin_create(
+            kr=kr, period=period, value=value, author=request.user, note=form.cleaned_data["note"]
+        )
+    except ValidationError as error:
+        form_add_service_errors(form, error)
+        return _editor_page(request, scope, kr, checkin_form=form, status=400)
     label = kr.cycle.periods[period].label
     messages.success(request, f"Checked in {num(value)} {kr.unit} for {label}.")
     return redirect(reverse("plan-editor", args=[scope.org.slug, kr.pk]) + "#checkins")

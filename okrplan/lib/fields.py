@@ -1,11 +1,12 @@
 """Input fields for numbers: JSON numbers or numeric strings, finite, clearly refused.
 
 One parser, `parse_decimal`, for every number the API and the pages read (the pages'
-`NumberFormField`, the plan editor, the check-in form, the CSV import, and
-okrplan/lib/strict.py's integer and decimal fields): a JSON number, or a string
-in plain decimal notation, ASCII digits with an optional leading `-` and decimal part
-(`-1234.5`). Python's Decimal and int also take `1_000`, `+5`, ` 5 `, `1e3`, Arabic-Indic
-and full-width digits, which nobody means as a number here (issue 13 item 9).
+`NumberFormField` in every page's Django Form, the plan editor's and the check-in's
+included; the CSV/XLSX import; and okrplan/lib/strict.py's integer and decimal fields):
+a JSON number, or a string in plain decimal notation, ASCII digits with an optional
+leading `-` and decimal part (`-1234.5`). Python's Decimal and int also take `1_000`,
+`+5`, ` 5 `, `1e3`, Arabic-Indic and full-width digits, which nobody means as a number
+here (issue 13 item 9).
 """
 
 import re

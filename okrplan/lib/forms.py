@@ -1,13 +1,14 @@
-"""Browser forms that validate exactly like the API.
+"""What the pages' forms are made of.
 
-(And the pieces of the pages' Django Forms that every app uses: `NumberFormField`, the
-one number parser's form field, and `form_add_service_errors`.)
-
-A page that writes parses its POST with the API's own input serializer (so a
-value the API refuses is refused here too, with the same message), calls the
-same service, and turns either kind of ValidationError (DRF's from the
-serializer, Django's from the service) into `{field: [message, ...]}` for the
-template to show next to the field it names.
+Pages validate with Django Forms: `NumberFormField` is the one number parser's form
+field (okrplan/lib/fields.py's `parse_decimal`, with thousands separators as people type
+them), and `form_add_service_errors` puts a service's ValidationError on the fields it
+names. A page whose messages are the API's (the admin pages' members, departments and
+cycles, the cycle tree's objective and KR forms, the propagation rules) parses its POST
+with the API's own input serializer instead (`form_data`, `validated`), calls the same
+service, and turns either kind of ValidationError (DRF's from the serializer, Django's
+from the service) into `{field: [message, ...]}` (`form_errors`) for the template to
+show next to the field it names.
 """
 
 from django import forms
@@ -81,6 +82,9 @@ class NumberFormField(forms.Field):
 
     widget = forms.TextInput
     max_length = 40
+    # "invalid" may be set to one sentence of the page's own ("Choose the period …");
+    # by default it is the parser's reason.
+    default_error_messages = {"invalid": "%(reason)s"}
 
     def widget_attrs(self, widget):
         return {
@@ -99,7 +103,11 @@ class NumberFormField(forms.Field):
         try:
             return parse_decimal(value, grouped=True)
         except ValueError as error:
-            raise DjangoValidationError(number_message(error), code="invalid") from None
+            raise DjangoValidationError(
+                self.error_messages["invalid"],
+                code="invalid",
+                params={"reason": number_message(error)},
+            ) from None
 
 
 def form_add_service_errors(form: forms.Form, error: DjangoValidationError, aliases=None) -> None:

@@ -108,3 +108,18 @@ def test_it_costs_a_fixed_number_of_queries(world, client, django_assert_num_que
     # session, user, scope, + the base template's 2: the settings are the scope's row
     with django_assert_num_queries(4):
         assert client.get(URL).status_code == 200
+
+
+def test_it_reads_numbers_as_people_type_them(world, client):
+    """The page's numbers go through the pages' one parser: "1,000" is a thousand, as on
+    every other page (the API's JSON takes plain notation)."""
+    client.force_login(world.admin)
+    response = client.post(URL, {**FIELDS, "close_hours": "1,000", "notify_hours": "1,5"})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "“1,5” is not a number" in page
+    world.org.refresh_from_db()
+    assert world.org.close_hours == Decimal(72)
+    assert client.post(URL, {**FIELDS, "close_hours": "1,000"}).status_code == 302
+    world.org.refresh_from_db()
+    assert world.org.close_hours == Decimal(1000)

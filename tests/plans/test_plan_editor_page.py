@@ -409,3 +409,28 @@ def test_it_loads_the_paste_script_and_marks_the_period_inputs(planning, world, 
     assert '<script src="/static/js/plan-paste.js" defer></script>' in html
     assert 'data-period="0" id="value-0"' in html and 'data-period="2" id="value-2"' in html
     assert 'id="paste-note" role="status"' in html
+
+
+def test_it_refuses_a_check_in_period_that_is_not_a_whole_number(planning, world, client):
+    """The check-in form reads its period with the one parser: anything but a whole
+    number is "choose the period", and nothing is written."""
+    kr = planning.marketing_kr
+    client.force_login(world.marketing_lead)
+    for typed in ["first", "1.5", "1e0", "+1"]:
+        response = client.post(checkin_url(kr), {"period": typed, "value": "5"})
+        assert response.status_code == 400
+        html = response.content.decode()
+        assert "Choose the period this value is for." in html
+        assert 'id="checkin-period" name="period" aria-invalid="true"' in html
+    assert not CheckIn.objects.exists()
+
+
+def test_a_mangled_version_is_answered_as_a_stale_one(planning, world, client):
+    """The hidden version is not the person's to type: a mangled one is version 0, which
+    no plan is at (409, what was typed kept), as before the editor was a Django Form."""
+    kr = planning.marketing_kr
+    client.force_login(world.marketing_lead)
+    response = client.post(url(kr), {"values": ["1", "2", "3"], "version": "two"})
+    assert response.status_code == 409
+    assert 'id="value-0" name="values" value="1"' in response.content.decode()
+    _assert_nothing_written(kr)
