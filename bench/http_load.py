@@ -21,8 +21,9 @@ connections, one per thread, and `bench/wrk.lua` makes the requests:
   to `floor_tree`, a session-authenticated page reading the same KRs in one query and
   rendering them with a bare template. A page of seconds: for both, `TREE_CONNECTIONS`
   connections (one per worker) rather than `CONNECTIONS`, so that requests do not queue
-  behind each other past wrk's timeout, runs `TREE_STRETCH` times as long, and a pause
-  after each run until the pages in flight are done.
+  behind each other past wrk's timeout (60 s for these, 10 s for the others), runs
+  `TREE_STRETCH` times as long, and a pause after each run until the pages in flight
+  are done.
 
 Each floor runs right before its request kind, for `seconds` each, `rounds` times
 (medians reported), after a warm-up of every kind. Then the memory soak: the workers'
@@ -326,13 +327,15 @@ class Load:
             f.write("return " + _lua(config) + "\n")
         tree = kind in (*TREE_KINDS, *TREE_KINDS.values())
         connections = TREE_CONNECTIONS if tree else CONNECTIONS
+        timeout = 10
         if tree:
             seconds *= TREE_STRETCH
+            timeout = 60  # a page of seconds, of ten on a loaded machine
         try:
             out = subprocess.run(
                 [
                     "wrk", "-t", str(connections), "-c", str(connections),
-                    "-d", f"{max(1, round(seconds))}s", "--timeout", "10s",
+                    "-d", f"{max(1, round(seconds))}s", "--timeout", f"{timeout}s",
                     "-s", str(LUA), self.srv.base + "/",
                 ],
                 env={**os.environ, "OKRPLAN_WRK_CONFIG": f.name},
