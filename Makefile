@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint lock sysdeps bench bench-deps drill clean
+.PHONY: run test lint lock sysdeps bench bench-deps drill sql-lines clean
 
 # The dependencies from the lock (exact versions and hashes; requirements-dev.txt is
 # requirements.txt, what the image installs, plus the dev tools), then the project itself
@@ -71,6 +71,11 @@ bench-deps:
 
 bench: $(VENV)/.installed bench-deps
 	$(PY) bench/run.py
+
+# Lines of hand-written SQL in the apps, migrations left out (bench/sql_lines.py says
+# what counts); `make sql-lines ARGS=--lines` lists them.
+sql-lines:
+	$(PY) bench/sql_lines.py $(ARGS)
 
 # Fault drills (bench/drill.py): PostgreSQL restarted under load, Redis down during saves,
 # a worker killed mid-delivery, a poisoned message among 1,000, on servers of the drill's own (Debian's postgresql and

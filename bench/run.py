@@ -224,6 +224,20 @@ def _tenant_in(name: str, *, others: int) -> "object":
     return tenant, round(built_s, 1)
 
 
+def _tree_in(name: str):
+    """The cycle tree's organization (bench/tenants.py::tree_tenant) in database `name`."""
+    from django.db import connection
+
+    from bench.tenants import tree_tenant
+    from okrplan.lib import tenancy
+
+    _use_database(name)
+    tree = tree_tenant()
+    with tenancy.owner(), connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    return tree
+
+
 def _session_for(tenant) -> str:
     """A session of the tenant's admin in the current database (for the query counts)."""
     from django.test import Client
@@ -265,13 +279,16 @@ def http_main(args) -> None:
         if args.tenants:
             _pg_admin(url, f'CREATE DATABASE "{TENANTS_DB}" TEMPLATE "{HTTP_DB}"')
         tenant, _ = _tenant_in(HTTP_DB, others=0)
+        tree = _tree_in(HTTP_DB)
         options = dict(
             redis_url=redis_url, seconds=args.seconds, rounds=args.rounds,
             worker_class=args.worker_class, threads=args.threads,
         )  # fmt: skip
         soak = {"soak_requests": args.soak}
         if not args.only_tenants:
-            one = http.measure(database_url=_pg_url(url, HTTP_DB), tenant=tenant, **options, **soak)
+            one = http.measure(
+                database_url=_pg_url(url, HTTP_DB), tenant=tenant, tree=tree, **options, **soak
+            )
             one.update(database())
             one["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
             results_merge("http", one)
@@ -344,7 +361,7 @@ def tenants_figures(one: dict, many: dict, *, orgs: int, built_s: float, rows: d
 
 
 def http_report(f: dict) -> str:
-    from bench.http_load import KINDS
+    from bench.http_load import KINDS, TREE_KINDS
 
     lines = [
         f"HTTP benchmark: gunicorn {f['server']['gunicorn_workers']} × "
@@ -353,7 +370,7 @@ def http_report(f: dict) -> str:
         f"load average {f['load_average_before']} → {f['load_average_after']}",
         f"{'':16} {'rps':>8} {'p50 ms':>8} {'p99 ms':>8} {'queries':>8} {'ratio':>7}",
     ]
-    for kind in (*[k for pair in KINDS.items() for k in pair],):
+    for kind in [k for pair in (*KINDS.items(), *TREE_KINDS.items()) for k in pair if k in f]:
         x = f[kind]
         ratio = f"{x['ratio_to_floor']:.2f}" if "ratio_to_floor" in x else ""
         lines.append(

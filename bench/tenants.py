@@ -17,7 +17,7 @@ a password (for the session login) and an API token for its admin.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -303,4 +303,157 @@ def bench_tenant() -> BenchTenant:
         children=[p.kr_id for p in plans],
         values={p.kr_id: [int(Decimal(v)) for v in p.values_json] for p in plans},
         versions={p.kr_id: p.version for p in plans},
+    )
+
+
+# --- The cycle tree's organization (the `cycle_tree` figure) ---------------------------
+
+TREE_SLUG = "bench-tree"
+TREE_KRS = 2000
+TREE_GROUP = 5  # a shared KR and its four contributions, one in each department
+TREE_PER_OBJECTIVE = 100
+TREE_START = date(2025, 10, 6)  # a Monday; a quarter before the other cycle
+
+
+@dataclass(frozen=True)
+class TreeTenant:
+    """The organization whose cycle tree the HTTP benchmark loads."""
+
+    slug: str
+    username: str
+    password: str
+    cycle: int  # the cycle of `TREE_KRS` KRs
+    krs: int
+
+
+def tree_cycle_build(
+    *, org: Organization, name: str, people: list, departments: list, krs: int, start=TREE_START
+) -> Cycle:
+    """A weekly cycle of `krs` KRs (a multiple of 5) in bulk: objectives of 100 KRs,
+    each a list of shared KRs with four contributions (one per department, additive, so
+    the shared KR's effective plan is their sum), every contribution checked in for the
+    first six periods. `people`: the owner of the objectives first, then the owners of
+    the contributions; `departments`: at least four."""
+    if krs % TREE_GROUP:
+        raise ValueError(f"krs must be a multiple of {TREE_GROUP}")
+    end = start + timedelta(days=7 * PERIODS - 1)
+    with transaction.atomic():
+        cycle = Cycle.objects.create(
+            organization=org,
+            name=name,
+            start=start,
+            end=end,
+            granularity="week",
+            alignment_meeting=alignment_meeting_default(start),
+            midcycle_check=midcycle_check_default(start),
+        )
+        objectives = Objective.objects.bulk_create(
+            [
+                Objective(
+                    organization=org,
+                    cycle=cycle,
+                    title=f"{name} objective {k}",
+                    owner=people[0],
+                    position=k,
+                )
+                for k in range(-(-krs // TREE_PER_OBJECTIVE))
+            ]
+        )
+        groups = krs // TREE_GROUP
+        seeds = [[g * 10 + c for c in range(TREE_GROUP - 1)] for g in range(groups)]
+        parents = KeyResult.objects.bulk_create(
+            [
+                KeyResult(
+                    organization=org,
+                    objective=objectives[g * TREE_GROUP // TREE_PER_OBJECTIVE],
+                    cycle=cycle,
+                    title=f"{name} shared KR {g}",
+                    owner=people[0],
+                    department=departments[0],
+                    unit="leads",
+                    metric_kind="cumulative",
+                    target=Decimal(sum(sum(_values(s)) for s in seeds[g])),
+                    cross_functional=True,
+                    position=g,
+                )
+                for g in range(groups)
+            ],
+            batch_size=BATCH,
+        )
+        children = KeyResult.objects.bulk_create(
+            [
+                KeyResult(
+                    organization=org,
+                    objective_id=parent.objective_id,
+                    cycle=cycle,
+                    title=f"{parent.title}, part {c}",
+                    owner=people[1 + c % (len(people) - 1)],
+                    department=departments[c % len(departments)],
+                    unit="leads",
+                    metric_kind="cumulative",
+                    target=Decimal(sum(_values(seed))),
+                    parent=parent,
+                    path=f"{parent.pk}/",
+                    position=c,
+                )
+                for parent, group in zip(parents, seeds, strict=True)
+                for c, seed in enumerate(group)
+            ],
+            batch_size=BATCH,
+        )
+        plans = []
+        for parent, group in zip(parents, seeds, strict=True):
+            sums = _json([sum(_values(s)[p] for s in group) for p in range(PERIODS)])
+            plans.append(
+                Plan(
+                    organization=org, kr=parent, values_json=sums, effective_json=sums,
+                    shape=Shape.CUSTOM,
+                )
+            )  # fmt: skip
+        child_seeds = [seed for group in seeds for seed in group]
+        for child, seed in zip(children, child_seeds, strict=True):
+            values = _json(_values(seed))
+            plans.append(
+                Plan(
+                    organization=org, kr=child, values_json=values, effective_json=values,
+                    shape=Shape.CUSTOM,
+                )
+            )  # fmt: skip
+        Plan.objects.bulk_create(plans, batch_size=BATCH)
+        CheckIn.objects.bulk_create(
+            [
+                CheckIn(
+                    organization=org,
+                    kr=child,
+                    period=period,
+                    value=Decimal(_values(seed)[period]),
+                    author_id=child.owner_id,
+                )
+                for child, seed in zip(children, child_seeds, strict=True)
+                for period in range(CHECKED_IN)
+            ],
+            batch_size=BATCH,
+        )
+    return cycle
+
+
+def tree_tenant(*, krs: int = TREE_KRS) -> TreeTenant:
+    """An organization of its own (`bench-tree-0000`, built as every other, so that the
+    measured tenant's pages stay as they are) with a second cycle of `krs` KRs, and a
+    password for its admin."""
+    (org,) = tenants_build(prefix=TREE_SLUG, count=1)
+    people = list(
+        User.objects.filter(memberships__organization=org).exclude(
+            memberships__role=Role.VIEWER
+        ).order_by("username")
+    )  # fmt: skip
+    departments = list(Department.objects.filter(organization=org).order_by("name"))
+    cycle = tree_cycle_build(
+        org=org, name="Tree Q4 2025", people=people, departments=departments, krs=krs
+    )
+    admin = User.objects.get(username=f"{org.slug}-u0")
+    admin.set_password(BENCH_PASSWORD)
+    admin.save(update_fields=["password"])
+    return TreeTenant(
+        slug=org.slug, username=admin.username, password=BENCH_PASSWORD, cycle=cycle.pk, krs=krs
     )

@@ -55,3 +55,14 @@ def test_it_reads_and_writes_one_row_behind_the_same_authentication(world, api, 
     assert client.get(f"/bench/o/acme/page/{kr.pk}/").status_code == 302  # to the login
     client.force_login(world.owner)
     assert "Pipeline" in client.get(f"/bench/o/acme/page/{kr.pk}/").content.decode()
+
+
+@pytest.mark.urls("tests.bench_urls")
+def test_the_tree_floor_renders_the_cycles_krs_behind_the_session(world, client):
+    kr = _kr(world)
+    url = f"/bench/o/acme/tree/{kr.cycle_id}/"
+    assert client.get(url).status_code == 302  # to the login
+    client.force_login(world.owner)
+    page = client.get(url).content.decode()
+    assert f'<tr id="kr-{kr.pk}"><th>Pipeline</th><td>Marketing</td><td>owner</td>' in page
+    assert client.get(f"/bench/o/globex/tree/{kr.cycle_id}/").status_code == 404

@@ -1,6 +1,6 @@
 """The benchmark's generated tenants (bench/tenants.py) are organizations as real ones."""
 
-from bench.tenants import BENCH_CHILDREN, SHARED_KRS, bench_tenant, tenants_build
+from bench.tenants import BENCH_CHILDREN, SHARED_KRS, bench_tenant, tenants_build, tree_tenant
 from hierarchy.models import KeyResult, Organization
 from plans.models import CheckIn, Plan, PlanRevision
 from plans.recompute import recompute_organization
@@ -26,3 +26,10 @@ def test_the_measured_tenant_has_a_shared_kr_of_twenty_children(db):
     org = Organization.objects.get(slug=tenant.slug)
     assert recompute_organization(org=org, write=False).mismatches == []
     assert KeyResult.objects.get(pk=tenant.shared_kr).children.count() == BENCH_CHILDREN
+
+
+def test_the_tree_tenant_has_a_cycle_of_that_many_krs_whose_aggregates_are_right(db):
+    tree = tree_tenant(krs=200)
+    org = Organization.objects.get(slug=tree.slug)
+    assert KeyResult.objects.filter(cycle_id=tree.cycle).count() == 200
+    assert recompute_organization(org=org, write=False).mismatches == []

@@ -217,6 +217,29 @@ def test_it_costs_the_same_queries_for_4_and_for_40_krs(world, client):
     )  # session, user, membership, cycle, objectives, KRs, check-ins, + the base template's 2
 
 
+def test_it_costs_the_same_queries_for_200_and_for_2000_krs(world, client):
+    """The benchmark's tree (bench/tenants.py, the `cycle_tree` figure): shared KRs of
+    four contributions in two departments, each contribution checked in six times."""
+    from bench.tenants import tree_cycle_build
+
+    people = [world.owner, world.sales_lead, world.marketing_lead, world.member]
+    departments = [world.sales, world.marketing]
+    small, large = (
+        tree_cycle_build(
+            org=world.org, name=name, people=people, departments=departments, krs=krs,
+            start=start,
+        )
+        for name, krs, start in (
+            ("Small", 200, date(2025, 7, 7)), ("Large", 2000, date(2025, 10, 6))
+        )
+    )  # fmt: skip
+    client.force_login(world.admin)
+    small_count = _queries(client, tree_url(small))
+    large_count = _queries(client, tree_url(large))
+    assert small_count == large_count
+    assert large_count <= 9
+
+
 def test_the_cycles_list_is_newest_first_and_marks_the_current_one(planning, world, client):
     today = timezone.localdate()
     current = hs.cycle_create(
