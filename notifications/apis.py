@@ -20,7 +20,7 @@ from okrplan.lib.fields import NumberField
 from okrplan.lib.numbers import fmt
 from plans import services as plan_services
 from plans.apis import PlanInputSerializer
-from plans.selectors import kr_or_404
+from plans.selectors import kr_get
 
 
 class CheckSerializer(serializers.Serializer):
@@ -101,7 +101,7 @@ class PreviewSerializer(AlignmentSerializer):
 
 
 def kr_for_view(api: OrgApi, kr_id) -> KeyResult:
-    return kr_or_404(org=api.scope.org, pk=kr_id)
+    return kr_get(org=api.scope.org, id=kr_id)
 
 
 class AlignmentApi(OrgApi):

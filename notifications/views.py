@@ -60,7 +60,7 @@ from plans import services as plan_services
 from plans.checks import num
 from plans.forms import PlanForm, parse_values
 from plans.models import Cause, PlanStatus
-from plans.selectors import kr_or_404, kr_progress, kr_queryset
+from plans.selectors import kr_get, kr_progress, kr_queryset
 from plans.services import validate_plan_values
 from plans.shapes import centroid
 from plans.views import STATUS_LABELS
@@ -79,7 +79,7 @@ def _n(value) -> str:
 @org_view
 @require_GET
 def kr_alignment(request, scope: Scope, kr_id: int):
-    kr = kr_or_404(org=scope.org, pk=kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     return render(request, "notifications/alignment.html", _alignment_context(scope, kr))
 
 
@@ -125,7 +125,7 @@ def _alignment_context(
         "org": scope.org,
         "view": view,
         "kr": info,
-        "cycle": kr.cycle,  # the breadcrumbs (loaded with the KR: kr_or_404)
+        "cycle": kr.cycle,  # the breadcrumbs (loaded with the KR: kr_get)
         "target_n": _n(info["target"]),
         "total_n": _n(aggregate.get("total")),
         "baseline_n": _n(view["baseline"]),
@@ -228,7 +228,7 @@ def alignment_table(view: dict, targets: list[Decimal]) -> Table:
 def kr_alignment_export(request, scope: Scope, kr_id: int, fmt: str):
     """The combined view's contributions as CSV or XLSX: the page's selector, not a second
     computation."""
-    kr = kr_or_404(org=scope.org, pk=kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     view, targets = alignment_with_targets(scope, kr)
     return sheet_response(
         alignment_table(view, targets), fmt_=fmt, name=kr.title, fallback=f"key-result-{kr.pk}"
@@ -329,7 +329,7 @@ def _actions_context(scope: Scope, kr: KeyResult, view: dict, forms: dict) -> di
 def _done(request, scope: Scope, kr_id: int, message: str):
     messages.success(request, message)
     if request.htmx:
-        kr = kr_or_404(org=scope.org, pk=kr_id)
+        kr = kr_get(org=scope.org, id=kr_id)
         context = _alignment_context(scope, kr)
         return render(request, "notifications/alignment.html#region", context)
     return redirect("kr-alignment", scope.org.slug, kr_id)
@@ -338,7 +338,7 @@ def _done(request, scope: Scope, kr_id: int, message: str):
 def _failed(request, scope: Scope, kr_id: int, forms: dict):
     """Re-render with the errors: the region for htmx (200, so htmx swaps it in), the
     whole page without JS (400)."""
-    kr = kr_or_404(org=scope.org, pk=kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     context = _alignment_context(scope, kr, forms)
     if request.htmx:
         return render(request, "notifications/alignment.html#region", context)
@@ -362,7 +362,7 @@ def _hidden_form_errors(request, round: Round, form, shown: bool) -> None:
 @org_view
 @require_POST
 def kr_lock(request, scope: Scope, kr_id: int):
-    kr = kr_or_404(org=scope.org, pk=kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     lock_require(scope, kr)
     plan = plan_services.plan_lock(kr=kr, actor=request.user)
     count = KeyResult.objects.filter(organization=scope.org, parent=kr).count()
@@ -380,7 +380,7 @@ def kr_lock(request, scope: Scope, kr_id: int):
 @org_view
 @require_POST
 def kr_target(request, scope: Scope, kr_id: int):
-    kr = kr_or_404(org=scope.org, pk=kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     target_require_change(scope, kr)
     form = TargetForm(request.POST, auto_id="t-%s")
     if form.is_valid() and form.cleaned_data["target"] == kr.target:
@@ -596,7 +596,7 @@ def _history_row(entry: dict) -> dict:
 @require_GET
 def kr_history_page(request, scope: Scope, kr_id: int):
     """Plan revisions and round events, oldest first: what `GET .../history/` returns."""
-    kr = kr_or_404(org=scope.org, pk=kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     entries = kr_history(org=scope.org, kr=kr)
     page = Paginator(entries, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     has_children = KeyResult.objects.filter(organization=scope.org, parent=kr).exists()
@@ -646,7 +646,7 @@ def _distribution(centroid) -> str:
 @org_view
 @require_GET
 def kr_agenda(request, scope: Scope, kr_id: int):
-    kr = kr_or_404(org=scope.org, pk=kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     context = _alignment_context(scope, kr, actions=False)
     view = context["view"]
     facts = agenda_facts(org=scope.org, kr=kr, children=view["children"])
@@ -809,7 +809,7 @@ def _preview_figures(
 def plan_preview_page(request, scope: Scope, kr_id: int):
     """The plan editor's impact fragment: the same computation as the API's
     `POST .../plan/preview/` over the typed values; nothing written."""
-    kr = kr_or_404(org=scope.org, pk=kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     plan_require_edit(scope, kr)
     form = PlanForm.of_post(kr, request.POST)
     context = {"scope": scope, "org": scope.org, "kr": kr}
