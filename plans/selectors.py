@@ -64,12 +64,12 @@ def objective_progress(objective: Objective) -> Decimal | None:
 
 
 def kr_get(*, org: Organization, id: int) -> KeyResult:
-    """KR `id` of `org` with its cycle, department, owner, plan (`kr.plan` raises
-    `Plan.DoesNotExist` when it has none yet) and parent (its own relations not loaded),
-    for every API and page of one KR; 404 alike for a foreign, a missing and a malformed
-    id. Permission checks are the caller's."""
+    """KR `id` of `org` with its cycle, department, owner and plan (`kr.plan` raises
+    `Plan.DoesNotExist` when it has none yet), for every API and page of one KR; 404
+    alike for a foreign, a missing and a malformed id. Permission checks are the
+    caller's."""
     try:
-        kr = KeyResult.objects.select_related("cycle", "department", "owner", "plan", "parent").get(
+        kr = KeyResult.objects.select_related("cycle", "department", "owner", "plan").get(
             organization=org, pk=id
         )
     except (KeyResult.DoesNotExist, ValueError, TypeError):
