@@ -37,7 +37,7 @@ from notifications.selectors import alignment_view
 from okrplan.lib import tenancy
 from plans.models import Plan
 from plans.recompute import recompute_organization
-from plans.selectors import kr_or_404
+from plans.selectors import kr_get
 from plans.services import plan_update
 
 REPETITIONS = 50
@@ -89,7 +89,7 @@ def view(bench: BenchOrg) -> Callable[[], dict]:
     """The combined view of the shared parent, loaded as its API loads it."""
 
     def run() -> dict:
-        kr = kr_or_404(org=bench.org, pk=bench.shared_parent.pk)
+        kr = kr_get(org=bench.org, id=bench.shared_parent.pk)
         return alignment_view(org=bench.org, kr=kr)
 
     return run

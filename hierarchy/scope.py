@@ -14,10 +14,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import connection, models
+from django.db.models import BooleanField, CharField, Func, Value
+from django.db.models.functions import Cast
 from django.http import Http404, HttpResponse
 from rest_framework.views import APIView
 
-from hierarchy import reads
 from hierarchy.models import Membership, Organization, TenantModel
 from okrplan.lib import tenancy
 
@@ -66,6 +67,62 @@ class Scope:
 MEMBERSHIPS = "_okrplan_memberships"
 
 
+class _ScopeSet(Func):
+    """`set_config('okrplan.org_id', <the organization's id>, true)`: this transaction in
+    the organization's rows (okrplan/lib/tenancy.py), in the query that finds it."""
+
+    function = "set_config"
+    output_field = CharField()
+
+    def __init__(self):
+        super().__init__(
+            Value(tenancy.GUC),
+            Cast("id", CharField()),
+            Value(True, output_field=BooleanField()),
+        )
+
+
+def _one(queryset: models.QuerySet):
+    """The one row of `queryset` (by a unique key), or None."""
+    try:
+        return queryset.get()
+    except queryset.model.DoesNotExist:
+        return None
+
+
+def _org_enter(slug: str) -> Organization | None:
+    """Organization `slug`, and on PostgreSQL this transaction set in its rows (the
+    organization is the tenant root, not tenant data: it can be found before any is
+    set); None, and nothing set, when there is no such organization."""
+    orgs = Organization.objects.filter(slug=slug)
+    if connection.vendor == "postgresql":
+        orgs = orgs.annotate(_scope_set=_ScopeSet())
+    return _one(orgs)
+
+
+def _membership_in(*, user, slug: str) -> Membership | None:
+    """The user's membership of organization `slug` with the organization and the user
+    loaded, or None (the same for a foreign and a missing organization)."""
+    if connection.vendor == "postgresql":
+        # the organization first, setting it for row-level security; then the
+        # membership (tenant data) can be read
+        org = _org_enter(slug)
+        if org is None:
+            return None
+        membership = _one(Membership.objects.filter(organization=org, user_id=user.pk))
+    else:  # no row-level security: one query
+        membership = _one(
+            Membership.objects.select_related("organization").filter(
+                organization__slug=slug, user_id=user.pk
+            )
+        )
+        org = membership.organization if membership is not None else None
+    if membership is None:
+        return None
+    membership.organization, membership.user = org, user
+    return membership
+
+
 def membership_remember(user, membership: Membership) -> None:
     """Keep a resolved membership on its user, so that the services' permission checks
     of the same actor (hierarchy/permissions.py) read nothing again."""
@@ -84,7 +141,7 @@ def scope_resolve(*, user: AbstractBaseUser, slug: str, request=None) -> Scope:
     cached = getattr(request, "_okrplan_scope", None)
     if cached is not None and cached.org.slug == slug and cached.membership.user_id == user.pk:
         return cached
-    membership = reads.membership_in(user=user, slug=slug)
+    membership = _membership_in(user=user, slug=slug)
     if membership is None:
         raise Http404
     scope = Scope(org=membership.organization, membership=membership)
@@ -99,7 +156,7 @@ def org_enter(slug: str) -> None:
     organization `slug` (the benchmark's floors; requests do it in `scope_resolve`).
     SQLite: nothing."""
     if connection.vendor == "postgresql":
-        reads.org_enter(slug)
+        _org_enter(slug)
 
 
 class OrgApi(APIView):

@@ -13,7 +13,7 @@ from notifications.selectors import (
     rule_for,
 )
 from okrplan.lib.numbers import num
-from plans.selectors import kr_or_404
+from plans.selectors import kr_get
 from plans.shapes import centroid
 
 # --- The alignment meeting agenda --------------------------------------------------
@@ -43,7 +43,7 @@ def _distribution(c: Decimal | None) -> str:
 @org_view
 @require_GET
 def kr_agenda(request, scope: Scope, kr_id: int):
-    kr = kr_or_404(org=scope.org, pk=kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     context = alignment_context(scope, kr, actions=False)
     facts = agenda_facts(org=scope.org, kr=kr, children=context["children"])
     departments: dict[int, dict] = {}

@@ -42,7 +42,7 @@ from okrplan.lib.spreadsheets import Table, sheet_response
 from plans import services as plan_services
 from plans.alignment import Aggregate, Contribution
 from plans.models import PlanStatus
-from plans.selectors import kr_or_404
+from plans.selectors import kr_get
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
@@ -54,7 +54,7 @@ def checks_by_severity(checks: list) -> list:
 @org_view
 @require_GET
 def kr_alignment(request, scope: Scope, kr_id: int):
-    kr = kr_or_404(org=scope.org, pk=kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     return render(request, "notifications/alignment.html", alignment_context(scope, kr))
 
 
@@ -89,7 +89,7 @@ def alignment_context(
         "org": scope.org,
         "view": view,
         "kr": kr,
-        "cycle": kr.cycle,  # the breadcrumbs (loaded with the KR: kr_or_404)
+        "cycle": kr.cycle,  # the breadcrumbs (loaded with the KR: kr_get)
         "target": view.inputs.target,
         "aggregate": alignment.aggregate,
         "baseline": view.inputs.baseline,
@@ -185,7 +185,7 @@ def alignment_table(view: AlignmentView, targets: list[Decimal]) -> Table:
 def kr_alignment_export(request, scope: Scope, kr_id: int, fmt: str):
     """The combined view's contributions as CSV or XLSX: the page's selector, not a second
     computation."""
-    kr = kr_or_404(org=scope.org, pk=kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     view, targets = alignment_with_targets(scope, kr)
     return sheet_response(
         alignment_table(view, targets), fmt_=fmt, name=kr.title, fallback=f"key-result-{kr.pk}"
@@ -295,7 +295,7 @@ def _actions_context(
 def _done(request, scope: Scope, kr_id: int, message: str):
     messages.success(request, message)
     if request.htmx:
-        kr = kr_or_404(org=scope.org, pk=kr_id)
+        kr = kr_get(org=scope.org, id=kr_id)
         context = alignment_context(scope, kr)
         return render(request, "notifications/alignment.html#region", context)
     return redirect("kr-alignment", scope.org.slug, kr_id)
@@ -304,7 +304,7 @@ def _done(request, scope: Scope, kr_id: int, message: str):
 def _failed(request, scope: Scope, kr_id: int, forms: dict):
     """Re-render with the errors: the region for htmx (200, so htmx swaps it in), the
     whole page without JS (400)."""
-    kr = kr_or_404(org=scope.org, pk=kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     context = alignment_context(scope, kr, forms)
     if request.htmx:
         return render(request, "notifications/alignment.html#region", context)
@@ -328,7 +328,7 @@ def _hidden_form_errors(request, round: Round, form, shown: bool) -> None:
 @org_view
 @require_POST
 def kr_lock(request, scope: Scope, kr_id: int):
-    kr = kr_or_404(org=scope.org, pk=kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     lock_require(scope, kr)
     plan = plan_services.plan_lock(kr=kr, actor=request.user)
     count = KeyResult.objects.filter(organization=scope.org, parent=kr).count()
@@ -346,7 +346,7 @@ def kr_lock(request, scope: Scope, kr_id: int):
 @org_view
 @require_POST
 def kr_target(request, scope: Scope, kr_id: int):
-    kr = kr_or_404(org=scope.org, pk=kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     target_require_change(scope, kr)
     form = TargetForm(request.POST, auto_id="t-%s")
     if form.is_valid() and form.cleaned_data["target"] == kr.target:

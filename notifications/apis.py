@@ -22,7 +22,7 @@ from okrplan.lib.numbers import fmt
 from plans import services as plan_services
 from plans.alignment import Aggregate, Contribution
 from plans.apis import PlanInputSerializer
-from plans.selectors import kr_or_404
+from plans.selectors import kr_get
 
 
 class CheckSerializer(serializers.Serializer):
@@ -220,7 +220,7 @@ class PreviewSerializer(AlignmentSerializer):
 
 
 def kr_for_view(api: OrgApi, kr_id) -> KeyResult:
-    return kr_or_404(org=api.scope.org, pk=kr_id)
+    return kr_get(org=api.scope.org, id=kr_id)
 
 
 class AlignmentApi(OrgApi):

@@ -13,7 +13,7 @@ from notifications.selectors import (
     kr_history,
 )
 from plans.models import Cause
-from plans.selectors import kr_or_404
+from plans.selectors import kr_get
 
 # --- The audit trail of a KR -------------------------------------------------------
 
@@ -53,7 +53,7 @@ def _history_row(entry: dict) -> dict:
 @require_GET
 def kr_history_page(request, scope: Scope, kr_id: int):
     """Plan revisions and round events, oldest first: what `GET .../history/` returns."""
-    kr = kr_or_404(org=scope.org, pk=kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     entries = kr_history(org=scope.org, kr=kr)
     page = Paginator(entries, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     has_children = KeyResult.objects.filter(organization=scope.org, parent=kr).exists()

@@ -16,7 +16,7 @@ from okrplan.lib.fragments import fragment_response
 from okrplan.lib.numbers import fmt, num
 from plans.alignment import Aggregate
 from plans.forms import PlanForm, parse_values
-from plans.selectors import kr_or_404
+from plans.selectors import kr_get
 from plans.services import validate_plan_values
 
 # --- The plan editor's live impact preview ------------------------------------------
@@ -54,7 +54,7 @@ def _preview_figures(view: Preview, after_codes: set[str]) -> list[tuple[str, st
 def plan_preview_page(request, scope: Scope, kr_id: int):
     """The plan editor's impact fragment: the same computation as the API's
     `POST .../plan/preview/` over the typed values; nothing written."""
-    kr = kr_or_404(org=scope.org, pk=kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     plan_require_edit(scope, kr)
     form = PlanForm.of_post(kr, request.POST)
     context = {"scope": scope, "org": scope.org, "kr": kr}

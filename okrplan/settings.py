@@ -107,14 +107,18 @@ if DATABASE_URL:
             DATABASE_URL, conn_max_age=CONN_MAX_AGE, conn_health_checks=True
         )
     }
-    # psycopg prepares a statement after this many runs on a connection, for the cursors
-    # that bind on the server: only the hot reads of plans/chain.py use one. Django's own
-    # cursors bind on the client and are never prepared. None turns it off (a pooler in
-    # transaction mode without prepared-statement support).
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
-        None
-        if env_str("PG_PREPARE_THRESHOLD", "2").lower() == "none"
-        else env_int("PG_PREPARE_THRESHOLD", 2)
+    # psycopg 3 through Django's options (docs/performance.md "Binding and prepared
+    # statements"). Django binds parameters on the client by default, and psycopg never
+    # prepares those statements. `server_side_binding` sends them apart, and then psycopg
+    # prepares a statement after `prepare_threshold` runs on a connection (None: never;
+    # a pooler in transaction mode without prepared-statement support).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=env_bool("PG_SERVER_SIDE_BINDING", False),
+        prepare_threshold=(
+            None
+            if env_str("PG_PREPARE_THRESHOLD", "2").lower() == "none"
+            else env_int("PG_PREPARE_THRESHOLD", 2)
+        ),
     )
     # The planner's cost of a random page read. PostgreSQL's default (4) is for spinning
     # disks; on SSDs (every managed database) 1.1 is the usual value. With 4 the planner

@@ -134,10 +134,6 @@ class StaleVersionSerializer(serializers.Serializer):
     version = serializers.IntegerField()
 
 
-def kr_get(api: OrgApi, kr_id) -> KeyResult:
-    return api.scope.get(selectors.kr_queryset(api.scope.org).select_related("cycle"), kr_id)
-
-
 class KrListCreateApi(OrgApi):
     @extend_schema(
         parameters=[
@@ -169,7 +165,9 @@ class KrListCreateApi(OrgApi):
             parent=fields.get("parent"),
         )
         kr = hierarchy_services.kr_create(org=self.scope.org, **fields)
-        return Response(KrOutputSerializer(kr_get(self, kr.pk)).data, status=201)
+        return Response(
+            KrOutputSerializer(selectors.kr_get(org=self.scope.org, id=kr.pk)).data, status=201
+        )
 
 
 class KrDetailApi(OrgApi):
@@ -200,7 +198,7 @@ class KrDetailApi(OrgApi):
 
     @extend_schema(responses={200: KrOutputSerializer})
     def get(self, request, org, kr_id):
-        return Response(KrOutputSerializer(kr_get(self, kr_id)).data)
+        return Response(KrOutputSerializer(selectors.kr_get(org=self.scope.org, id=kr_id)).data)
 
     @extend_schema(
         request=PatchSerializer,
@@ -213,7 +211,7 @@ class KrDetailApi(OrgApi):
         },
     )
     def patch(self, request, org, kr_id):
-        kr = kr_get(self, kr_id)
+        kr = selectors.kr_get(org=self.scope.org, id=kr_id)
         kr_require_edit(self.scope, kr)
         data = self.PatchSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
@@ -231,11 +229,11 @@ class KrDetailApi(OrgApi):
             rationale=rationale,
             version=version,
         )
-        return Response(KrOutputSerializer(kr_get(self, kr_id)).data)
+        return Response(KrOutputSerializer(selectors.kr_get(org=self.scope.org, id=kr_id)).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, org, kr_id):
-        kr = kr_get(self, kr_id)
+        kr = selectors.kr_get(org=self.scope.org, id=kr_id)
         kr_require_edit(self.scope, kr)
         hierarchy_services.kr_delete(kr=kr)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -296,7 +294,7 @@ class PlanInputSerializer(strict.InputSerializer):
 
 
 def plan_get(api: OrgApi, kr_id) -> tuple[KeyResult, Plan]:
-    kr = selectors.kr_or_404(org=api.scope.org, pk=kr_id)
+    kr = selectors.kr_get(org=api.scope.org, id=kr_id)
     return kr, kr.plan
 
 

@@ -1,12 +1,13 @@
 """Reads of the plans app: key results with their plan and progress, in few queries."""
 
+from collections import defaultdict
 from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
-from hierarchy.models import KeyResult, Objective, Organization
-from plans import chain, rollup
+from hierarchy.models import Dependency, KeyResult, Objective, Organization
+from plans import rollup
 from plans.alignment import AlignmentInputs, ChildRow
 from plans.checks import ChildFacts, Tolerances
 from plans.models import CheckIn, PlanRevision, decimals_from_json
@@ -62,13 +63,54 @@ def objective_progress(objective: Objective) -> Decimal | None:
     )
 
 
-def kr_or_404(*, org: Organization, pk: int) -> KeyResult:
-    """KR `pk` of `org` with its cycle, department, owner and plan, for a plan request,
-    a combined view or a preview; 404 alike for a foreign and a missing id."""
-    kr = chain.kr_read(org=org, pk=pk)
-    if kr is None:
-        raise Http404
+def kr_get(*, org: Organization, id: int) -> KeyResult:
+    """KR `id` of `org` with its cycle, department, owner and plan (`kr.plan` raises
+    `Plan.DoesNotExist` when it has none yet), for every API and page of one KR; 404
+    alike for a foreign, a missing and a malformed id. Permission checks are the
+    caller's."""
+    try:
+        kr = KeyResult.objects.select_related("cycle", "department", "owner", "plan").get(
+            organization=org, pk=id
+        )
+    except (KeyResult.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    kr.organization = org
     return kr
+
+
+def children_of(*, organization_id: int, parent_ids: list[int]) -> dict[int, list[rollup.Child]]:
+    """What the rollup needs of the children of each of `parent_ids`, in funnel order:
+    one query through the (organization, parent) index."""
+    rows = (
+        KeyResult.objects.filter(
+            organization_id=organization_id, parent_id__in=parent_ids, plan__isnull=False
+        )
+        .order_by("parent_id", "stage", "id")
+        .values_list(
+            "id",
+            "parent_id",
+            "target",
+            "metric_kind",
+            "stage",
+            "claimed_impact",
+            "plan__effective_json",
+            "plan__reference_target",
+        )
+    )
+    children: dict[int, list[rollup.Child]] = defaultdict(list)
+    for pk, parent_id, target, metric_kind, stage, claimed, effective, reference in rows:
+        children[parent_id].append(
+            rollup.Child(
+                id=pk,
+                target=target,
+                effective_values=decimals_from_json(effective),
+                metric_kind=metric_kind,
+                stage=stage,
+                reference_target=reference,
+                claimed_impact=claimed,
+            )
+        )
+    return children
 
 
 def revision_list(*, org: Organization, kr: KeyResult) -> QuerySet:
@@ -88,10 +130,44 @@ def alignment_inputs(
 ) -> AlignmentInputs:
     """What the combined view of `kr` is computed from: 2 queries, whatever its size,
     reading plain rows (the children are many; model instances would cost more than
-    the computation). `kr` comes with its plan and owner loaded."""
-    rows = chain.view_children(organization_id=org.pk, parent_id=kr.pk)
-    # The registered dependencies between two children.
-    links = chain.view_links(organization_id=org.pk, parent_id=kr.pk) if len(rows) > 1 else []
+    the computation). `kr` comes with its plan and owner loaded (`kr_get`)."""
+    rows = list(
+        KeyResult.objects.filter(organization=org, parent=kr, plan__isnull=False)
+        .order_by("stage", "id")
+        .values(
+            "id",
+            "title",
+            "target",
+            "metric_kind",
+            "stage",
+            "claimed_impact",
+            "historical_ratio",
+            "department_id",
+            "department__name",
+            "owner__username",
+            "plan__values_json",
+            "plan__effective_json",
+            "plan__reference_target",
+            "plan__status",
+        )
+    )
+    # The registered dependencies between two children (the KRs named by organization
+    # too: row-level security's condition is never an index's for the planner).
+    links = (
+        list(
+            Dependency.objects.filter(
+                organization=org,
+                upstream__organization=org,
+                upstream__parent=kr,
+                downstream__organization=org,
+                downstream__parent=kr,
+            )
+            .order_by("id")
+            .values_list("upstream_id", "downstream_id")
+        )
+        if len(rows) > 1
+        else []
+    )
     children = [
         ChildRow(
             facts=ChildFacts(

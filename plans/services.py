@@ -33,7 +33,7 @@ from hierarchy.permissions import (
     target_require_change,
 )
 from hierarchy.services import validate_number
-from okrplan.lib import locks, sql
+from okrplan.lib import locks
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.events import publish
 from okrplan.lib.text import validate_text
@@ -50,6 +50,7 @@ from plans.models import (
     Shape,
     decimals_to_json,
 )
+from plans.selectors import children_of
 
 User = get_user_model()
 ZERO = Decimal(0)
@@ -99,7 +100,8 @@ def _ancestors_recomputed(
 ) -> tuple[RollupResult, dict[int, list[str]]]:
     """Each ancestor's effective plan recomputed from its children's stored values,
     deepest first (no running deltas: a recompute repairs rather than drifts), and the
-    changed ones as {plan id: effective_json}, to be written. Reads and writes nothing.
+    changed ones as {plan id: plan} (their `effective_json` set), to be written
+    (`_effective_write`). Reads and writes nothing.
 
     `changed` is the KR as it is now when its change is not written yet; each ancestor
     sees the recomputed one below it. `was` is the KR as it was before, so that each
@@ -130,7 +132,7 @@ def _ancestors_recomputed(
         )
         if effective != old_effective:
             plan.effective_values = effective
-            written[plan.pk] = plan.effective_json
+            written[plan.pk] = plan
         after = rollup.aggregate_total(
             aggregation=ancestor.aggregation,
             metric_kind=ancestor.metric_kind,
@@ -147,7 +149,13 @@ def _ancestors_recomputed(
 def _children_of_ancestors(kr: KeyResult) -> dict[int, list[rollup.Child]]:
     if not kr.ancestor_ids:
         return {}
-    return chain.children_of(organization_id=kr.organization_id, parent_ids=kr.ancestor_ids)
+    return children_of(organization_id=kr.organization_id, parent_ids=kr.ancestor_ids)
+
+
+def _effective_write(written: dict[int, Plan]) -> None:
+    """The recomputed effective plans of the ancestors, in one UPDATE."""
+    if written:
+        Plan.objects.bulk_update(written.values(), ["effective_json"])
 
 
 def _recompute_ancestors(kr: KeyResult, locked: dict[int, Plan]) -> RollupResult:
@@ -155,7 +163,7 @@ def _recompute_ancestors(kr: KeyResult, locked: dict[int, Plan]) -> RollupResult
     children of every ancestor in one statement, write the changed effective plans in
     another."""
     result, written = _ancestors_recomputed(kr, locked, _children_of_ancestors(kr))
-    sql.update_column(Plan, "effective_json", written)
+    _effective_write(written)
     return result
 
 
@@ -276,10 +284,9 @@ def plan_update(
     if plan.status == PlanStatus.SUBMITTED:
         plan.status = PlanStatus.DRAFT  # a changed plan is submitted again
         plan.submitted_at = None
-    plan.updated_at = timezone.now()
     kr.target = after_target
     # Read the children before writing (the chain is locked: siblings' saves wait on
-    # it), recompute with the KR as it is now, then write everything in one batch.
+    # it), recompute with the KR as it is now, then write.
     result, effective_written = _ancestors_recomputed(
         kr, locked, _children_of_ancestors(kr), was, _as_child(kr, plan, plan.effective_values)
     )
@@ -298,25 +305,21 @@ def plan_update(
         is_modification=plan.is_locked,
         actor=actor,
     )
-    writes = sql.Batch()
-    writes.update_row(
-        Plan,
-        plan.pk,
-        {
-            "values_json": plan.values_json,
-            "effective_json": plan.effective_json,
-            "shape": plan.shape,
-            "version": plan.version,
-            "status": plan.status,
-            "submitted_at": plan.submitted_at,
-            "updated_at": plan.updated_at,
-        },
+    plan.save(
+        update_fields=[
+            "values_json",
+            "effective_json",
+            "shape",
+            "version",
+            "status",
+            "submitted_at",
+            "updated_at",  # auto_now
+        ]
     )
     if after_target != before_target:
-        writes.update_row(KeyResult, kr.pk, {"target": after_target})
-    writes.update_column(Plan, "effective_json", effective_written)
-    writes.insert_row(revision)
-    writes.execute()
+        kr.save(update_fields=["target"])
+    _effective_write(effective_written)
+    revision.save()
     publish(
         PlanChanged(
             organization_id=kr.organization_id,
@@ -599,7 +602,7 @@ def _recompute_guarded(kr: KeyResult, locked: dict[int, Plan], *, field: str, ti
         if plan.is_locked and plan.pk in written:
             before, after = result.totals[ancestor_id]
             raise ValidationError({field: [_locked_refusal(plan.kr, title, before, after)]})
-    sql.update_column(Plan, "effective_json", written)
+    _effective_write(written)
     return result
 
 
@@ -617,7 +620,7 @@ def _join_locked(plan: Plan, parent_plan: Plan) -> None:
 
 
 def _children(parent: KeyResult) -> list[rollup.Child]:
-    return chain.children_of(organization_id=parent.organization_id, parent_ids=[parent.pk]).get(
+    return children_of(organization_id=parent.organization_id, parent_ids=[parent.pk]).get(
         parent.pk, []
     )
 

@@ -40,7 +40,7 @@ from okrplan.lib.forms import form_add_service_errors
 from plans import services
 from plans.alignment import alignment_build
 from plans.checks import num
-from plans.selectors import alignment_inputs
+from plans.selectors import alignment_inputs, kr_get
 from plans.structure_forms import (
     AggregationForm,
     ContributionFiguresForm,
@@ -76,21 +76,12 @@ AGGREGATIONS = {
 FIGURES = {Aggregation.SEQUENTIAL: "historical_ratio", Aggregation.PARALLEL: "claimed_impact"}
 
 
-def _kr(scope: Scope, kr_id) -> KeyResult:
-    return scope.get(
-        KeyResult.objects.select_related(
-            "cycle", "objective", "department", "owner", "plan", "parent", "organization"
-        ),
-        kr_id,
-    )
-
-
 def _contribution(scope: Scope, kr_id) -> KeyResult:
     """A KR that contributes to another (the routes of one contribution), or 404."""
-    kr = _kr(scope, kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     if kr.parent_id is None:
         raise Http404
-    kr.parent = _kr(scope, kr.parent_id)
+    kr.parent = kr_get(org=scope.org, id=kr.parent_id)
     return kr
 
 
@@ -271,21 +262,23 @@ TEMPLATE = "plans/kr_structure.html"
 @org_view
 @require_GET
 def kr_structure(request, scope: Scope, kr_id: int):
-    kr = _kr(scope, kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     return render(request, TEMPLATE, _context(scope, kr))
 
 
 def _done(request, scope: Scope, kr_id: int, message: str, anchor: str = ""):
     messages.success(request, message)
     if request.htmx:
-        return render(request, f"{TEMPLATE}#region", _context(scope, _kr(scope, kr_id)))
+        return render(
+            request, f"{TEMPLATE}#region", _context(scope, kr_get(org=scope.org, id=kr_id))
+        )
     return redirect(reverse("kr-structure", args=[scope.org.slug, kr_id]) + anchor)
 
 
 def _failed(request, scope: Scope, kr_id: int, **errors):
     """The page again with the errors by their fields: the region for htmx (200, so that
     htmx swaps it in), the whole page without JS (400)."""
-    context = _context(scope, _kr(scope, kr_id), **errors)
+    context = _context(scope, kr_get(org=scope.org, id=kr_id), **errors)
     if request.htmx:
         return render(request, f"{TEMPLATE}#region", context)
     return render(request, TEMPLATE, context, status=400)
@@ -299,7 +292,7 @@ def _failed(request, scope: Scope, kr_id: int, **errors):
 def kr_aggregation(request, scope: Scope, kr_id: int):
     """Choose the aggregation: `kr_change` with `aggregation`, the API's PATCH (its rule:
     not while the KR has children)."""
-    kr = _kr(scope, kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     structure_require_change(scope, kr)
     form = AggregationForm(request.POST, auto_id="a-%s")
     if form.is_valid():
@@ -331,7 +324,7 @@ def kr_aggregation(request, scope: Scope, kr_id: int):
 @require_POST
 def kr_contribution_add(request, scope: Scope, kr_id: int):
     """A department's contribution: `kr_create` with `parent`, as the API's POST krs/."""
-    kr = _kr(scope, kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     structure_require_change(scope, kr)
     form = ContributionForm(request.POST, parent=kr, auto_id="c-%s")
     if form.is_valid():
@@ -445,7 +438,7 @@ def kr_dependency_add(request, scope: Scope, kr_id: int):
     """Register a dependency of this KR (or on it): `dependency_create`, as the API's
     POST dependencies/. The KR's editors use the form; the dependency is the downstream
     KR's assumption, so its editors register it (the service asks them)."""
-    kr = _kr(scope, kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     kr_require_edit(scope, kr)
     form = DependencyForm(request.POST, kr=kr, auto_id="d-%s")
     if form.is_valid():
@@ -479,7 +472,7 @@ def kr_dependency_add(request, scope: Scope, kr_id: int):
 @require_POST
 def kr_dependency_remove(request, scope: Scope, kr_id: int, dependency_id: int):
     """Remove one of this KR's dependencies: the downstream KR's editors (the API's)."""
-    kr = _kr(scope, kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     dependency = scope.get(
         Dependency.objects.select_related("upstream", "downstream__department"), dependency_id
     )

@@ -45,7 +45,7 @@ from plans import services
 from plans.apis import KrDetailApi, KrInputSerializer, ObjectiveDetailApi, ObjectiveInputSerializer
 from plans.checks import num
 from plans.forms import KrNumbersForm, TreeFilterForm
-from plans.selectors import kr_queryset
+from plans.selectors import kr_get
 from plans.views import tree_form_choices, tree_render
 
 INVALID = (DrfValidationError, DjangoValidationError)
@@ -331,13 +331,6 @@ def _with_krs(ids: list[int]) -> str:
 # --- Key results --------------------------------------------------------------------
 
 
-def _kr(scope: Scope, kr_id: int) -> KeyResult:
-    return scope.get(
-        kr_queryset(scope.org).select_related("cycle__organization", "objective", "parent"),
-        kr_id,
-    )
-
-
 def _kr_new_form(scope: Scope, objective: Objective, values=None) -> dict:
     department = objective.department_id or (
         scope.queryset(Department)
@@ -468,7 +461,7 @@ def kr_edit(request, scope: Scope, kr_id: int):
     """Change a key result (`PATCH /krs/{id}/`: its input, permissions and `kr_change`).
     A new target moves its plan (the downward rule on a parent; a rationale on a locked
     plan); what it measures is fixed once something is measured in it."""
-    kr = _kr(scope, kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     kr_require_edit(scope, kr)
     cycle = kr.cycle
     form = _kr_edit_form(scope, kr)
@@ -511,7 +504,7 @@ def kr_edit(request, scope: Scope, kr_id: int):
     except INVALID as error:
         form["errors"] = form_errors(error)
         return _form_page(request, scope, cycle, form, status=status)
-    kr = _kr(scope, kr.pk)
+    kr = kr_get(org=scope.org, id=kr.pk)
     message = f"Saved “{kr.title}”."
     if new_target:
         message += (
@@ -524,7 +517,7 @@ def kr_edit(request, scope: Scope, kr_id: int):
 @org_view
 @require_POST
 def kr_move(request, scope: Scope, kr_id: int):
-    kr = _kr(scope, kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     kr_require_move(scope, kr)
     direction = _direction(request)
     key = ("kr", kr.pk)
@@ -548,7 +541,7 @@ def _has_children(kr: KeyResult) -> bool:
 def kr_archive(request, scope: Scope, kr_id: int):
     """Archive a key result with its subtree; a contribution that counts in its parent's
     aggregate is refused (docs/decisions.md, issue 14 item 3)."""
-    kr = _kr(scope, kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     kr_require_archive(scope, kr, has_children=_has_children(kr))
     key = ("kr", kr.pk)
     try:
@@ -569,7 +562,7 @@ def kr_archive(request, scope: Scope, kr_id: int):
 @org_view
 @require_POST
 def kr_restore(request, scope: Scope, kr_id: int):
-    kr = _kr(scope, kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     kr_require_archive(scope, kr, has_children=_has_children(kr))
     key = ("kr", kr.pk)
     try:

@@ -44,7 +44,7 @@ from plans.checks import num
 from plans.forms import PRESETS, CheckInForm, PlanForm, TreeFilterForm, parse_values
 from plans.models import CheckIn
 from plans.progress import STATUS_LABELS, Progress, progress, weighted_progress
-from plans.selectors import kr_progress
+from plans.selectors import kr_get
 from plans.shapes import centroid
 
 
@@ -580,13 +580,6 @@ def cycle_tree_export(request, scope: Scope, cycle_id: int, fmt: str):
 # --- The plan editor and check-ins (SPEC.md §6: the department lead's pages) ------
 
 
-def plan_kr_queryset(org):
-    """How the plan pages load their KR: what the page and the services read."""
-    return KeyResult.objects.filter(organization=org).select_related(
-        "cycle", "department", "plan", "owner", "parent"
-    )
-
-
 @dataclass(frozen=True)
 class LiveFigures:
     """The totals the editor shows as one types (SPEC.md §2 target, §4 centroid)."""
@@ -709,7 +702,7 @@ def plan_editor(request, scope: Scope, kr_id: int):
     """The plan editor: GET shows it; POST with `live` answers the totals fragment as one
     types (nothing written); a plain POST saves through `plan_update` / `plan_apply_shape`
     (the API's validation), re-rendering what was typed with the error on a bad value."""
-    kr = scope.get(plan_kr_queryset(scope.org), kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     if request.method == "GET":
         return _editor_page(request, scope, kr)
     if request.method != "POST":
@@ -775,7 +768,7 @@ def _plan_submit(request, scope: Scope, kr: KeyResult):
 @require_POST
 def kr_checkin(request, scope: Scope, kr_id: int):
     """Record a check-in through `checkin_create`; a bad one re-renders the plan page."""
-    kr = scope.get(plan_kr_queryset(scope.org), kr_id)
+    kr = kr_get(org=scope.org, id=kr_id)
     kr_require_edit(scope, kr)
     form = CheckInForm(request.POST)
     if not form.is_valid():

@@ -101,8 +101,7 @@ def test_it_costs_the_same_queries_in_a_deeper_tree(trees):
 def test_it_saves_a_plan_in_the_same_statements_whatever_the_depth(trees):
     """The locking read of the chain, the children of every ancestor in one read, then
     the writes: the plan, the KR's target, every ancestor's effective plan in one
-    statement, the revision. PostgreSQL gets the writes as one statement (one round
-    trip); SQLite, in process, one after another. Around them, the test's savepoint."""
+    statement (`bulk_update`), the revision. Around them, the test's savepoint."""
     leaves = trees.deep(3)
     set_plan(leaves[0], [1, 1, 1])
     kr = KeyResult.objects.select_related("owner").get(pk=leaves[1].pk)
@@ -112,7 +111,7 @@ def test_it_saves_a_plan_in_the_same_statements_whatever_the_depth(trees):
         ps.plan_update(kr=kr, values=[D(1), D(2), D(3)], version=version, actor=kr.owner)
 
     statements = [q["sql"].split(" ", 1)[0] for q in queries.captured_queries]
-    writes = ["WITH"] if connection.vendor == "postgresql" else ["UPDATE"] * 3 + ["INSERT"]
+    writes = ["UPDATE"] * 3 + ["INSERT"]
     assert statements == ["SAVEPOINT", "SELECT", "SELECT", *writes, "RELEASE"]
     assert Plan.objects.get(kr=leaves[0].parent.parent).effective_values == [D(2), D(3), D(4)]
     assert recompute_organization(org=trees.org, write=False).mismatches == []
