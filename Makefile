@@ -28,7 +28,7 @@ lock: $(VENV)/.installed
 		--output-file requirements-dev.txt pyproject.toml
 
 run: $(VENV)/.installed
-	mkdir -p var
+	mkdir -p $${OKRPLAN_VAR_DIR:-var}
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(PY) manage.py load_demo --url http://127.0.0.1:$(PORT)/
 	@echo "Database: $${DATABASE_URL:-SQLite var/okrplan.sqlite3}; broker: $${REDIS_URL:-embedded (var/broker)}. Ctrl-C stops everything."

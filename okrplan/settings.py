@@ -15,8 +15,9 @@ from django.core.exceptions import ImproperlyConfigured
 from okrplan.lib.env import env_bool, env_decimal, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Created by the commands that write there (`make run`, `migrate` for SQLite, the embedded
+# broker, the image), not by importing the settings.
 VAR_DIR = Path(env_str("OKRPLAN_VAR_DIR", str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG", False)
 
@@ -217,7 +218,14 @@ SESSION_ENGINE = (
 )
 
 # --- Security (on unless DEBUG) -------------------------------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Only behind a TLS-terminating proxy that sets this header (e.g. `X-Forwarded-Proto`) and
+# strips it from what clients send: without one, a client could claim HTTPS with it.
+SECURE_PROXY_HEADER = env_str("SECURE_PROXY_HEADER")
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + SECURE_PROXY_HEADER.upper().replace("-", "_"), "https")
+    if SECURE_PROXY_HEADER
+    else None
+)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
 SESSION_COOKIE_SECURE = not DEBUG
@@ -292,7 +300,6 @@ if REDIS_URL:
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT = "okrplan.lib.fsbroker:Transport"  # atomic writes, see there
-    BROKER_DIR.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR),
         "data_folder_out": str(BROKER_DIR),

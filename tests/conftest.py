@@ -10,6 +10,7 @@ an outsider to acme.
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from rest_framework.authtoken.models import Token
@@ -19,6 +20,8 @@ from hierarchy.models import Department, Membership, Organization, Role
 from okrplan.lib import tenancy
 
 pytest_plugins = ["tests.planning", "tests.matrix", "tests.fuzzing"]
+
+settings.VAR_DIR.mkdir(parents=True, exist_ok=True)  # the SQLite test database's folder
 
 # PostgreSQL: the tests' own code (fixtures, assertions) is the operator's, in every
 # organization; each request still starts with none and sets its own, as in production
