@@ -27,6 +27,7 @@ from notifications.models import (
     NotificationKind,
     Round,
     RoundEvent,
+    RoundEventKind,
     Step,
     StepKind,
     StepState,
@@ -127,7 +128,7 @@ def _reminders(now: datetime, batch_size: int) -> list[Step]:
                 RoundEvent(
                     organization_id=s.organization_id,
                     round_id=s.round_id,
-                    kind="reminder",
+                    kind=RoundEventKind.REMINDER,
                     at=now,
                     step=s,
                     message=f"Reminder to {s.assignee.username}: {_what(s)}.",
@@ -185,7 +186,7 @@ def _escalations(now: datetime, batch_size: int) -> tuple[list[Step], int]:
                     RoundEvent(
                         organization_id=s.organization_id,
                         round_id=s.round_id,
-                        kind="escalation",
+                        kind=RoundEventKind.ESCALATION,
                         at=now,
                         step=s,
                         message=message,
@@ -216,7 +217,7 @@ def _orphan(round: Round, now: datetime) -> None:
     modified = round.modified_kr
     event_record(
         round,
-        "orphaned",
+        RoundEventKind.ORPHANED,
         at=now,
         message="No impact notice by the deadline: the other contributors were told automatically.",
     )
@@ -234,7 +235,7 @@ def _orphan(round: Round, now: datetime) -> None:
         kind=NotificationKind.ORPHAN_NOTICE,
         key="orphan",
     )
-    event_record(round, "orphan_notice", at=now, message="Automatic notice sent.")
+    event_record(round, RoundEventKind.ORPHAN_NOTICE, at=now, message="Automatic notice sent.")
 
 
 def checkin_chase(now: datetime | None = None) -> int:

@@ -7,8 +7,8 @@ from django.db.models import Q
 
 from hierarchy.models import KeyResult, Organization
 from notifications import reads
-from notifications.models import PropagationRule, Round, Step, StepKind, StepState
-from notifications.rules import Rule, upward_decision
+from notifications.models import PropagationRule, Round, RoundStatus, Step, StepKind, StepState
+from notifications.rules import Rule, UpwardKind, upward_decision
 from okrplan.lib.numbers import fmt
 from plans import rollup
 from plans.alignment import Alignment, AlignmentInputs, alignment_build, with_child_plan
@@ -80,7 +80,7 @@ def _orphaned(rounds: list[Round]) -> list[dict]:
             ),
         }
         for r in rounds
-        if r.orphaned and r.status == "open"
+        if r.orphaned and r.status == RoundStatus.OPEN
     ]
 
 
@@ -229,7 +229,7 @@ def _would_notify(org, kr, parent, inputs, before, changed, after) -> list[dict]
                 "kind": decision.kind,
                 "reason": (
                     f"the shared total moves {decision.moved_pct}% from its baseline"
-                    if decision.kind == "threshold"
+                    if decision.kind == UpwardKind.THRESHOLD
                     else "every change is reported (notify rule)"
                 ),
             }

@@ -37,12 +37,13 @@ from notifications.models import (
     NotificationKind,
     Round,
     RoundEvent,
+    RoundEventKind,
     RoundStatus,
     Step,
     StepKind,
     StepState,
 )
-from notifications.rules import upward_decision
+from notifications.rules import UpwardKind, upward_decision
 from okrplan.lib.text import validate_text
 from plans import rollup, shapes
 from plans import services as plan_services
@@ -268,7 +269,7 @@ def upward_notices(
         )
         if not decision.notify:
             continue
-        if decision.kind == "threshold":
+        if decision.kind == UpwardKind.THRESHOLD:
             plan.baseline = decision.new_baseline
             Plan.objects.filter(pk=plan.pk).update(baseline=plan.baseline)
         if ancestor.owner_id == event.actor_id:
@@ -279,7 +280,7 @@ def upward_notices(
             organization_id=kr.organization_id,
             user_id=ancestor.owner_id,
             kind=NotificationKind.THRESHOLD
-            if decision.kind == "threshold"
+            if decision.kind == UpwardKind.THRESHOLD
             else NotificationKind.CHANGE,
             key=f"upward:{revision.pk}:{ancestor_id}",
             message=(
@@ -322,7 +323,7 @@ def round_on_modification(
             _step_close(assess, actor_id=actor_id, answer=Answer.MODIFIED, note=revision.rationale)
             event_record(
                 open_round,
-                "assessed",
+                RoundEventKind.ASSESSED,
                 step=assess,
                 message=f"{kr.department.name} modified its plan: “{revision.rationale}”",
                 data={"answer": "modified", "revision": revision.pk, "actor": actor_id},
@@ -331,7 +332,7 @@ def round_on_modification(
         if open_round.modified_kr_id == kr.pk:
             event_record(
                 open_round,
-                "modified_again",
+                RoundEventKind.MODIFIED_AGAIN,
                 message=f"{kr.department.name} changed its plan again: “{revision.rationale}”",
                 data={"revision": revision.pk, "actor": actor_id},
             )
@@ -367,7 +368,7 @@ def round_on_modification(
     )
     event_record(
         round,
-        "started",
+        RoundEventKind.STARTED,
         at=now,
         message=f"{kr.department.name} modified “{kr.title}”: “{revision.rationale}”",
         data={
@@ -484,7 +485,7 @@ def round_notice(
         _step_close(notify, actor_id=actor.pk, answer="", note=message)
     event_record(
         round,
-        "notice_sent",
+        RoundEventKind.NOTICE_SENT,
         actor=actor,
         step=notify,
         message=" ".join([message, *(f"For {names[i]}: {t}" for i, t in lines.items())]),
@@ -542,7 +543,7 @@ def round_close(*, round: Round, actor, note: str, target: Decimal | None = None
     round.save(update_fields=["status", "closed_at", "close_note", "closed_target"])
     event_record(
         round,
-        "closed",
+        RoundEventKind.CLOSED,
         actor=actor,
         message=note,
         at=now,
@@ -759,7 +760,7 @@ def step_answer(*, step: Step, actor, answer: str, note: str = "") -> Step:
     if step.round_id:
         event_record(
             step.round,
-            "assessed",
+            RoundEventKind.ASSESSED,
             actor=actor,
             step=step,
             message=note,
