@@ -102,6 +102,14 @@ CONN_MAX_AGE = env_int("CONN_MAX_AGE", 60)
 # owner. The migration creates it (NOLOGIN) and grants it what it needs. Empty: run as
 # DATABASE_URL's login (an owner or a superuser passes through the policies; don't).
 PG_APP_ROLE = env_str("PG_APP_ROLE", "okrplan_app")
+# `transaction`: DATABASE_URL is a pooler in transaction mode (PgBouncer, docs/scaling.md),
+# which logs in to PostgreSQL as PG_APP_ROLE itself; `migrate` then needs the owner's
+# direct URL (DATABASE_URL without the pooler, DATABASE_POOLER unset).
+DATABASE_POOLER = env_str("DATABASE_POOLER", "")
+if DATABASE_POOLER not in ("", "transaction"):
+    raise ImproperlyConfigured(
+        f"DATABASE_POOLER={DATABASE_POOLER!r}: 'transaction' (PgBouncer's pool_mode) or empty"
+    )
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
@@ -114,9 +122,14 @@ if DATABASE_URL:
     # transaction mode without prepared-statement support).
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
         None
-        if env_str("PG_PREPARE_THRESHOLD", "2").lower() == "none"
+        if env_str("PG_PREPARE_THRESHOLD", "2").lower() == "none" or DATABASE_POOLER
         else env_int("PG_PREPARE_THRESHOLD", 2)
     )
+    if DATABASE_POOLER == "transaction":
+        # A server connection per transaction: no cursor may outlive one (Django's
+        # iterator() keeps a named cursor open across them), and no prepared statement
+        # (PgBouncer 1.18 does not carry them across server connections).
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     # The planner's cost of a random page read. PostgreSQL's default (4) is for spinning
     # disks; on SSDs (every managed database) 1.1 is the usual value. With 4 the planner
     # joins a KR's children to their plans by scanning every plan of the table while it is
