@@ -245,3 +245,26 @@ def test_it_lets_migrate_run_where_the_check_fails(db):
         call_command("migrate", verbosity=0, skip_checks=False)  # no SystemCheckError
         assert _role_facts()[0] == tenancy.app_role()  # and back to the app's role after
         transaction.set_rollback(True)
+
+
+@pytest.mark.django_db(transaction=True)  # committed: the new process sees the rows
+def test_it_leaves_no_scope_in_the_session_between_a_system_scopes_transactions(two):
+    """Behind a pooler in transaction mode the session is shared with other clients: the
+    operator's scope is set in each transaction of the block, never in the session."""
+    code = (
+        "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'okrplan.settings');"
+        "django.setup(); from django.db import connection;"
+        "from okrplan.lib.tenancy import system_scope; from plans.models import Plan\n"
+        "with system_scope():\n"
+        "    seen = Plan.objects.count()\n"
+        "    session = connection.connection.execute("
+        "\"SELECT current_setting('okrplan.org_id', true)\").fetchone()[0]\n"
+        "    again = Plan.objects.count()\n"
+        "print(repr((seen > 0, session, again == seen)))"
+    )
+    env = {"PATH": "/usr/bin:/bin", "DEBUG": "1", **database_env()}
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == repr((True, "", True))
