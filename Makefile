@@ -28,17 +28,17 @@ lock: $(VENV)/.installed
 		--output-file requirements-dev.txt pyproject.toml
 
 run: $(VENV)/.installed
-	mkdir -p var
+	mkdir -p $${OKRPLAN_VAR_DIR:-var}
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(PY) manage.py load_demo --url http://127.0.0.1:$(PORT)/
 	@echo "Database: $${DATABASE_URL:-SQLite var/okrplan.sqlite3}; broker: $${REDIS_URL:-embedded (var/broker)}. Ctrl-C stops everything."
 	DEBUG=$${DEBUG:-1} exec $(VENV)/bin/honcho start -f Procfile
 
 # Debian's chromium for the browser tests, docker-compose to validate docker-compose.yml,
-# npm (Debian's, only when there is none) for axe-core below.
+# npm (Debian's, only when there is none) for axe-core below, pgbouncer for tests/test_pooler.py.
 sysdeps:
-	@if ! command -v chromium >/dev/null || ! command -v docker-compose >/dev/null || ! command -v npm >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium docker-compose \
+	@if ! command -v chromium >/dev/null || ! command -v docker-compose >/dev/null || ! command -v npm >/dev/null || ! test -x /usr/sbin/pgbouncer; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium docker-compose pgbouncer \
 			$$(command -v npm >/dev/null || echo npm) >/dev/null; \
 	fi
 

@@ -30,7 +30,7 @@ class NotificationsConfig(AppConfig):
         # Every tenant model is carried by export_org / import_org (okrplan.E001).
         from django.core import checks
 
-        from okrplan.orgdata import coverage_check
+        from okrplan.orgdata import coverage_check, policy_check
 
         checks.register(coverage_check, checks.Tags.models)
 
@@ -38,7 +38,7 @@ class NotificationsConfig(AppConfig):
         # holds for (okrplan/lib/tenancy.py, okrplan.E002).
         from django.db.backends.signals import connection_created
 
-        from okrplan.lib.tenancy import policy_check, role_set
+        from okrplan.lib.tenancy import role_set
 
         checks.register(policy_check, checks.Tags.database)
         connection_created.connect(role_set, dispatch_uid="okrplan_app_role")

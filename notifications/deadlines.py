@@ -27,6 +27,7 @@ from notifications.models import (
     NotificationKind,
     Round,
     RoundEvent,
+    RoundEventKind,
     Step,
     StepKind,
     StepState,
@@ -138,7 +139,7 @@ def _reminders(now: datetime, batch_size: int) -> list[Step]:
                 RoundEvent(
                     organization_id=s.organization_id,
                     round_id=s.round_id,
-                    kind="reminder",
+                    kind=RoundEventKind.REMINDER,
                     at=now,
                     step=s,
                     message=f"Reminder to {s.assignee.username}: {_what(s)}.",
@@ -196,7 +197,7 @@ def _escalations(now: datetime, batch_size: int) -> tuple[list[Step], int]:
                     RoundEvent(
                         organization_id=s.organization_id,
                         round_id=s.round_id,
-                        kind="escalation",
+                        kind=RoundEventKind.ESCALATION,
                         at=now,
                         step=s,
                         message=message,

@@ -103,6 +103,20 @@ class StepKind(models.TextChoices):
     CHECKIN = "checkin", "Check in"
 
 
+class RoundEventKind(models.TextChoices):
+    """What a round's history entry records."""
+
+    STARTED = "started", "Round started"
+    ASSESSED = "assessed", "Impact assessed"
+    MODIFIED_AGAIN = "modified_again", "Plan changed again"
+    NOTICE_SENT = "notice_sent", "Impact notice sent"
+    REMINDER = "reminder", "Reminder"
+    ESCALATION = "escalation", "Escalation"
+    ORPHANED = "orphaned", "No notice by the deadline"
+    ORPHAN_NOTICE = "orphan_notice", "Automatic notice"
+    CLOSED = "closed", "Round closed"
+
+
 class StepState(models.TextChoices):
     OPEN = "open", "Open"
     DONE = "done", "Done"
@@ -187,7 +201,7 @@ class RoundEvent(TenantModel):
     """One entry of a round's history: never edited, never deleted."""
 
     round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="events")
-    kind = models.CharField(max_length=30)
+    kind = models.CharField(max_length=30, choices=RoundEventKind.choices)
     at = models.DateTimeField()
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -17,7 +17,7 @@ from icalendar import Calendar, Event, vText
 from hierarchy.models import Cycle, Organization
 from hierarchy.selectors import cycles_with_current
 from notifications.deadlines import STEP_WORDS
-from notifications.models import Round, Step, StepKind, StepState
+from notifications.models import Round, RoundEventKind, Step, StepKind, StepState
 from okrplan.lib.numbers import fmt
 from okrplan.lib.text import one_line
 
@@ -117,8 +117,8 @@ def quarterly_report(*, org: Organization, cycle: Cycle) -> dict:
             "revision",
         )
         .annotate(
-            reminder_count=Count("events", filter=Q(events__kind="reminder")),
-            escalation_count=Count("events", filter=Q(events__kind="escalation")),
+            reminder_count=Count("events", filter=Q(events__kind=RoundEventKind.REMINDER)),
+            escalation_count=Count("events", filter=Q(events__kind=RoundEventKind.ESCALATION)),
         )
         .prefetch_related(
             Prefetch(

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
 
 HUNDRED = Decimal(100)
 
@@ -13,10 +14,17 @@ class Rule:
     downward: str = "notify"
 
 
+class UpwardKind(StrEnum):
+    """Why the parent owner is told (the values of `NotificationKind`'s first two)."""
+
+    THRESHOLD = "threshold"
+    CHANGE = "change"
+
+
 @dataclass(frozen=True)
 class UpwardDecision:
     notify: bool
-    kind: str | None  # "threshold" or "change"
+    kind: UpwardKind | None
     moved_pct: Decimal | None  # from the baseline, when there is one
     new_baseline: Decimal | None  # what the baseline becomes (reset at each notice)
 
@@ -42,14 +50,14 @@ def upward_decision(
         return UpwardDecision(False, None, None, baseline)
     if rule.upward == "notify":
         return UpwardDecision(
-            True, "change", moved_pct(baseline, after) if baseline else None, after
+            True, UpwardKind.CHANGE, moved_pct(baseline, after) if baseline else None, after
         )
     if baseline is None:
         return UpwardDecision(False, None, None, baseline)
     moved = moved_pct(baseline, after)
     crossed = (after != baseline) if moved is None else abs(moved) >= rule.threshold_pct
     if crossed:
-        return UpwardDecision(True, "threshold", moved, after)
+        return UpwardDecision(True, UpwardKind.THRESHOLD, moved, after)
     return UpwardDecision(False, None, moved, baseline)
 
 

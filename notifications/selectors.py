@@ -139,7 +139,7 @@ def _orphaned(rounds: list[Round]) -> list[dict]:
             ),
         }
         for r in rounds
-        if r.orphaned and r.status == "open"
+        if r.orphaned and r.status == RoundStatus.OPEN
     ]
 
 

@@ -39,6 +39,7 @@ from notifications.models import (
     NotificationKind,
     Round,
     RoundEvent,
+    RoundEventKind,
     RoundStatus,
     Step,
     StepKind,
@@ -49,6 +50,7 @@ from notifications.rules import (
     Audience,
     SharedKR,
     StageChange,
+    UpwardKind,
     plan_change_audience,
     stage_changes,
 )
@@ -431,7 +433,7 @@ def upward_notices(
             organization_id=kr.organization_id,
             user_id=ancestor.owner_id,
             kind=NotificationKind.THRESHOLD
-            if decision.kind == "threshold"
+            if decision.kind == UpwardKind.THRESHOLD
             else NotificationKind.CHANGE,
             key=f"upward:{revision.pk}:{ancestor.pk}",
             message=(
@@ -544,7 +546,7 @@ def round_on_modification(
     )
     event_record(
         round,
-        "started",
+        RoundEventKind.STARTED,
         at=now,
         message=f"{kr.department.name} modified “{kr.title}”: “{revision.rationale}”",
         data={
@@ -700,7 +702,7 @@ def round_notice(
         _step_close(notify, actor_id=actor.pk, answer="", note=message)
     event_record(
         round,
-        "notice_sent",
+        RoundEventKind.NOTICE_SENT,
         actor=actor,
         step=notify,
         message=" ".join([message, *(f"For {names[i]}: {t}" for i, t in lines.items())]),
@@ -758,7 +760,7 @@ def round_close(*, round: Round, actor, note: str, target: Decimal | None = None
     round.save(update_fields=["status", "closed_at", "close_note", "closed_target"])
     event_record(
         round,
-        "closed",
+        RoundEventKind.CLOSED,
         actor=actor,
         message=note,
         at=now,
@@ -1001,7 +1003,7 @@ def step_answer(*, step: Step, actor, answer: str, note: str = "") -> Step:
     if step.round_id:
         event_record(
             step.round,
-            "assessed",
+            RoundEventKind.ASSESSED,
             actor=actor,
             step=step,
             message=note,

@@ -39,6 +39,7 @@ from hierarchy.models import (
 )
 from hierarchy.services import invitation_token_new, viewer_duties
 from notifications.models import Notification, PropagationRule, Round, RoundEvent, Step
+from okrplan.lib import tenancy
 from okrplan.lib.erasing import erasing
 from okrplan.lib.text import USER_NAME_FIELDS, one_line_values_check
 from plans.models import CheckIn, HistoryPoint, ImportBatch, Plan, PlanRevision
@@ -510,6 +511,13 @@ def coverage_problems() -> list[str]:
         for f in model._meta.many_to_many:
             problems.append(f"{label(model)}.{f.name}: many-to-many is not carried.")
     return problems
+
+
+def policy_check(app_configs=None, databases=None, **kwargs) -> list[checks.CheckMessage]:
+    """okrplan.E002 (okrplan/lib/tenancy.py): every tenant table's row-level security. A
+    database check: `manage.py check --database default` (not within `migrate`, which
+    creates what it checks)."""
+    return tenancy.policy_errors(databases, tenant_models())
 
 
 def coverage_check(app_configs: Iterable | None = None, **kwargs) -> list[checks.CheckMessage]:

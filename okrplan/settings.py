@@ -15,8 +15,9 @@ from django.core.exceptions import ImproperlyConfigured
 from okrplan.lib.env import env_bool, env_decimal, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Created by the commands that write there (`make run`, `migrate` for SQLite, the embedded
+# broker, the image), not by importing the settings.
 VAR_DIR = Path(env_str("OKRPLAN_VAR_DIR", str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG", False)
 
@@ -101,6 +102,14 @@ CONN_MAX_AGE = env_int("CONN_MAX_AGE", 60)
 # owner. The migration creates it (NOLOGIN) and grants it what it needs. Empty: run as
 # DATABASE_URL's login (an owner or a superuser passes through the policies; don't).
 PG_APP_ROLE = env_str("PG_APP_ROLE", "okrplan_app")
+# `transaction`: DATABASE_URL is a pooler in transaction mode (PgBouncer, docs/scaling.md),
+# which logs in to PostgreSQL as PG_APP_ROLE itself; `migrate` then needs the owner's
+# direct URL (DATABASE_URL without the pooler, DATABASE_POOLER unset).
+DATABASE_POOLER = env_str("DATABASE_POOLER", "")
+if DATABASE_POOLER not in ("", "transaction"):
+    raise ImproperlyConfigured(
+        f"DATABASE_POOLER={DATABASE_POOLER!r}: 'transaction' (PgBouncer's pool_mode) or empty"
+    )
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
@@ -116,10 +125,15 @@ if DATABASE_URL:
         server_side_binding=env_bool("PG_SERVER_SIDE_BINDING", False),
         prepare_threshold=(
             None
-            if env_str("PG_PREPARE_THRESHOLD", "2").lower() == "none"
+            if env_str("PG_PREPARE_THRESHOLD", "2").lower() == "none" or DATABASE_POOLER
             else env_int("PG_PREPARE_THRESHOLD", 2)
         ),
     )
+    if DATABASE_POOLER == "transaction":
+        # A server connection per transaction: no cursor may outlive one (Django's
+        # iterator() keeps a named cursor open across them), and no prepared statement
+        # (PgBouncer 1.18 does not carry them across server connections).
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     # The planner's cost of a random page read. PostgreSQL's default (4) is for spinning
     # disks; on SSDs (every managed database) 1.1 is the usual value. With 4 the planner
     # joins a KR's children to their plans by scanning every plan of the table while it is
@@ -221,7 +235,14 @@ SESSION_ENGINE = (
 )
 
 # --- Security (on unless DEBUG) -------------------------------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Only behind a TLS-terminating proxy that sets this header (e.g. `X-Forwarded-Proto`) and
+# strips it from what clients send: without one, a client could claim HTTPS with it.
+SECURE_PROXY_HEADER = env_str("SECURE_PROXY_HEADER")
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + SECURE_PROXY_HEADER.upper().replace("-", "_"), "https")
+    if SECURE_PROXY_HEADER
+    else None
+)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
 SESSION_COOKIE_SECURE = not DEBUG
@@ -297,7 +318,6 @@ if REDIS_URL:
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT = "okrplan.lib.fsbroker:Transport"  # atomic writes, see there
-    BROKER_DIR.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR),
         "data_folder_out": str(BROKER_DIR),

@@ -7,11 +7,14 @@ a plain member, a viewer) and organization `globex` with its own admin, who is
 an outsider to acme.
 """
 
+import os
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from psycopg.pq import TransactionStatus
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -20,24 +23,47 @@ from okrplan.lib import tenancy
 
 pytest_plugins = ["tests.planning", "tests.matrix", "tests.fuzzing"]
 
+settings.VAR_DIR.mkdir(parents=True, exist_ok=True)  # the SQLite test database's folder
+
 # PostgreSQL: the tests' own code (fixtures, assertions) is the operator's, in every
 # organization; each request still starts with none and sets its own, as in production
-# (okrplan/lib/tenancy.py). The test database is created and migrated as the owner.
+# (okrplan/lib/tenancy.py, and `_request_scope_own` below). The test database is created
+# and migrated as the owner (the `migrate` command's `owner()`).
 tenancy.session_scope_default(tenancy.SYSTEM)
 
 
-@pytest.fixture(scope="session")
-def django_db_modify_db_settings(django_db_modify_db_settings):
-    tenancy.owner_begin()  # before pytest-django creates the test database
+class NestedRequestScope:
+    """A request inside a test's transaction (the `db` fixture's) starts with no
+    organization, as a request's own transaction does in production, and gives the test
+    its scope back after (the organization it set would otherwise stay)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.db import connection
+
+        if connection.vendor != "postgresql" or not connection.in_atomic_block:
+            return self.get_response(request)
+        connection.ensure_connection()
+        raw = connection.connection  # the driver's: the test's statements, not the request's
+        before = raw.execute("SELECT current_setting(%s, true)", [tenancy.GUC]).fetchone()[0]
+        raw.execute("SELECT set_config(%s, '', true)", [tenancy.GUC])
+        try:
+            return self.get_response(request)
+        finally:
+            if raw.info.transaction_status == TransactionStatus.INTRANS:
+                raw.execute("SELECT set_config(%s, %s, true)", [tenancy.GUC, before or ""])
 
 
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        tenancy.owner_end()  # created and migrated: the app's role from now on
+@pytest.fixture(autouse=True)
+def _request_scope_own(request):
+    if "db" not in request.fixturenames or not os.environ.get("DATABASE_URL"):
+        yield
+        return
+    settings_ = request.getfixturevalue("settings")
+    settings_.MIDDLEWARE = ["tests.conftest.NestedRequestScope", *settings_.MIDDLEWARE]
     yield
-    with django_db_blocker.unblock():
-        tenancy.owner_begin()  # pytest-django drops the test database next
 
 
 User = get_user_model()

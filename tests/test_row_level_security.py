@@ -97,6 +97,7 @@ def test_it_refuses_to_insert_a_row_of_another_organization(two):
         Department.objects.create(organization=acme, name="At home", lead=lead)
 
 
+@pytest.mark.django_db(transaction=True)  # the scope is its own transaction, as in a task
 def test_it_neither_updates_nor_deletes_rows_of_another_organization(two):
     acme, copy = two
     foreign = Department.objects.filter(organization=copy).order_by("pk").first()
@@ -187,7 +188,7 @@ def test_it_runs_a_new_process_as_the_app_role(db):
 
 
 def test_it_finds_every_tenant_table_covered(db):
-    assert tenancy.policy_check(databases=["default"]) == []
+    assert orgdata.policy_check(databases=["default"]) == []
 
 
 def test_it_fails_the_check_when_a_table_is_not_forced_or_has_no_policy(db):
@@ -195,19 +196,19 @@ def test_it_fails_the_check_when_a_table_is_not_forced_or_has_no_policy(db):
         with tenancy.owner(), connection.cursor() as cursor:
             cursor.execute("ALTER TABLE plans_plan NO FORCE ROW LEVEL SECURITY")
             cursor.execute("DROP POLICY tenant_isolation ON notifications_step")
-            errors = tenancy.policy_check(databases=["default"])
+            errors = orgdata.policy_check(databases=["default"])
         transaction.set_rollback(True)
     assert [e.id for e in errors] == ["okrplan.E002"] * 2
     assert "plans.plan (table plans_plan): row-level security is not forced" in errors[0].msg
     assert "notifications.step (table notifications_step): no policy" in errors[1].msg
-    assert tenancy.policy_check(databases=["default"]) == []  # rolled back
+    assert orgdata.policy_check(databases=["default"]) == []  # rolled back
 
 
 def test_it_fails_the_check_when_row_level_security_is_off(db):
     with transaction.atomic():
         with tenancy.owner(), connection.cursor() as cursor:
             cursor.execute("ALTER TABLE hierarchy_keyresult DISABLE ROW LEVEL SECURITY")
-            errors = tenancy.policy_check(databases=["default"])
+            errors = orgdata.policy_check(databases=["default"])
         transaction.set_rollback(True)
     assert [e.msg for e in errors] == [
         "hierarchy.keyresult (table hierarchy_keyresult): row-level security is not enabled."
@@ -240,7 +241,30 @@ def test_it_lets_migrate_run_where_the_check_fails(db):
     with transaction.atomic():
         with tenancy.owner(), connection.cursor() as cursor:
             cursor.execute("ALTER TABLE plans_plan NO FORCE ROW LEVEL SECURITY")
-        assert tenancy.policy_check(databases=["default"])
+        assert orgdata.policy_check(databases=["default"])
         call_command("migrate", verbosity=0, skip_checks=False)  # no SystemCheckError
         assert _role_facts()[0] == tenancy.app_role()  # and back to the app's role after
         transaction.set_rollback(True)
+
+
+@pytest.mark.django_db(transaction=True)  # committed: the new process sees the rows
+def test_it_leaves_no_scope_in_the_session_between_a_system_scopes_transactions(two):
+    """Behind a pooler in transaction mode the session is shared with other clients: the
+    operator's scope is set in each transaction of the block, never in the session."""
+    code = (
+        "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'okrplan.settings');"
+        "django.setup(); from django.db import connection;"
+        "from okrplan.lib.tenancy import system_scope; from plans.models import Plan\n"
+        "with system_scope():\n"
+        "    seen = Plan.objects.count()\n"
+        "    session = connection.connection.execute("
+        "\"SELECT current_setting('okrplan.org_id', true)\").fetchone()[0]\n"
+        "    again = Plan.objects.count()\n"
+        "print(repr((seen > 0, session, again == seen)))"
+    )
+    env = {"PATH": "/usr/bin:/bin", "DEBUG": "1", **database_env()}
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == repr((True, "", True))

@@ -131,3 +131,46 @@ def test_every_page_and_api_answer_carries_the_security_headers(db, client):
         policy = response["Content-Security-Policy"]
         assert "default-src 'self'" in policy, url
         assert "frame-ancestors 'none'" in policy, url
+
+
+def _settings_of(names: list[str], **env) -> dict:
+    code = (
+        "import json; from django.conf import settings; "
+        f"print(json.dumps({{n: getattr(settings, n) for n in {names!r}}}))"
+    )
+    result = _manage("shell", "-c", code, **PRODUCTION, **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_it_trusts_the_forwarded_protocol_only_behind_a_configured_proxy(tmp_path):
+    """Without a proxy, a client's own `X-Forwarded-Proto: https` must not make a plain
+    request count as HTTPS (and skip the redirect, or mark the cookies' request secure)."""
+    names = ["SECURE_PROXY_SSL_HEADER"]
+    assert _settings_of(names, OKRPLAN_VAR_DIR=str(tmp_path)) == {"SECURE_PROXY_SSL_HEADER": None}
+    behind = _settings_of(
+        names, OKRPLAN_VAR_DIR=str(tmp_path), SECURE_PROXY_HEADER="X-Forwarded-Proto"
+    )
+    assert behind == {"SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"]}
+
+
+def test_importing_the_settings_creates_no_directory(tmp_path):
+    var = tmp_path / "var"
+    assert _settings_of(["DEBUG"], OKRPLAN_VAR_DIR=str(var)) == {"DEBUG": False}
+    assert not var.exists()
+
+
+def test_migrate_creates_the_sqlite_files_folder(tmp_path):
+    var = tmp_path / "var"
+    clean = {"DATABASE_URL", "REDIS_URL", "SQLITE_PATH"}
+    env = {k: v for k, v in os.environ.items() if k not in clean | {"SECRET_KEY"}}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env={**env, "DEBUG": "1", "OKRPLAN_VAR_DIR": str(var)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (var / "okrplan.sqlite3").exists()

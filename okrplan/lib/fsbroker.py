@@ -20,6 +20,12 @@ log = logging.getLogger(__name__)
 
 
 class Channel(filesystem.Channel):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # the broker's folders, made by the first process that uses them (not the settings)
+        for folder in {self.data_folder_in, self.data_folder_out, self.control_folder}:
+            os.makedirs(folder, exist_ok=True)
+
     def _put(self, queue, payload, **kwargs):
         folder = self.data_folder_out
         name = f"{round(filesystem.monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"

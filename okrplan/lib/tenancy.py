@@ -22,10 +22,14 @@ SQLite has no row-level security: everything here is a no-op there.
 """
 
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext, suppress
+from contextlib import contextmanager, nullcontext
+from functools import partial, wraps
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.backends.base.base import NO_DB_ALIAS
+from django.db.backends.signals import connection_created
+from psycopg.pq import TransactionStatus
 
 GUC = "okrplan.org_id"
 SYSTEM = "system"
@@ -37,8 +41,7 @@ POLICY_CONDITION = (
     f"current_setting('{GUC}', true) = '{SYSTEM}' OR organization_id = "
     f"NULLIF(NULLIF(current_setting('{GUC}', true), ''), '{SYSTEM}')::bigint"
 )
-
-_state = {"owner": False, "migrating": False, "session_scope": ""}
+_SET_SYSTEM = f"SELECT set_config('{GUC}', '{SYSTEM}', true)"
 
 
 def _postgres(connection) -> bool:
@@ -49,53 +52,65 @@ def app_role() -> str:
     return settings.PG_APP_ROLE
 
 
+def pooled() -> bool:
+    """Behind a pooler in transaction mode (`DATABASE_POOLER=transaction`): a session is
+    the pooler's, shared by every client, so nothing here may leave a setting in it."""
+    return settings.DATABASE_POOLER == "transaction"
+
+
 def role_set(sender, connection, **kwargs) -> None:
-    """`connection_created` receiver: run as the app's role (and, in a process that
-    chose one with `session_scope_default`, in that scope) from the first statement."""
-    if not _postgres(connection) or _state["owner"] or not app_role():
+    """`connection_created` receiver: run as the app's role from the first statement, one
+    `SET ROLE` per connection, and with no organization. Not for the connection to the
+    maintenance database (creating and dropping databases), nor one that runs as the
+    owner (`owner()`), nor behind a pooler: there the pooler logs in as the app's role
+    (docs/scaling.md), and a `SET ROLE` would stay in a session other clients get."""
+    if (
+        not _postgres(connection)
+        or connection.alias == NO_DB_ALIAS
+        or getattr(connection, "okrplan_owner", False)
+        or not app_role()
+        or pooled()
+    ):
         return
     qn = connection.ops.quote_name
-    scope = _state["session_scope"]  # "" or SYSTEM (session_scope_default): a literal
     with connection.cursor() as cursor:
-        cursor.execute(f"SET ROLE {qn(app_role())}; SELECT set_config('{GUC}', '{scope}', false)")
+        cursor.execute(f"SET ROLE {qn(app_role())}; SELECT set_config('{GUC}', '', false)")
+
+
+def _session_scope_set(sender, connection, scope: str, **kwargs) -> None:
+    if _postgres(connection) and connection.alias != NO_DB_ALIAS:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config(%s, %s, false)", [GUC, scope])
 
 
 def session_scope_default(value: str) -> None:
-    """The scope every new connection of this process starts in (the test process:
-    `system`, for its fixtures). Requests still start with none (`RequestScopeMiddleware`)."""
-    if value not in ("", SYSTEM):
-        raise ValueError(f"a session scope is {SYSTEM!r} or none, not {value!r}")
-    _state["session_scope"] = value
-
-
-def owner_begin(using: str = DEFAULT_DB_ALIAS) -> bool:
-    """From now on, connections run as their own login (the tables' owner); the open one
-    too. The previous state, for `owner_end`."""
-    connection = connections[using]
-    before = _state["owner"]
-    _state["owner"] = True
-    if _postgres(connection) and connection.connection is not None:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET ROLE")
-    return before
-
-
-def owner_end(before: bool = False, using: str = DEFAULT_DB_ALIAS) -> None:
-    connection = connections[using]
-    _state["owner"] = before
-    if not before and _postgres(connection) and connection.connection is not None:
-        role_set(None, connection)
+    """Every new connection of this process starts in scope `value` (the test process and
+    the benchmark's builders: `system`, for their fixtures), for its whole session. Not
+    for the web server or the worker, and never behind a pooler (a session setting would
+    reach other clients): they set a scope per transaction."""
+    if value != SYSTEM:
+        raise ValueError(f"a session scope is {SYSTEM!r}, not {value!r}")
+    connection_created.connect(
+        partial(_session_scope_set, scope=value), dispatch_uid="okrplan_session_scope", weak=False
+    )
 
 
 @contextmanager
 def owner(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
-    """Run as the connection's own login (the tables' owner): migrations, the test
-    database's creation and flush. Never around app code."""
-    before = owner_begin(using)
+    """Run as the connection's own login (the tables' owner): migrations and flush. Never
+    around app code."""
+    connection = connections[using]
+    before = getattr(connection, "okrplan_owner", False)
+    connection.okrplan_owner = True
+    if _postgres(connection) and connection.connection is not None:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
     try:
         yield
     finally:
-        owner_end(before, using)
+        connection.okrplan_owner = before
+        if not before and connection.connection is not None:  # back to what a new one is
+            connection_created.send(sender=connection.__class__, connection=connection)
 
 
 def request_transaction(using: str = DEFAULT_DB_ALIAS):
@@ -114,56 +129,77 @@ def scope_set_sql_of(expression: str = "%s") -> str:
 
 @contextmanager
 def org_scope(org_id: int, using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
-    """One transaction in organization `org_id`'s rows only (tasks, tests)."""
+    """One transaction in organization `org_id`'s rows only (tasks, tests). In a
+    transaction already: a savepoint, and the organization stays set in the enclosing
+    transaction after it."""
     connection = connections[using]
-    nested = connection.in_atomic_block
-    before = _raw_get(connection) if nested and _postgres(connection) else ""
     with transaction.atomic(using=using):
         if _postgres(connection):
             with connection.cursor() as cursor:
                 cursor.execute(f"SELECT {scope_set_sql_of()}", [str(int(org_id))])
         yield
-    if nested and _postgres(connection):
-        # released into the enclosing transaction: give it its scope back (rolled back,
-        # the savepoint took the setting with it)
-        _raw_restore(connection, before)
+
+
+def _each_transaction_in_system(execute, sql, params, many, context):
+    """An execute wrapper: the statement that starts a transaction sets the scope for it
+    first (in autocommit, the statement is a transaction of its own: made one)."""
+    raw = context["connection"].connection
+    if raw.info.transaction_status == TransactionStatus.IDLE:
+        if raw.autocommit:
+            with raw.transaction():
+                raw.execute(_SET_SYSTEM)
+                return execute(sql, params, many, context)
+        if sql.lstrip().upper().startswith("SET TRANSACTION"):  # must come first
+            result = execute(sql, params, many, context)
+            raw.execute(_SET_SYSTEM)
+            return result
+        raw.execute(_SET_SYSTEM)  # psycopg begins the transaction with it
+    return execute(sql, params, many, context)
 
 
 @contextmanager
 def system_scope(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
-    """Operator work across organizations, over any number of transactions: the
-    connection's session in scope `system` until the end of the block, then back to what
-    it was. If that cannot be done, the connection is closed rather than left open in it."""
+    """Operator work across organizations, over any number of transactions: every
+    transaction that runs in the block is in scope `system`, set inside it
+    (`set_config(..., true)`), so that nothing outlives it in the session (a pooler in
+    transaction mode hands the session to other clients). Inside a transaction already
+    (the organization switcher in an organization's page): that transaction until the
+    end of the block, then its organization again.
+
+    The scope's statements go to the driver directly: they are the scope's, not the
+    work's, and cost no round trip of their own in a transaction (query budgets count
+    the work)."""
     connection = connections[using]
     if not _postgres(connection):
         yield
         return
-    connection.ensure_connection()
-    nested = connection.in_atomic_block
-    before = _raw_get(connection) if nested else ""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config(%s, %s, false)", [GUC, SYSTEM])
+    depth = getattr(connection, "okrplan_system", 0)
+    connection.okrplan_system = depth + 1
     try:
-        yield
+        if connection.in_atomic_block:
+            connection.ensure_connection()
+            raw = connection.connection
+            row = raw.execute(
+                f"SELECT current_setting('{GUC}', true), {_SET_SYSTEM.removeprefix('SELECT ')}"
+            ).fetchone()
+            before = SYSTEM if depth else (row[0] or "")
+            try:
+                yield
+            finally:
+                if raw.info.transaction_status == TransactionStatus.INTRANS:  # not failed
+                    raw.execute("SELECT set_config(%s, %s, true)", [GUC, before])
+        elif depth:
+            yield  # the enclosing block's wrapper is on the connection
+        else:
+            with connection.execute_wrapper(_each_transaction_in_system):
+                yield
     finally:
-        try:
-            if nested:  # the session's value after the enclosing transaction, then its own
-                _raw_set(connection, _state["session_scope"], local=False)
-                _raw_set(connection, before, local=True)
-            elif connection.connection is not None:
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT set_config(%s, %s, false)", [GUC, _state["session_scope"]]
-                    )
-        except Exception:
-            connection.close()
-            raise
+        connection.okrplan_system = depth
 
 
 def system_view(view):
     """A page or API that spans organizations by design (the caller's organizations, the
     Django admin): in `system_scope`; the view itself filters what it shows."""
-    from functools import wraps
 
     @wraps(view)
     def wrapper(*args, **kwargs):
@@ -173,39 +209,10 @@ def system_view(view):
     return wrapper
 
 
-# --- Bookkeeping of an enclosing transaction -----------------------------------------
-# A request or a scope nested in a transaction that is not its own (a test's, which
-# holds the whole test) must give that transaction its scope back afterwards. In
-# production the request's transaction is its own and commits the setting away, so
-# these statements exist only when nested: they go to the driver directly, not through
-# Django's cursor, so that pinned statement counts are those of production.
-
-
-def _raw_get(connection) -> str:
-    connection.ensure_connection()
-    row = connection.connection.execute("SELECT current_setting(%s, true)", [GUC]).fetchone()
-    return (row[0] if row else None) or ""
-
-
-def _raw_set(connection, value: str, *, local: bool) -> None:
-    connection.connection.execute("SELECT set_config(%s, %s, %s)", [GUC, value, local])
-
-
-def _raw_restore(connection, value: str) -> None:
-    import psycopg
-
-    # the enclosing transaction failed: its rollback restores the scope
-    with suppress(psycopg.Error):
-        _raw_set(connection, value, local=True)
-
-
 class RequestScopeMiddleware:
-    """Every request starts with no organization set, as it does in production (where
-    its connection's session has none); the Django admin (staff only, every
-    organization by design) runs in `system_scope`.
-
-    Inside a transaction that is not the request's own (a test's), clear the scope, and
-    give it back after."""
+    """The Django admin (staff only, every organization by design) runs in
+    `system_scope`. Every other request starts with no organization: in production its
+    connection's session has none (every scope is set per transaction)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -222,31 +229,19 @@ class RequestScopeMiddleware:
         return bool(self._admin) and request.path_info.startswith(self._admin)
 
     def __call__(self, request):
-        connection = connections[DEFAULT_DB_ALIAS]
-        if not _postgres(connection):
-            return self.get_response(request)
-        nested = connection.in_atomic_block
-        if nested:
-            before = _raw_get(connection)
-            _raw_set(connection, "", local=True)
-        try:
-            if self._is_admin(request):
-                with system_scope():
-                    return self.get_response(request)
-            return self.get_response(request)
-        finally:
-            if nested:
-                _raw_restore(connection, before)
+        if self._is_admin(request):
+            with system_scope():
+                return self.get_response(request)
+        return self.get_response(request)
 
 
 # --- The check (okrplan.E002) ----------------------------------------------------
 
 
-def policy_problems(connection) -> list[str]:
-    """What a tenant table lacks of its row-level security; empty when it has it all."""
-    from okrplan.orgdata import label, tenant_models
-
-    tables = {m._meta.db_table: m for m in tenant_models()}
+def policy_problems(connection, models) -> list[str]:
+    """What the tables of `models` (the tenant models) lack of their row-level security;
+    empty when they have it all."""
+    tables = {m._meta.db_table: m for m in models}
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity FROM pg_class c "
@@ -269,7 +264,7 @@ def policy_problems(connection) -> list[str]:
         if table not in flags:
             continue  # not created yet: `migrate` will, with its policy
         enabled, forced = flags[table]
-        what = f"{label(model)} (table {table})"
+        what = f"{model._meta.label_lower} (table {table})"
         if not enabled:
             problems.append(f"{what}: row-level security is not enabled.")
         if not forced:
@@ -288,14 +283,11 @@ def policy_problems(connection) -> list[str]:
     return problems
 
 
-def policy_check(app_configs=None, databases=None, **kwargs):
-    """okrplan.E002: every tenant model's table has RLS enabled, forced, and its policy.
-    A database check: `manage.py check --database default` (skipped within `migrate`,
-    which is what creates them)."""
+def policy_errors(databases, models) -> list:
+    """okrplan.E002 on `databases`: every table of `models` has RLS enabled, forced, and
+    its policy (the check itself is `okrplan.orgdata.policy_check`, which knows them)."""
     from django.core import checks
 
-    if _state["migrating"]:
-        return []
     errors = []
     for alias in databases or []:
         connection = connections[alias]
@@ -308,18 +300,6 @@ def policy_check(app_configs=None, databases=None, **kwargs):
                 "to the model's migration (okrplan/lib/tenancy.py).",
                 id="okrplan.E002",
             )
-            for problem in policy_problems(connection)
+            for problem in policy_problems(connection, models)
         ]
     return errors
-
-
-@contextmanager
-def migrating() -> Iterator[None]:
-    """`migrate`: as the owner, and without okrplan.E002 (the migration brings what it checks)."""
-    before = _state["migrating"]
-    _state["migrating"] = True
-    try:
-        with owner():
-            yield
-    finally:
-        _state["migrating"] = before
