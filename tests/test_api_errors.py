@@ -50,6 +50,12 @@ def test_it_answers_an_address_no_route_matches_with_json(world, api, settings, 
     _assert_json_error(api(world.admin).get(path), 404, "Not found")
 
 
+def test_it_answers_a_body_of_a_type_it_does_not_take_with_json_415(world, api):
+    for path in ("/api/v1/orgs/acme/departments/", "/api/v1/orgs/acme/imports/"):
+        response = api(world.admin).generic("POST", path, "name=x", content_type="text/plain")
+        _assert_json_error(response, 415, "Unsupported media type")
+
+
 def test_it_answers_an_oversized_body_with_json_413(world, api, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     body = '{"name": "' + "x" * 2000 + '"}'

@@ -171,6 +171,7 @@ def test_it_documents_the_errors_every_operation_can_answer(db, client):
             assert "400" in statuses, where
         if "requestBody" in op:
             assert "413" in statuses, where
+            assert "415" in statuses, where  # a body without a content type it takes
         body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
         if "version" in _resolve(schema, body.get("schema", {})).get("properties", {}):
             assert "409" in statuses, where

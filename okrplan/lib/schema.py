@@ -119,6 +119,9 @@ class AutoSchema(openapi.AutoSchema):
             errors["409"] = _error("The version sent is not the current one.", STALE)
         if "requestBody" in operation:
             errors["413"] = _error("The body is too large.", DETAIL)
+            errors["415"] = _error(
+                "The body's content type is not one this operation takes.", DETAIL
+            )
         if getattr(self.view, "throttle_classes", None):
             errors["429"] = _error("Too many attempts: see Retry-After.", DETAIL)
         return errors
