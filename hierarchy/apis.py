@@ -186,16 +186,7 @@ class OrganizationDetailApi(OrgApi):
 class SettingsSerializer(strict.InputModelSerializer):
     class Meta:
         model = Organization
-        fields = [
-            "gap_tolerance_pct",
-            "funnel_tolerance_pct",
-            "timing_tolerance",
-            "overlap_factor",
-            "notify_hours",
-            "assess_hours",
-            "close_hours",
-            "checkin_grace_hours",
-        ]
+        fields = list(Organization.SETTINGS_FIELDS)
 
 
 class SettingsApi(OrgApi):

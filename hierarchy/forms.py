@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm
 from django.core.validators import validate_email
 
-from hierarchy.models import ORG_SLUG_PATTERN, NotifyBy, Role
+from hierarchy.models import ORG_SLUG_PATTERN, NotifyBy, Organization, Role
 from hierarchy.services import organization_slug_suggest
 from hierarchy.timezones import time_zone_choices
 from okrplan.lib.forms import NumberFormField
@@ -173,16 +173,7 @@ class OrganizationForm(forms.Form):
         return data
 
 
-SETTINGS_FIELDS = [
-    "gap_tolerance_pct",
-    "funnel_tolerance_pct",
-    "timing_tolerance",
-    "overlap_factor",
-    "notify_hours",
-    "assess_hours",
-    "close_hours",
-    "checkin_grace_hours",
-]
+SETTINGS_FIELDS = Organization.SETTINGS_FIELDS
 
 
 class SettingsForm(forms.Form):

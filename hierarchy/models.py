@@ -17,6 +17,18 @@ ORG_SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$"
 class Organization(OneLineFields, models.Model):
     """The tenant. Its settings (tolerances, overlap factor, protocol hours) live here."""
 
+    # What its admin may set (the settings page and PATCH .../settings/ alike).
+    SETTINGS_FIELDS = (
+        "gap_tolerance_pct",
+        "funnel_tolerance_pct",
+        "timing_tolerance",
+        "overlap_factor",
+        "notify_hours",
+        "assess_hours",
+        "close_hours",
+        "checkin_grace_hours",
+    )
+
     name = models.CharField(max_length=200, validators=[validate_one_line])
     slug = models.SlugField(
         max_length=50,

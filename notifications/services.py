@@ -796,17 +796,10 @@ def _step_close(step: Step, *, actor_id, answer: str, note: str, state=StepState
 
 def _proposed_values(kr: KeyResult, plan: Plan, target: Decimal) -> list[Decimal]:
     """The stage's plan scaled by the same factor as its target (SPEC.md §3), as a new
-    target moves a plan (`shapes.rescaled`); a flow's implied target is never below 0."""
+    target moves a plan; a flow's implied target is never below 0."""
     if kr.metric_kind == "cumulative":
         target = max(target, Decimal(0))
-    return shapes.rescaled(
-        plan.values,
-        metric_kind=kr.metric_kind,
-        start_value=kr.start_value,
-        old_target=kr.target,
-        target=target,
-        decimals=kr.decimals,
-    )
+    return plan_services.values_for_new_target(kr, plan, target)
 
 
 def _stage_changes(

@@ -737,8 +737,9 @@ def _recompute_self_and_ancestors(
 # --- Key result changes that touch the plan ------------------------------------
 
 
-def _values_for_new_target(kr: KeyResult, plan: Plan, target: Decimal) -> list[Decimal]:
-    """Keep the plan's shape and move it to a new target (target and plan never disagree)."""
+def values_for_new_target(kr: KeyResult, plan: Plan, target: Decimal) -> list[Decimal]:
+    """Keep the plan's shape and move it to a new target (target and plan never disagree):
+    a target change and a cascade review's proposal alike."""
     try:
         return shapes.rescaled(
             plan.values,
@@ -765,7 +766,7 @@ def kr_target_set(
     target_require_change(actor, kr)
     validate_number("target", target, kr.decimals, kr.unit)
     plan = Plan.objects.get(organization_id=kr.organization_id, kr=kr)
-    values = _values_for_new_target(kr, plan, target)
+    values = values_for_new_target(kr, plan, target)
     return plan_update(
         kr=kr,
         values=values,
