@@ -3,7 +3,7 @@
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from django.http import Http404
 
 from hierarchy.models import Dependency, KeyResult, Objective, Organization
@@ -78,6 +78,21 @@ def kr_get(*, org: Organization, id: int) -> KeyResult:
     return kr
 
 
+# What `rollup.child_of` reads of a KR and its plan, as the columns of one plain row (the
+# children are many: model instances would cost more than the rollup).
+CHILD_ROW = {
+    "kr_id": F("id"),
+    "reference_target": F("plan__reference_target"),
+    "effective_json": F("plan__effective_json"),
+}
+CHILD_FIELDS = ("target", "metric_kind", "stage", "claimed_impact", *CHILD_ROW)
+
+
+def _child(row) -> rollup.Child:
+    """A row with `CHILD_FIELDS` is both the KR and the plan `child_of` reads."""
+    return rollup.child_of(row, row, effective_values=decimals_from_json(row.effective_json))
+
+
 def children_of(*, organization_id: int, parent_ids: list[int]) -> dict[int, list[rollup.Child]]:
     """What the rollup needs of the children of each of `parent_ids`, in funnel order:
     one query through the (organization, parent) index."""
@@ -85,31 +100,13 @@ def children_of(*, organization_id: int, parent_ids: list[int]) -> dict[int, lis
         KeyResult.objects.filter(
             organization_id=organization_id, parent_id__in=parent_ids, plan__isnull=False
         )
+        .annotate(**CHILD_ROW)
         .order_by("parent_id", "stage", "id")
-        .values_list(
-            "id",
-            "parent_id",
-            "target",
-            "metric_kind",
-            "stage",
-            "claimed_impact",
-            "plan__effective_json",
-            "plan__reference_target",
-        )
+        .values_list("parent_id", *CHILD_FIELDS, named=True)
     )
     children: dict[int, list[rollup.Child]] = defaultdict(list)
-    for pk, parent_id, target, metric_kind, stage, claimed, effective, reference in rows:
-        children[parent_id].append(
-            rollup.Child(
-                id=pk,
-                target=target,
-                effective_values=decimals_from_json(effective),
-                metric_kind=metric_kind,
-                stage=stage,
-                reference_target=reference,
-                claimed_impact=claimed,
-            )
-        )
+    for row in rows:
+        children[row.parent_id].append(_child(row))
     return children
 
 
@@ -133,22 +130,18 @@ def alignment_inputs(
     the computation). `kr` comes with its plan and owner loaded (`kr_get`)."""
     rows = list(
         KeyResult.objects.filter(organization=org, parent=kr, plan__isnull=False)
+        .annotate(**CHILD_ROW)
         .order_by("stage", "id")
-        .values(
-            "id",
+        .values_list(
+            *CHILD_FIELDS,
             "title",
-            "target",
-            "metric_kind",
-            "stage",
-            "claimed_impact",
             "historical_ratio",
             "department_id",
             "department__name",
             "owner__username",
             "plan__values_json",
-            "plan__effective_json",
-            "plan__reference_target",
             "plan__status",
+            named=True,
         )
     )
     # The registered dependencies between two children (the KRs named by organization
@@ -171,23 +164,15 @@ def alignment_inputs(
     children = [
         ChildRow(
             facts=ChildFacts(
-                child=rollup.Child(
-                    id=row["id"],
-                    target=row["target"],
-                    effective_values=decimals_from_json(row["plan__effective_json"]),
-                    metric_kind=row["metric_kind"],
-                    stage=row["stage"],
-                    reference_target=row["plan__reference_target"],
-                    claimed_impact=row["claimed_impact"],
-                ),
-                title=row["title"],
-                department=row["department__name"],
-                values=decimals_from_json(row["plan__values_json"]),
-                historical_ratio=row["historical_ratio"],
+                child=_child(row),
+                title=row.title,
+                department=row.department__name,
+                values=decimals_from_json(row.plan__values_json),
+                historical_ratio=row.historical_ratio,
             ),
-            owner=row["owner__username"],
-            department_id=row["department_id"],
-            plan_status=row["plan__status"],
+            owner=row.owner__username,
+            department_id=row.department_id,
+            plan_status=row.plan__status,
         )
         for row in rows
     ]

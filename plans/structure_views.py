@@ -14,8 +14,6 @@ nothing written (400 with the whole page; 200 with the page's region for htmx, w
 swaps 2xx answers only). Success: a message and a redirect, or the region for htmx.
 """
 
-from decimal import Decimal
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
@@ -106,19 +104,15 @@ def _figures(kr: KeyResult, built) -> list[tuple[str, str]]:
     if kr.aggregation == Aggregation.SEQUENTIAL:
         return [
             ("Target", f"{num(kr.target)} {unit}"),
-            ("Implied output", f"{_n(aggregate.implied_output)} {unit}"),
+            ("Implied output", f"{num(aggregate.implied_output)} {unit}"),
         ]
     if kr.aggregation == Aggregation.PARALLEL:
         return [
-            ("Needed", f"{_n(aggregate.needed)} {unit}"),
-            ("Claimed", f"{_n(aggregate.raw_claim)} {unit}"),
-            ("After overlap", f"{_n(aggregate.discounted_claim)} {unit}"),
+            ("Needed", f"{num(aggregate.needed)} {unit}"),
+            ("Claimed", f"{num(aggregate.raw_claim)} {unit}"),
+            ("After overlap", f"{num(aggregate.discounted_claim)} {unit}"),
         ]
-    return [("Target", f"{num(kr.target)} {unit}"), ("Sum", f"{_n(aggregate.total)} {unit}")]
-
-
-def _n(value) -> str:
-    return "—" if value in (None, "") else num(Decimal(value))
+    return [("Target", f"{num(kr.target)} {unit}"), ("Sum", f"{num(aggregate.total)} {unit}")]
 
 
 def _dependency_rows(scope: Scope, kr: KeyResult) -> tuple[list[dict], list[dict]]:
@@ -144,8 +138,8 @@ def _dependency_rows(scope: Scope, kr: KeyResult) -> tuple[list[dict], list[dict
             "other": dependency.upstream if mine else dependency.downstream,
             "expected_n": None
             if dependency.expected_value is None
-            else _n(dependency.expected_value),
-            "planned_n": None if planned is None else _n(planned),
+            else num(dependency.expected_value),
+            "planned_n": None if planned is None else num(planned),
             "holds": services.dependency_holds(dependency),
             "can_remove": kr_can_edit(scope, dependency.downstream),
         }
@@ -186,8 +180,8 @@ def _context(scope: Scope, kr: KeyResult, *, forms: dict | None = None, row_erro
             {
                 "kr": child,
                 "target_n": num(child.target),
-                "ratio_n": _n(f.ratio if f else None),
-                "implied_n": _n(f.implied_target if f else None),
+                "ratio_n": num(f.ratio if f else None),
+                "implied_n": num(f.implied_target if f else None),
                 "plan_status": child.plan.get_status_display(),
                 "first": first,
                 "last": bool(stages) and child.pk == stages[-1],
@@ -236,7 +230,7 @@ def _figure(kr: KeyResult, child: KeyResult, form) -> dict | None:
     if name is None:
         return None
     value = getattr(child, name)
-    shown = "" if value is None else _n(value)
+    shown = "" if value is None else num(value)
     errors = []
     if form is not None:
         shown = form.data.get(name, "")[:40]
@@ -246,7 +240,7 @@ def _figure(kr: KeyResult, child: KeyResult, form) -> dict | None:
         "id": f"f{child.pk}-{name}",
         "value": shown,
         "errors": errors,
-        "current": _n(value),
+        "current": num(value),
     }
 
 
@@ -370,7 +364,8 @@ def kr_contribution_update(request, scope: Scope, kr_id: int):
             form_add_service_errors(form, error)
         else:
             what = " and ".join(
-                f"{form.fields[name].label.lower()} {_n(value) if value is not None else 'cleared'}"
+                f"{form.fields[name].label.lower()} "
+                f"{num(value) if value is not None else 'cleared'}"
                 for name, value in form.cleaned_data.items()
             )
             return _done(
