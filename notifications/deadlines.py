@@ -37,6 +37,7 @@ from notifications.services import (
     email_deliver,
     hours,
     notifications_create_bulk,
+    reminders_group,
     round_events_create_bulk,
     round_orphan,
     steps_create_bulk,
@@ -134,6 +135,7 @@ def _reminders(now: datetime, batch_size: int) -> list[Step]:
                 for s in steps
             ]
         )
+        reminders_group(step_ids=[s.pk for s in steps], at=now)
         round_events_create_bulk(
             events=[
                 RoundEvent(
@@ -206,6 +208,9 @@ def _escalations(now: datetime, batch_size: int) -> tuple[list[Step], int]:
             if s.kind == StepKind.NOTIFY and s.round and not s.round.orphaned:
                 orphaned_rounds.append(s.round)
         notifications_create_bulk(notifications=notifications)
+        # an assignee who is also told of the overdue step (an admin, the lead owning a
+        # KR): the escalation stands for the reminder still unread
+        reminders_group(step_ids=[s.pk for s in steps], at=now)
         round_events_create_bulk(events=events)
         steps_mark_escalated(step_ids=[s.pk for s in steps], at=now)
         for round in orphaned_rounds:
