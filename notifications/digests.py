@@ -24,6 +24,7 @@ one UPDATE.
 """
 
 import logging
+import secrets
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -34,7 +35,6 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
-from django.core.mail.message import make_msgid
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -129,16 +129,20 @@ def digest_compose(*, user_id: int, day: date, cutoff: datetime, now: datetime) 
                     cutoff=cutoff,
                     subject=subject,
                     body=body,
-                    message_id=make_msgid(
-                        idstring=f"digest.{user_id}.{day:%Y%m%d}",
-                        domain=urlsplit(settings.SITE_URL).hostname or "okrplan.localhost",
-                    ),
+                    message_id=_message_id(user_id, day),
                     notification_count=len(rows),
                 )
         except IntegrityError:
             return None  # composed meanwhile by another worker
         Notification.objects.filter(pk__in=[n.pk for n in rows]).update(digest_day=day)
     return digest
+
+
+def _message_id(user_id: int, day: date) -> str:
+    """Unique per person and day (and installation: the random part), short enough for
+    one header line; the host is SITE_URL's."""
+    host = urlsplit(settings.SITE_URL).hostname or "okrplan.localhost"
+    return f"<digest-{user_id}-{day:%Y%m%d}-{secrets.token_hex(4)}@{host}>"
 
 
 # --- The text ------------------------------------------------------------------------
