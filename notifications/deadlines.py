@@ -7,6 +7,10 @@ records every message under a unique key and marks the step in the same
 transaction: a scan that runs twice, two workers, or a worker killed midway
 never sends twice and never loses one. Queries per batch are bounded.
 
+A person told of one step by its reminder and then by its escalation, the reminder still
+unread (an admin who is the assignee, a lead owning the KR, a scan that ran late), hears
+it once: the escalation stands for the reminder (`services.reminders_group`).
+
 The escalation pass may orphan a round, so it follows the one lock order
 (okrplan/lib/locks.py: rounds before steps): it first claims the rounds whose notify
 step is due, then the steps; a notify step whose round someone holds (a notice being
