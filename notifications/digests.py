@@ -2,7 +2,7 @@
 on their profile, with everything since the last one, by organization and KR.
 
 Two passes, each safe to run twice and on two workers at once (`notifications.tasks.
-digest_task`, every DEADLINE_SCAN_SECONDS):
+digest_task`, every DIGEST_SCAN_SECONDS):
 
 1. `digests_compose`: for each person whose DIGEST_HOUR has come today in their time
    zone and who has no digest for that day yet, one transaction writes the digest

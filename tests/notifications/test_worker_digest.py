@@ -57,10 +57,15 @@ def test_a_worker_killed_mid_send_and_a_new_one_deliver_each_digest_exactly_once
             "EMAIL_PORT": str(smtp.port),
             "EMAIL_LEASE_SECONDS": str(LEASE_SECONDS),
             "DIGEST_HOUR": "0",
+            "DIGEST_SCAN_SECONDS": "1",
         }
         smtp.stall_next_data()
         with running_worker(
-            broker="embedded", db_env=database_env(), workdir=tmp_path, extra_env=env
+            broker="embedded",
+            db_env=database_env(),
+            workdir=tmp_path,
+            extra_env=env,
+            scan_seconds=5,  # the deadline scan has nothing to do here: out of the way
         ) as worker:
             wait_for(smtp.stalled.is_set, 60, what="the worker inside its send", worker=worker)
             worker.kill()
@@ -75,7 +80,11 @@ def test_a_worker_killed_mid_send_and_a_new_one_deliver_each_digest_exactly_once
         assert claimed, "the killed worker had claimed what it was sending"
 
         with running_worker(
-            broker="embedded", db_env=database_env(), workdir=tmp_path, extra_env=env
+            broker="embedded",
+            db_env=database_env(),
+            workdir=tmp_path,
+            extra_env=env,
+            scan_seconds=5,  # the deadline scan has nothing to do here: out of the way
         ) as again:
             wait_for(
                 lambda: (
