@@ -17,6 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from hierarchy import selectors, services
@@ -27,7 +28,7 @@ from hierarchy.forms import (
     SignupForm,
 )
 from hierarchy.models import NotifyBy
-from hierarchy.timezones import time_zone_remember, time_zone_select
+from hierarchy.timezones import daily_hour_next, time_zone_remember, time_zone_select
 from okrplan.lib.throttling import (
     PasswordResetRateThrottle,
     PasswordResetThrottled,
@@ -173,6 +174,13 @@ def _profile_context(
         "profile": profile,
         "time_zones": time_zone_select(),
         "notify_digest": NotifyBy.DIGEST,
+        "digest_hour": f"{settings.DIGEST_HOUR:02d}:00",
+        # the saved choice's next digest (the page says when)
+        "digest_next": daily_hour_next(
+            now=timezone.now(), time_zone=profile.time_zone, hour=settings.DIGEST_HOUR
+        )
+        if profile.notify_by == NotifyBy.DIGEST
+        else None,
         "token_form": token_form or PersonalTokenForm(),
         "tokens": selectors.personal_token_list(user=user),
         "new_key": new_key,

@@ -14,6 +14,7 @@ same for every caller), and Django's templates convert every aware datetime they
 
 import functools
 import zoneinfo
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
@@ -59,6 +60,30 @@ def time_zone_choices() -> tuple:
         ("UTC", "UTC"),
         *((region, tuple(zones)) for region, zones in groups.items()),
     )
+
+
+def zone_of(name: str) -> zoneinfo.ZoneInfo:
+    """A profile's zone: `name`, or the server's TIME_ZONE when it is empty (or unknown
+    to this machine)."""
+    return zoneinfo.ZoneInfo(name if name and time_zone_exists(name) else settings.TIME_ZONE)
+
+
+def daily_hour_last(*, now: datetime, time_zone: str, hour: int) -> datetime:
+    """The latest moment, at or before `now`, when it was `hour`:00 in `time_zone` (a
+    profile's zone name): aware, in that zone, so `.date()` is its local day. The next
+    one: `daily_hour_next` (the daily digest's hours, notifications/digests.py)."""
+    zone = zone_of(time_zone)
+    day = now.astimezone(zone).date()
+    moment = datetime.combine(day, time(hour), tzinfo=zone)
+    if moment > now:
+        moment = datetime.combine(day - timedelta(days=1), time(hour), tzinfo=zone)
+    return moment
+
+
+def daily_hour_next(*, now: datetime, time_zone: str, hour: int) -> datetime:
+    """The first moment after `now` when it is `hour`:00 in `time_zone`."""
+    last = daily_hour_last(now=now, time_zone=time_zone, hour=hour)
+    return datetime.combine(last.date() + timedelta(days=1), time(hour), tzinfo=last.tzinfo)
 
 
 def time_zone_remember(request, name: str) -> None:

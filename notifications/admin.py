@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from notifications.models import Notification, PropagationRule, Round, RoundEvent, Step
+from notifications.models import (
+    Digest,
+    Notification,
+    PropagationRule,
+    Round,
+    RoundEvent,
+    Step,
+)
 from okrplan.lib.admin import ReadOnlyAdmin
 
 
@@ -76,3 +83,22 @@ class NotificationAdmin(ReadOnlyAdmin):
     ]
     list_filter = [EmailStateFilter, "organization", "kind"]
     list_select_related = ["user", "organization"]
+
+
+@admin.register(Digest)
+class DigestAdmin(ReadOnlyAdmin):
+    """Daily digests: whose, which day, and how their e-mail went (filter "e-mail")."""
+
+    list_display = [
+        "user",
+        "day",
+        "notification_count",
+        "created_at",
+        "emailed_at",
+        "email_failed_at",
+        "email_attempts",
+        "email_error",
+    ]
+    list_filter = [EmailStateFilter, "day"]
+    list_select_related = ["user"]
+    search_fields = ["user__username"]

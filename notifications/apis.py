@@ -405,7 +405,10 @@ class NotificationListApi(OrgApi):
         responses={200: NotificationOutputSerializer(many=True)},
     )
     def get(self, request, org):
-        notifications = self.scope.queryset(Notification).filter(user=request.user)
+        # a reminder folded into a newer one about the same step: that one stands for it
+        notifications = self.scope.queryset(Notification).filter(
+            user=request.user, grouped_into__isnull=True
+        )
         if query_flag(request, "unread"):
             notifications = notifications.filter(read_at__isnull=True)
         return paginated(

@@ -7,6 +7,10 @@ records every message under a unique key and marks the step in the same
 transaction: a scan that runs twice, two workers, or a worker killed midway
 never sends twice and never loses one. Queries per batch are bounded.
 
+A person told of one step by its reminder and then by its escalation, the reminder still
+unread (an admin who is the assignee, a lead owning the KR, a scan that ran late), hears
+it once: the escalation stands for the reminder (`services.reminders_group`).
+
 The escalation pass may orphan a round, so it follows the one lock order
 (okrplan/lib/locks.py: rounds before steps): it first claims the rounds whose notify
 step is due, then the steps; a notify step whose round someone holds (a notice being
@@ -37,6 +41,7 @@ from notifications.services import (
     email_deliver,
     hours,
     notifications_create_bulk,
+    reminders_group,
     round_events_create_bulk,
     round_orphan,
     steps_create_bulk,
@@ -134,6 +139,7 @@ def _reminders(now: datetime, batch_size: int) -> list[Step]:
                 for s in steps
             ]
         )
+        reminders_group(step_ids=[s.pk for s in steps], at=now)
         round_events_create_bulk(
             events=[
                 RoundEvent(
@@ -206,6 +212,9 @@ def _escalations(now: datetime, batch_size: int) -> tuple[list[Step], int]:
             if s.kind == StepKind.NOTIFY and s.round and not s.round.orphaned:
                 orphaned_rounds.append(s.round)
         notifications_create_bulk(notifications=notifications)
+        # an assignee who is also told of the overdue step (an admin, the lead owning a
+        # KR): the escalation stands for the reminder still unread
+        reminders_group(step_ids=[s.pk for s in steps], at=now)
         round_events_create_bulk(events=events)
         steps_mark_escalated(step_ids=[s.pk for s in steps], at=now)
         for round in orphaned_rounds:

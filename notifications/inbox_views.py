@@ -26,10 +26,11 @@ INBOX_PAGE_SIZE = 50
 
 def _inbox_queryset(scope: Scope, user):
     """The caller's notifications in this organization, newest first, each knowing
-    whether its KR has children (so the row links to the KR's combined view)."""
+    whether its KR has children (so the row links to the KR's combined view). A
+    reminder folded into a newer one about the same step is that one's (not listed)."""
     has_children = KeyResult.objects.filter(organization=scope.org, parent_id=OuterRef("kr_id"))
     return (
-        Notification.objects.filter(organization=scope.org, user=user)
+        Notification.objects.filter(organization=scope.org, user=user, grouped_into__isnull=True)
         .select_related("kr")
         .annotate(kr_has_children=Exists(has_children))
         .order_by("-created_at", "-id")

@@ -280,6 +280,15 @@ class Notification(TenantModel):
     email_attempts = models.PositiveSmallIntegerField(default=0)
     email_error = models.CharField(max_length=500, blank=True, default="")
     email_failed_at = models.DateTimeField(null=True, blank=True)
+    # The daily digest (`Digest`): the recipient's local day of the digest this went out
+    # in (with `user`, the digest's unique key); set when it is composed.
+    digest_day = models.DateField(null=True, blank=True)
+    # A reminder or escalation folded into a newer one about the same step for the same
+    # person while it was still unread (`notifications.services.reminders_group`): not
+    # listed in the inbox, not e-mailed on its own.
+    grouped_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -301,3 +310,50 @@ class Notification(TenantModel):
     @property
     def recipient_email(self) -> str:
         return self.user.email if self.user_id else self.email
+
+
+class Digest(models.Model):
+    """One person's daily digest e-mail (issue 16 §4): everything since the last one,
+    for the day `day` in their time zone, composed once and then delivered.
+
+    Composed in one transaction with marking its notifications (`Notification.digest_day`):
+    a worker killed while composing leaves neither. `(user, day)` is unique: a second
+    composer (a re-run, a second worker) finds the day's digest made and stops. The text
+    and headers are stored, so a delivery tried again sends the same message, with the
+    same Message-ID (notifications.services.digests_deliver).
+
+    A person's, not an organization's (it gathers all of their organizations): no
+    tenant column, not in the organization export, like `hierarchy.Profile`."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    # What it holds: every notification created before this moment (08:00 of `day` local,
+    # settings.DIGEST_HOUR) not e-mailed and not in an earlier digest.
+    cutoff = models.DateTimeField()
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    message_id = models.CharField(max_length=200, unique=True)
+    notification_count = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Delivery: the outbox columns of `Notification`, with the same lease and retries.
+    email_claimed_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_error = models.CharField(max_length=500, blank=True, default="")
+    email_failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-day", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "day"], name="digest_one_per_day"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["id"],
+                condition=models.Q(emailed_at__isnull=True, email_failed_at__isnull=True),
+                name="digest_unsent",
+            ),
+        ]
+
+    def __str__(self):
+        return f"digest of {self.user_id} for {self.day}"

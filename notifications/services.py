@@ -19,7 +19,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
@@ -158,6 +158,45 @@ def notifications_create_bulk(*, notifications: list[Notification]) -> None:
     Notification.objects.bulk_create(notifications, ignore_conflicts=True)
 
 
+REMINDER_KINDS = (NotificationKind.REMINDER, NotificationKind.ESCALATION)
+
+
+def reminders_group(*, step_ids: list[int], at: datetime) -> int:
+    """Reminders of one step for one person, not repeated (issue 16 §4): of the reminders
+    and escalations about a step in `step_ids` that a person has not read yet, the newest
+    stands for them all. The older ones are folded into it (`grouped_into`): read, out
+    of the inbox, and not e-mailed if their e-mail has not gone out (nor been claimed:
+    `email_deliver` drops one it claimed before the fold); a digest lists the newest.
+
+    Called by the deadline scan in the transaction that records the new ones, after
+    their steps (the one lock order: notifications last). One statement; answers how
+    many were folded."""
+    newer = Notification.objects.filter(
+        user_id=OuterRef("user_id"),
+        step_id=OuterRef("step_id"),
+        kind__in=REMINDER_KINDS,
+        pk__gt=OuterRef("pk"),
+    )
+    return (
+        Notification.objects.filter(
+            step_id__in=step_ids,
+            kind__in=REMINDER_KINDS,
+            user__isnull=False,
+            read_at__isnull=True,
+            grouped_into__isnull=True,
+        )
+        .filter(Exists(newer))
+        .update(
+            grouped_into=Subquery(newer.order_by("-pk").values("pk")[:1]),
+            read_at=at,
+            emailed_at=Case(
+                When(emailed_at__isnull=True, email_claimed_at__isnull=True, then=Value(at)),
+                default=F("emailed_at"),
+            ),
+        )
+    )
+
+
 @transaction.atomic
 def notification_mark_read(*, notification: Notification) -> Notification:
     if notification.read_at is None:
@@ -188,6 +227,9 @@ def email_deliver() -> int:
     recorded exactly once.
 
     Each message fails on its own (`_email_failed`): the rest of the batch goes out.
+
+    Not here: the notifications of a person who reads a daily digest, and those in a
+    digest already: `notifications.digests` sends them, once a day.
     """
     sent = 0
     while True:
@@ -198,6 +240,8 @@ def email_deliver() -> int:
                 Notification.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(emailed_at__isnull=True, email_failed_at__isnull=True)
                 .filter(Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lt=stale))
+                .filter(digest_day__isnull=True)
+                .exclude(user__profile__notify_by=NotifyBy.DIGEST)
                 .select_related("user__profile", "organization")
                 .order_by("id")[:EMAIL_BATCH]
             )
@@ -205,9 +249,14 @@ def email_deliver() -> int:
         if not batch:
             return sent
         for notification in batch:
-            # No address, or a person who reads theirs in the app only: nothing to send,
-            # done with (it is in their inbox).
-            if notification.recipient_email and _wants_email(notification):
+            # No address, a person who reads theirs in the app only, or a reminder folded
+            # into a newer one about the same step: nothing to send, done with (it is in
+            # their inbox, or the newer one is).
+            if (
+                notification.recipient_email
+                and _wants_email(notification)
+                and notification.grouped_into_id is None
+            ):
                 try:
                     _email_send(notification)
                 except Exception as error:  # whatever one message raises, the rest go out
@@ -220,10 +269,10 @@ def email_deliver() -> int:
 
 
 def _wants_email(notification) -> bool:
-    """Whether the recipient hears of notifications by e-mail (their profile's
-    `notify_by`, hierarchy.Profile): not when they chose the app only. The daily digest
-    is not built yet (the decision context issue, 16): until it is, it is e-mail at once.
-    Someone invited by e-mail without an account yet has no profile: e-mailed."""
+    """Whether the recipient hears of notifications by e-mail at once (their profile's
+    `notify_by`, hierarchy.Profile): not when they chose the app only (a digest reader's
+    are not claimed at all: `email_deliver`). Someone invited by e-mail without an
+    account yet has no profile: e-mailed."""
     profile = getattr(notification.user, "profile", None) if notification.user_id else None
     return profile is None or profile.notify_by != NotifyBy.IN_APP
 

@@ -6,6 +6,7 @@ import time
 from celery import shared_task
 
 from notifications.deadlines import deadline_sweep
+from notifications.digests import digests_compose, digests_deliver
 from notifications.services import email_deliver
 from okrplan.lib.tenancy import system_scope
 
@@ -50,3 +51,15 @@ def email_deliver_enqueue() -> None:
     except Exception:  # any broker failure: the sweep delivers later
         _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
         log.warning("broker unavailable: e-mail will go out with the next deadline scan")
+
+
+@shared_task(name="notifications.tasks.digest_task", ignore_result=True)
+def digest_task() -> dict:
+    """The daily digests due (each person's DIGEST_HOUR in their zone), then every
+    composed digest not sent yet (notifications/digests.py)."""
+    with system_scope():  # every organization's notifications: a digest spans them
+        composed = digests_compose()
+        sent = digests_deliver()
+    if composed or sent:
+        log.info("daily digest: %s composed, %s sent", composed, sent)
+    return {"composed": composed, "sent": sent}

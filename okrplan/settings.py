@@ -306,6 +306,11 @@ if EMAIL_LEASE_SECONDS <= 0:
 EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 5)
 if EMAIL_MAX_ATTEMPTS <= 0:
     raise ImproperlyConfigured("EMAIL_MAX_ATTEMPTS must be > 0")
+# The daily digest (a person's choice on their profile) goes out at this hour of the
+# person's own time zone (0-23; notifications.services.digests_compose).
+DIGEST_HOUR = env_int("DIGEST_HOUR", 8)
+if not 0 <= DIGEST_HOUR <= 23:
+    raise ImproperlyConfigured("DIGEST_HOUR must be an hour of the day, 0 to 23")
 
 # --- Celery ---------------------------------------------------------------
 # REDIS_URL: broker and result backend. Without it, Celery's filesystem
@@ -334,11 +339,24 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 DEADLINE_SCAN_SECONDS = env_decimal("DEADLINE_SCAN_SECONDS", Decimal(60))
 if DEADLINE_SCAN_SECONDS <= 0:
     raise ImproperlyConfigured("DEADLINE_SCAN_SECONDS must be > 0")
+# How often the worker looks for daily digests due (within this long after DIGEST_HOUR).
+DIGEST_SCAN_SECONDS = env_decimal("DIGEST_SCAN_SECONDS", Decimal(60))
+if DIGEST_SCAN_SECONDS <= 0:
+    raise ImproperlyConfigured("DIGEST_SCAN_SECONDS must be > 0")
 CELERY_BEAT_SCHEDULE = {
     "deadline-scan": {
         "task": "notifications.tasks.deadline_scan_task",
         "schedule": float(DEADLINE_SCAN_SECONDS),
         "options": {"expires": max(float(DEADLINE_SCAN_SECONDS), 5.0)},
+    },
+    # Daily digests: composed for whoever's DIGEST_HOUR has come, then delivered (a pass
+    # with nothing due is one query). Its own pace: the embedded broker hands a worker
+    # about one message a second, so a second entry at a 1 s deadline scan's pace would
+    # queue the scans behind it until they expire.
+    "daily-digest": {
+        "task": "notifications.tasks.digest_task",
+        "schedule": float(DIGEST_SCAN_SECONDS),
+        "options": {"expires": max(float(DIGEST_SCAN_SECONDS), 5.0)},
     },
 }
 

@@ -1,7 +1,10 @@
 """The profile page (/accounts/profile/, issue 14 item 1): display name, e-mail, time zone,
 notification preference, and the password change (Django's view)."""
 
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 
 from hierarchy.models import NotifyBy, Profile
@@ -30,7 +33,8 @@ def test_it_shows_the_defaults_before_anything_is_saved(world, client):
     assert '<optgroup label="Europe">' in page
     assert '<option value="Europe/Berlin">Europe/Berlin</option>' in page
     assert 'value="email" checked' in page
-    assert "The daily digest is not sent yet" in page
+    assert "One e-mail a day at 08:00 in your time zone" in page
+    assert "Your next digest" not in page  # not chosen
     assert "show times in <strong>UTC</strong>" in page
     assert 'href="/accounts/password/change/"' in page
     assert not Profile.objects.exists()  # read, not created
@@ -65,6 +69,21 @@ def test_it_saves_the_profile_and_the_pages_name_the_person_by_it(world, client)
     client.post(URL, {**GOOD, "time_zone": ""})
     assert Profile.objects.get(user=maya).time_zone == ""
     assert "show times in <strong>UTC</strong>" in client.get(URL).content.decode()
+
+
+def test_choosing_the_digest_says_when_the_next_one_comes_in_the_persons_zone(world, client):
+    client.force_login(world.marketing_lead)
+    # Monday 8 June 2026, 23:30 UTC: Tuesday 08:30 in Tokyo, today's digest hour is past
+    with time_machine.travel(datetime(2026, 6, 8, 23, 30, tzinfo=UTC), tick=False):
+        response = client.post(URL, {**GOOD, "time_zone": "Asia/Tokyo", "notify_by": "digest"})
+        assert response.status_code == 302
+        page = client.get(URL).content.decode()
+    assert Profile.objects.get(user=world.marketing_lead).notify_by == NotifyBy.DIGEST
+    assert 'value="digest" aria-describedby="id_notify_by-digest-help" checked' in page
+    assert (
+        'Your next digest: <time datetime="2026-06-10T08:00:00+09:00">'
+        "Wednesday 10 June, 08:00</time>." in page
+    )
 
 
 @pytest.mark.parametrize(

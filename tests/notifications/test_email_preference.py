@@ -1,8 +1,8 @@
 """E-mail delivery honours the person's choice (issue 14 item 1, the profile's
-"Notifications"): in-app only sends nothing; e-mail at once and (until the daily digest
-exists, issue 16) the digest send at once; someone without an account yet is e-mailed."""
+"Notifications"): in-app only sends nothing; e-mail at once sends at once; the daily
+digest sends nothing at once (tests/notifications/test_digest.py sends it); someone
+without an account yet is e-mailed."""
 
-import pytest
 from django.core import mail
 
 from hierarchy import services as hs
@@ -39,12 +39,19 @@ def test_in_app_only_sends_no_e_mail_and_leaves_the_notification_in_the_inbox(wo
     assert email_deliver() == 0 and len(mail.outbox) == 1  # not picked up again
 
 
-@pytest.mark.parametrize("notify_by", ["email", "digest"])
-def test_e_mail_at_once_and_the_digest_for_now_send_at_once(world, notify_by):
-    _choose(world.marketing_lead, notify_by)
+def test_e_mail_at_once_sends_at_once(world):
+    _choose(world.marketing_lead, "email")
     _notify(world, world.marketing_lead, "once")
     assert email_deliver() == 1
     assert [m.to for m in mail.outbox] == [["maya@example.test"]]
+
+
+def test_the_digest_sends_nothing_at_once_and_keeps_the_notification_waiting(world):
+    _choose(world.marketing_lead, "digest")
+    waiting = _notify(world, world.marketing_lead, "later")
+    assert email_deliver() == 0 and mail.outbox == []
+    waiting.refresh_from_db()
+    assert waiting.emailed_at is None and waiting.email_claimed_at is None
 
 
 def test_someone_invited_by_e_mail_without_an_account_is_e_mailed(world):
