@@ -18,7 +18,9 @@ Settings load with DEBUG=1 unless DEBUG is set (for the development secret key);
 queries are not logged while timing, as in production. `--profile` prints where a
 save, a view and a recompute spend their time (cProfile) instead of timing them.
 `--only-recompute` times only the full recomputes and prints their figures without
-writing them.
+writing them. For the cycle tree page (docs/performance.md): `--profile-tree` prints its
+Python calls per request next to its floor's (cProfile, through the test client), and
+`--http --only-tree` times it and its floor alone under gunicorn (printed, not kept).
 """
 
 import argparse
@@ -175,6 +177,54 @@ def profile() -> None:
     pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
 
 
+def profile_tree(*, repeat: int = 3) -> None:
+    """Python calls per request of the cycle tree page of 2,000 KRs and of its floor
+    (`cycle_tree`, `floor_tree`), in this process through Django's test client, and
+    where the page's time goes (cProfile; docs/performance.md, the cycle tree)."""
+    import cProfile
+    import pstats
+    import time
+
+    from django.test import Client
+
+    from bench.tenants import tree_tenant
+
+    tree = tree_tenant()
+    client = Client()
+    if not client.login(username=tree.username, password=tree.password):
+        raise RuntimeError(f"no login for {tree.username}")
+    pages = {
+        "floor_tree": f"/bench/o/{tree.slug}/tree/{tree.cycle}/",
+        "cycle_tree": f"/o/{tree.slug}/cycles/{tree.cycle}/",
+    }
+    calls = {}
+    for name, path in pages.items():
+
+        def get(path=path):
+            response = client.get(path, secure=True, HTTP_HOST="127.0.0.1")
+            if response.status_code != 200:
+                raise RuntimeError(f"{path}: {response.status_code}")
+            return response
+
+        size = len(get().content)  # warm
+        started = time.perf_counter()
+        for _ in range(repeat):
+            get()
+        wall_ms = (time.perf_counter() - started) / repeat * 1000
+        profiler = cProfile.Profile()
+        profiler.runcall(lambda get=get: [get() for _ in range(repeat)])
+        stats = pstats.Stats(profiler)
+        calls[name] = stats.total_calls // repeat
+        print(
+            f"== {name}: {calls[name]:,} calls per request, {wall_ms:,.0f} ms unprofiled, "
+            f"{size:,} bytes of HTML"
+        )
+        if name == "cycle_tree":
+            stats.sort_stats("tottime").print_stats(25)
+            stats.sort_stats("cumulative").print_stats(40)
+    print(f"calls ratio floor / page: {calls['floor_tree'] / calls['cycle_tree']:.3f}")
+
+
 # The HTTP benchmark's two databases (created and dropped by it); other names let two
 # runs share a server.
 HTTP_DB = os.environ.get("OKRPLAN_BENCH_HTTP_DB", "okrplan_http")
@@ -276,7 +326,7 @@ def http_main(args) -> None:
     try:
         setup()  # migrates okrplan_http
         _close_connections()
-        if args.tenants:
+        if args.tenants and not args.only_tree:
             _pg_admin(url, f'CREATE DATABASE "{TENANTS_DB}" TEMPLATE "{HTTP_DB}"')
         tenant, _ = _tenant_in(HTTP_DB, others=0)
         tree = _tree_in(HTTP_DB)
@@ -285,6 +335,13 @@ def http_main(args) -> None:
             worker_class=args.worker_class, threads=args.threads,
         )  # fmt: skip
         soak = {"soak_requests": args.soak}
+        if args.only_tree:  # the cycle tree and its floor alone: printed, not kept
+            one = http.measure(
+                database_url=_pg_url(url, HTTP_DB), tenant=tenant, tree=tree, only_tree=True,
+                soak_requests=0, **options,
+            )  # fmt: skip
+            print(http_report(one))
+            return
         if not args.only_tenants:
             one = http.measure(
                 database_url=_pg_url(url, HTTP_DB), tenant=tenant, tree=tree, **options, **soak
@@ -366,7 +423,8 @@ def http_report(f: dict) -> str:
     lines = [
         f"HTTP benchmark: gunicorn {f['server']['gunicorn_workers']} × "
         f"{f['server']['worker_class']} ({f['server']['threads']} threads), "
-        f"{f['connections']} connections, {f['rounds']} × {f['seconds']} s per kind; "
+        f"{f['connections']} connections ({f.get('tree_connections', '-')} for the tree), "
+        f"{f['rounds']} × {f['seconds']} s per kind; "
         f"load average {f['load_average_before']} → {f['load_average_after']}",
         f"{'':16} {'rps':>8} {'p50 ms':>8} {'p99 ms':>8} {'queries':>8} {'ratio':>7}",
     ]
@@ -423,6 +481,16 @@ def main() -> None:
         "--only-tenants", action="store_true", help="HTTP: only the many-tenants comparison"
     )
     parser.add_argument(
+        "--only-tree",
+        action="store_true",
+        help="HTTP: only the cycle tree and its floor, one tenant, no soak (printed, not kept)",
+    )
+    parser.add_argument(
+        "--profile-tree",
+        action="store_true",
+        help="Python calls per request of the cycle tree page and its floor (cProfile)",
+    )
+    parser.add_argument(
         "--worker-class", default="sync", choices=["sync", "gthread"], help="HTTP: gunicorn's"
     )
     parser.add_argument(
@@ -445,9 +513,14 @@ def main() -> None:
 
         print(json.dumps(rollup.recompute_times(args.recompute)))
         return
+    if args.profile_tree:
+        os.environ["OKRPLAN_BENCH_URLS"] = "1"  # the tree's floor
     with bench_database() as where:
         print(f"Database: {where}", flush=True)
         setup()
+        if args.profile_tree:
+            profile_tree()
+            return
         if args.profile:
             profile()
             return

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from hierarchy import services as hs
 from hierarchy.models import KeyResult
+from tests.browser.conftest import ARTIFACTS
 from tests.conftest import PASSWORD
 
 
@@ -144,3 +145,74 @@ def test_a_shared_kr_and_its_contributions_read_at_390_px(
         expect(tree.locator("tr.context")).to_have_count(1)  # the shared parent, for context
         screenshot(f"shared-filtered-{width}")
         assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def test_without_javascript_the_trees_buttons_post_and_come_back(
+    planning, world, browser, live_server, request
+):
+    """The row actions are buttons of the tree's one form (`form`, `formaction`): with
+    JavaScript off they post as plain forms, and the tree comes back with the message."""
+    hs.objective_create(
+        org=world.org, cycle=planning.cycle, title="Delight customers", owner=world.owner
+    )
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1280, "height": 900}
+    )
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/accounts/login/?next=/o/acme/cycles/{planning.cycle.pk}/")
+        page.get_by_label("Username").fill(world.owner.username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        tree = page.locator("#tree")
+        titles = tree.locator(".kr-tree a.title")
+        expect(titles).to_have_text(
+            [
+                "Generate $5M in new pipeline",
+                "Marketing pipeline",
+                "Sales outbound pipeline",
+                "Partner-sourced pipeline",
+            ]
+        )
+        tree.get_by_role("button", name="Move “Sales outbound pipeline” up").click()
+        expect(page.get_by_role("status")).to_contain_text("Moved “Sales outbound pipeline” up.")
+        expect(titles).to_have_text(
+            [
+                "Generate $5M in new pipeline",
+                "Sales outbound pipeline",
+                "Marketing pipeline",
+                "Partner-sourced pipeline",
+            ]
+        )
+        tree.get_by_role("button", name="Move “Delight customers” up").click()
+        expect(page.get_by_role("status")).to_contain_text("Moved “Delight customers” up.")
+        expect(tree.locator(".objective h2")).to_have_text(
+            ["Delight customers", "Grow new business"]
+        )
+        page.get_by_label("Show archived").check()
+        page.get_by_role("button", name="Filter").click()  # no htmx: the button submits
+        assert "archived=1" in page.url
+        tree.get_by_role("button", name="Archive “Generate $5M in new pipeline”").click()
+        expect(page.get_by_role("status")).to_contain_text(
+            "Archived “Generate $5M in new pipeline” and its 3 contributions."
+        )
+        assert "archived=1" in page.url  # back where it came from, the filters kept
+        expect(tree.get_by_role("row", name="Generate $5M in new pipeline")).to_contain_text(
+            "archived"
+        )
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)  # the `screenshot` fixture's, of this page
+        page.screenshot(
+            path=str(ARTIFACTS / f"{request.node.name}-archived-1280.png"), full_page=True
+        )
+        tree.get_by_role("button", name="Restore “Generate $5M in new pipeline”").click()
+        expect(page.get_by_role("status")).to_contain_text(
+            "Restored “Generate $5M in new pipeline” and its 3 contributions."
+        )
+        assert not KeyResult.objects.filter(archived_at__isnull=False).exists()
+        assert list(
+            KeyResult.objects.filter(parent=planning.pipeline)
+            .order_by("position")
+            .values_list("title", flat=True)
+        ) == ["Sales outbound pipeline", "Marketing pipeline", "Partner-sourced pipeline"]
+    finally:
+        context.close()

@@ -291,3 +291,18 @@ def test_it_links_each_kr_to_its_plan(planning, world, client):
     for kr in (planning.pipeline, planning.marketing_kr):
         link = f'<a class="title" href="/o/acme/krs/{kr.pk}/plan/">{kr.title}</a>'
         assert link in row(page, kr)
+
+
+@pytest.mark.parametrize("org", ["acme", "t9007199254740993", "x1"])
+def test_each_rows_links_go_where_their_names_say(org):
+    """A row's links and buttons are built from one reversal per URL name
+    (`plans.views.RowUrl`): the same URLs as reversing each, whatever the organization's
+    slug (here one holding the id's placeholder)."""
+    from django.urls import reverse
+
+    from plans.views import ROW_URLS, RowUrl
+
+    for name in ROW_URLS:
+        url = RowUrl.of(name, org)
+        for pk in (1, 42, 9007199254740993):
+            assert url(pk) == reverse(name, args=[org, pk])
