@@ -6,8 +6,7 @@ members; the scope itself answers 404 to outsiders). Every write parses the POST
 Django Form (hierarchy/forms.py: invitations, a member's role, departments, cycles, the
 settings' numbers) and calls the same service as the API, so the page refuses what the
 API refuses; the errors are shown next to the field they name, in the user's words, and
-nothing is written.
-Success: a message and a redirect (or, for htmx, the changed row).
+nothing is written. Success: a message and a redirect (or, for htmx, the changed row).
 """
 
 from collections import defaultdict

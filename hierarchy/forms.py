@@ -353,10 +353,10 @@ class CycleForm(forms.Form):
         },
     )
     start = DayField(
-        error_messages={"required": f"Give the day the cycle starts, {DAY_EXAMPLE}."},
+        error_messages={"required": "Give the day the cycle starts."},
     )
     end = DayField(
-        error_messages={"required": f"Give the day the cycle ends, {DAY_EXAMPLE}."},
+        error_messages={"required": "Give the day the cycle ends."},
     )
     granularity = forms.ChoiceField(
         label="Periods",
