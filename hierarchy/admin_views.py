@@ -2,12 +2,11 @@
 members, departments, cycles and the organization's settings.
 
 Admins only, checked here in each view (`scope.require_admin()`: 403 for other
-members; the scope itself answers 404 to outsiders). Every write parses the
-POST with a Django Form (members' invitations, the settings' numbers) or the API's
-own input serializer (whose messages the page reuses), and calls the same service
-as the API, so the page refuses what the API refuses; the errors are shown next to
-the field they name and nothing is written. Success: a message and a redirect
-(or, for htmx, the changed row).
+members; the scope itself answers 404 to outsiders). Every write parses the POST with a
+Django Form (hierarchy/forms.py: invitations, a member's role, departments, cycles, the
+settings' numbers) and calls the same service as the API, so the page refuses what the
+API refuses; the errors are shown next to the field they name, in the user's words, and
+nothing is written. Success: a message and a redirect (or, for htmx, the changed row).
 """
 
 from collections import defaultdict
@@ -21,31 +20,23 @@ from django.urls import reverse
 from django.utils.formats import date_format
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
-from rest_framework.exceptions import ValidationError as DrfValidationError
 
 from hierarchy import selectors, services
-from hierarchy.apis import (
-    CycleInputSerializer,
-    DepartmentInputSerializer,
-    MemberDetailApi,
-    cycle_overlap_warning,
-    invitations_of_org,
+from hierarchy.apis import cycle_overlap_warning, invitations_of_org
+from hierarchy.forms import (
+    SETTINGS_FIELDS,
+    CycleForm,
+    DepartmentForm,
+    InvitationForm,
+    MemberRoleForm,
+    SettingsForm,
 )
-from hierarchy.forms import SETTINGS_FIELDS, InvitationForm, SettingsForm
-from hierarchy.models import Cycle, Department, Granularity, KeyResult, Membership, Role
+from hierarchy.models import Cycle, Department, KeyResult, Membership, Role
 from hierarchy.scope import Scope, org_view
 from hierarchy.selectors import cycles_with_current
 from hierarchy.switcher import org_switch_refresh
-from okrplan.lib.forms import (
-    NON_FIELD,
-    form_add_service_errors,
-    form_data,
-    form_errors,
-    validated,
-)
+from okrplan.lib.forms import NON_FIELD, form_add_service_errors
 from okrplan.lib.numbers import fmt
-
-INVALID = (DrfValidationError, DjangoValidationError)
 
 
 def _render(request, scope: Scope, template: str, context: dict, status: int = 200):
@@ -137,26 +128,25 @@ def org_setup(request, scope: Scope):
 # --- Members ----------------------------------------------------------------------
 
 
-def _member_rows(scope: Scope, errors: dict[int, dict] | None = None) -> list[dict]:
-    """Each member with the departments they lead: two queries, whatever the size."""
+def _member_rows(scope: Scope, failed: dict | None = None) -> list[dict]:
+    """Each member with the departments they lead: two queries, whatever the size.
+    `failed`: a row that was refused, `{membership id: {"form": …, "remove_errors": …}}`."""
     led = defaultdict(list)
     for lead_id, name in scope.queryset(Department).order_by("name").values_list("lead_id", "name"):
         led[lead_id].append(name)
     members = scope.queryset(Membership).select_related("user").order_by("user__username")
-    errors = errors or {}
-    return [
-        {"m": m, "leads": led.get(m.user_id, []), "errors": errors.get(m.pk, {})} for m in members
-    ]
+    failed = failed or {}
+    return [{"m": m, "leads": led.get(m.user_id, []), **failed.get(m.pk, {})} for m in members]
 
 
-def _members_page(request, scope: Scope, *, status=200, row_errors=None, form=None, **context):
+def _members_page(request, scope: Scope, *, status=200, failed=None, form=None, **context):
     return _render(
         request,
         scope,
         "hierarchy/admin/members.html",
         {
             "tab": "members",
-            "rows": _member_rows(scope, row_errors),
+            "rows": _member_rows(scope, failed),
             "invitations": list(invitations_of_org(scope)),
             "form": form or InvitationForm(),
             "invitation_days": settings.INVITATION_DAYS,
@@ -213,8 +203,12 @@ def admin_invitation_withdraw(request, scope: Scope, invitation_id: int):
     return redirect("admin-members", scope.org.slug)
 
 
-def _member_row_response(request, scope: Scope, membership: Membership, errors: dict, note=""):
-    """The row for htmx (200, errors included, so htmx swaps it in); else the page."""
+def _member_row_response(
+    request, scope: Scope, membership: Membership, *, form=None, remove_errors=(), note=""
+):
+    """The row for htmx (200, errors included, so htmx swaps it in); else the page. `form`:
+    the refused role form; `remove_errors`: why the member was not removed."""
+    failed = {"form": form, "remove_errors": list(remove_errors)}
     if request.htmx:
         led = list(
             scope.queryset(Department)
@@ -226,9 +220,9 @@ def _member_row_response(request, scope: Scope, membership: Membership, errors: 
             request,
             scope,
             "hierarchy/admin/members.html#member-row",
-            {"row": {"m": membership, "leads": led, "errors": errors, "note": note}},
+            {"row": {"m": membership, "leads": led, "note": note, **failed}},
         )
-    return _members_page(request, scope, status=400, row_errors={membership.pk: errors})
+    return _members_page(request, scope, status=400, failed={membership.pk: failed})
 
 
 @org_view
@@ -236,12 +230,17 @@ def _member_row_response(request, scope: Scope, membership: Membership, errors: 
 def admin_member_role(request, scope: Scope, member_id: int):
     scope.require_admin()
     membership = scope.get(Membership.objects.select_related("user"), member_id)
-    try:
-        data = validated(MemberDetailApi.InputSerializer(data=form_data(request.POST, ["role"])))
-        membership = services.membership_update(membership=membership, **data)
-    except INVALID as error:
-        membership.refresh_from_db(fields=["role"])
-        return _member_row_response(request, scope, membership, form_errors(error))
+    form = MemberRoleForm(request.POST)
+    if form.is_valid():
+        try:
+            membership = services.membership_update(
+                membership=membership, role=form.cleaned_data["role"]
+            )
+        except DjangoValidationError as error:
+            form_add_service_errors(form, error)
+    if form.errors:
+        membership.refresh_from_db(fields=["role"])  # the row shows the role it has
+        return _member_row_response(request, scope, membership, form=form)
     text = f"{membership.user.username} is now {membership.get_role_display().lower()}."
     if membership.user_id == request.user.pk and membership.role != Role.ADMIN:
         # You stepped down: the admin pages are no longer yours.
@@ -250,7 +249,7 @@ def admin_member_role(request, scope: Scope, member_id: int):
             return HttpResponseClientRedirect(f"/o/{scope.org.slug}/")
         return redirect("org-home", scope.org.slug)
     if request.htmx:
-        return _member_row_response(request, scope, membership, {}, note="Saved.")
+        return _member_row_response(request, scope, membership, note="Saved.")
     messages.success(request, text)
     return redirect("admin-members", scope.org.slug)
 
@@ -263,8 +262,8 @@ def admin_member_remove(request, scope: Scope, member_id: int):
     username, yourself = membership.user.username, membership.user_id == request.user.pk
     try:
         services.membership_delete(membership=membership)
-    except INVALID as error:
-        return _member_row_response(request, scope, membership, form_errors(error))
+    except DjangoValidationError as error:
+        return _member_row_response(request, scope, membership, remove_errors=error.messages)
     messages.success(request, f"{username} is no longer a member of {scope.org.name}.")
     if yourself:
         org_switch_refresh(request)
@@ -278,15 +277,16 @@ def admin_member_remove(request, scope: Scope, member_id: int):
 # --- Departments ------------------------------------------------------------------
 
 
-def _departments_page(request, scope: Scope, *, status=200, row_errors=None, **context):
-    """The departments in use, each an editable row; the archived ones only with
-    `?archived=1` (their count says there are some)."""
-    row_errors = row_errors or {}
+def _departments_page(request, scope: Scope, *, status=200, refused=None, add_form=None):
+    """The departments in use, each an editable row (its form); the archived ones only
+    with `?archived=1` (their count says there are some). `refused`: the form of a row
+    that was refused, `{department id: form}`."""
+    refused = refused or {}
     departments = list(scope.queryset(Department).select_related("lead", "parent").order_by("name"))
     members = scope.queryset(Membership).select_related("user").order_by("user__username")
     active = [d for d in departments if d.archived_at is None]
     archived = [d for d in departments if d.archived_at is not None]
-    show_archived = request.GET.get("archived") == "1" or any(d.pk in row_errors for d in archived)
+    show_archived = request.GET.get("archived") == "1" or any(d.pk in refused for d in archived)
     return _render(
         request,
         scope,
@@ -294,25 +294,22 @@ def _departments_page(request, scope: Scope, *, status=200, row_errors=None, **c
         {
             "tab": "departments",
             "rows": [
-                {"d": d, "errors": row_errors.get(d.pk, {}), "values": {}, "parents": active}
+                {
+                    "d": d,
+                    "form": refused.get(d.pk) or DepartmentForm(scope=scope, department=d),
+                    "parents": active,
+                }
                 for d in active
             ],
-            "archived": [{"d": d, "errors": row_errors.get(d.pk, {})} for d in archived]
-            if show_archived
-            else [],
+            "archived": [{"d": d} for d in archived] if show_archived else [],
             "archived_count": len(archived),
             "show_archived": show_archived,
             "departments": active,
             "members": members,
-            "add_errors": {},
-            "add": {},
-            **context,
+            "add_form": add_form or DepartmentForm(scope=scope),
         },
         status=status,
     )
-
-
-DEPARTMENT_FIELDS = ["name", "lead", "parent"]
 
 
 @org_view
@@ -321,14 +318,14 @@ def admin_departments(request, scope: Scope):
     scope.require_admin()
     if request.method == "GET":
         return _departments_page(request, scope)
-    values = form_data(request.POST, DEPARTMENT_FIELDS, optional=("parent",))
-    try:
-        data = validated(DepartmentInputSerializer(data=values, context={"org": scope.org}))
-        department = services.department_create(org=scope.org, **data)
-    except INVALID as error:
-        return _departments_page(
-            request, scope, status=400, add_errors=form_errors(error), add=values
-        )
+    form = DepartmentForm(request.POST, scope=scope)
+    if form.is_valid():
+        try:
+            department = services.department_create(org=scope.org, **form.cleaned_data)
+        except DjangoValidationError as error:
+            form_add_service_errors(form, error)
+    if form.errors:
+        return _departments_page(request, scope, status=400, add_form=form)
     messages.success(request, f"Department {department.name} created, led by {department.lead}.")
     return _done(request, scope, "admin-departments")
 
@@ -339,39 +336,31 @@ def admin_department_update(request, scope: Scope, department_id: int):
     """Rename a department, name its new lead or move it (the fields of the row's form)."""
     scope.require_admin()
     department = scope.get(Department.objects.select_related("lead", "parent"), department_id)
-    values = form_data(request.POST, DEPARTMENT_FIELDS, optional=("parent",))
-    try:
-        data = validated(
-            DepartmentInputSerializer(data=values, partial=True, context={"org": scope.org})
-        )
-        department = services.department_update(department=department, **data)
-    except INVALID as error:
-        department.refresh_from_db()
-        errors = form_errors(error)
+    form = DepartmentForm(request.POST, scope=scope, department=department)
+    if form.is_valid():
+        try:
+            department = services.department_update(department=department, **form.cleaned_data)
+        except DjangoValidationError as error:
+            form_add_service_errors(form, error)
+    if form.errors:
+        department.refresh_from_db()  # the row's labels name it as it is
         if request.htmx:
-            return _department_row(request, scope, department, errors, values)
-        return _departments_page(request, scope, status=400, row_errors={department.pk: errors})
+            return _department_row(request, scope, department, form)
+        return _departments_page(request, scope, status=400, refused={department.pk: form})
     if request.htmx:
-        return _department_row(request, scope, department, {}, {}, note="Saved.")
+        form = DepartmentForm(scope=scope, department=department)
+        return _department_row(request, scope, department, form, note="Saved.")
     messages.success(request, f"Department {department.name} saved (lead: {department.lead}).")
     return redirect("admin-departments", scope.org.slug)
 
 
-def _department_row(request, scope: Scope, department, errors, values, note=""):
+def _department_row(request, scope: Scope, department, form, note=""):
     parents = list(scope.queryset(Department).filter(archived_at__isnull=True).order_by("name"))
     return _render(
         request,
         scope,
         "hierarchy/admin/departments.html#department-row",
-        {
-            "row": {
-                "d": department,
-                "errors": errors,
-                "values": values,
-                "note": note,
-                "parents": parents,
-            }
-        },
+        {"row": {"d": department, "form": form, "note": note, "parents": parents}},
     )
 
 
@@ -424,20 +413,8 @@ def admin_department_delete(request, scope: Scope, department_id: int):
 
 # --- Cycles -----------------------------------------------------------------------
 
-CYCLE_FIELDS = [
-    "name",
-    "start",
-    "end",
-    "granularity",
-    "refine_start",
-    "refine_end",
-    "alignment_meeting",
-    "midcycle_check",
-]
-CYCLE_OPTIONAL = ("refine_start", "refine_end", "alignment_meeting", "midcycle_check")
 
-
-def _cycles_page(request, scope: Scope, *, status=200, **context):
+def _cycles_page(request, scope: Scope, *, status=200, form=None):
     """The cycles, newest first, each with what it overlaps; the archived ones only with
     `?archived=1` (their count says there are some). One query."""
     cycles = list(
@@ -468,10 +445,7 @@ def _cycles_page(request, scope: Scope, *, status=200, **context):
             "rows": rows,
             "archived_count": len(cycles) - len(active),
             "show_archived": show_archived,
-            "granularities": Granularity.choices,
-            "add_errors": {},
-            "add": {"granularity": Granularity.MONTH},
-            **context,
+            "form": form or CycleForm(),
         },
         status=status,
     )
@@ -491,12 +465,14 @@ def admin_cycles(request, scope: Scope):
     scope.require_admin()
     if request.method == "GET":
         return _cycles_page(request, scope)
-    values = form_data(request.POST, CYCLE_FIELDS, optional=CYCLE_OPTIONAL)
-    try:
-        data = validated(CycleInputSerializer(data=values))
-        cycle = services.cycle_create(org=scope.org, **data)
-    except INVALID as error:
-        return _cycles_page(request, scope, status=400, add_errors=form_errors(error), add=values)
+    form = CycleForm(request.POST)
+    if form.is_valid():
+        try:
+            cycle = services.cycle_create(org=scope.org, **form.cleaned_data)
+        except DjangoValidationError as error:
+            form_add_service_errors(form, error)
+    if form.errors:
+        return _cycles_page(request, scope, status=400, form=form)
     _cycle_saved(
         request,
         cycle,
@@ -505,17 +481,6 @@ def admin_cycles(request, scope: Scope):
         f"mid-cycle check on {date_format(cycle.midcycle_check, 'j M Y')}.",
     )
     return _done(request, scope, "admin-cycles")
-
-
-def _cycle_values(cycle: Cycle) -> dict:
-    """The edit form's values: an alignment meeting or mid-cycle check on its default day
-    is left empty (it is the default again, and follows the dates when they move)."""
-    defaults = services.cycle_default_days(cycle.start, cycle.end)
-    return {
-        field: (value.isoformat() if hasattr(value, "isoformat") else value)
-        for field in CYCLE_FIELDS
-        if (value := getattr(cycle, field)) is not None and defaults.get(field) != value
-    }
 
 
 @org_view
@@ -527,21 +492,13 @@ def admin_cycle_edit(request, scope: Scope, cycle_id: int):
     scope.require_admin()
     cycle = scope.get(Cycle, cycle_id)
     has_krs = KeyResult.objects.filter(organization=scope.org, cycle=cycle).exists()
-    errors, values = {}, _cycle_values(cycle)
-    if request.method == "POST":
-        # what the form sent over what it did not (a disabled field: the periods, fixed);
-        # a day left on its default stays the default
-        values = {
-            "alignment_meeting": None,
-            "midcycle_check": None,
-            **values,
-            **form_data(request.POST, CYCLE_FIELDS, optional=CYCLE_OPTIONAL),
-        }
+    # what the form sent over what it did not (a disabled field: the periods, fixed)
+    form = CycleForm(request.POST if request.method == "POST" else None, cycle=cycle)
+    if form.is_bound and form.is_valid():
         try:
-            data = validated(CycleInputSerializer(data=values))
-            cycle = services.cycle_update(cycle=cycle, **data)
-        except INVALID as error:
-            errors = form_errors(error)
+            cycle = services.cycle_update(cycle=cycle, **form.cleaned_data)
+        except DjangoValidationError as error:
+            form_add_service_errors(form, error)
         else:
             _cycle_saved(request, cycle, f"Cycle {cycle.name} saved.")
             return redirect("admin-cycles", scope.org.slug)
@@ -551,13 +508,12 @@ def admin_cycle_edit(request, scope: Scope, cycle_id: int):
         "hierarchy/admin/cycle_edit.html",
         {
             "tab": "cycles",
-            "cycle": scope.get(Cycle, cycle_id) if errors else cycle,
-            "values": values,
-            "errors": errors,
+            # as stored: a refused update may have set some of its attributes
+            "cycle": scope.get(Cycle, cycle_id) if form.errors else cycle,
+            "form": form,
             "has_krs": has_krs,
-            "granularities": Granularity.choices,
         },
-        status=400 if errors else 200,
+        status=400 if form.errors else 200,
     )
 
 

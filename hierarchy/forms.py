@@ -1,22 +1,36 @@
-"""Django Forms of the hierarchy's pages that are not the API's input: invitations, a
-new organization, and a person's own account (sign-up, profile, personal tokens).
+"""Django Forms of the hierarchy's pages: the admin pages (invitations, a member's role,
+departments, cycles, the organization's settings), a new organization, and a person's
+own account (sign-up, profile, personal tokens).
 
-They parse what a person typed; the services validate the rest (the same services as
-the API), and a service's ValidationError becomes an error on the field it names.
+They parse what a person typed, with messages in their words; the services validate the
+rest (the same services as the API), and a service's ValidationError becomes an error on
+the field it names (`okrplan.lib.forms.form_add_service_errors`). A reference to a row of
+the organization (a department, a member) is looked up through the page's scope, so
+another organization's answers exactly like a missing one.
 """
 
 import re
+from datetime import date
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm
 from django.core.validators import validate_email
 
-from hierarchy.models import ORG_SLUG_PATTERN, NotifyBy, Organization, Role
-from hierarchy.services import organization_slug_suggest
+from hierarchy.models import (
+    ORG_SLUG_PATTERN,
+    Cycle,
+    Department,
+    Granularity,
+    Membership,
+    NotifyBy,
+    Organization,
+    Role,
+)
+from hierarchy.services import cycle_default_days, organization_slug_suggest
 from hierarchy.timezones import time_zone_choices
 from okrplan.lib.forms import NumberFormField
-from okrplan.lib.text import ONE_LINE_MESSAGE, is_one_line
+from okrplan.lib.text import ONE_LINE_MESSAGE, is_one_line, validate_one_line
 
 
 class InvitationForm(forms.Form):
@@ -188,3 +202,192 @@ class SettingsForm(forms.Form):
                 self.fields[name] = NumberFormField(
                     error_messages={"required": "Must be a number."}
                 )
+
+
+class MemberRoleForm(forms.Form):
+    """A member's new role (the members page's row); whether it may change (the last
+    admin, a viewer's duties) is `membership_update`'s, the API's service."""
+
+    role = forms.ChoiceField(
+        choices=Role.choices,
+        error_messages={
+            "required": "Choose a role: admin, member or viewer.",
+            "invalid_choice": "Choose a role: admin, member or viewer.",
+        },
+    )
+
+    @property
+    def all_errors(self) -> list[str]:
+        """The role's errors and the form's: the row shows them together."""
+        return [message for messages_ in self.errors.values() for message in messages_]
+
+
+class MemberField(forms.CharField):
+    """A member of the organization, named by username (like the API's `MemberField`):
+    the user, or an error naming what was typed. `members` (set by the form) is the
+    organization's memberships, so a username of another organization's member answers
+    like one nobody has."""
+
+    default_error_messages = {
+        "not_member": "No member of this organization is named “%(value)s”.",
+    }
+
+    def __init__(self, **kwargs):
+        self.members = Membership.objects.none()
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        # stripped, and a NUL refused, before the query (PostgreSQL cannot compare one)
+        username = super().clean(value)
+        if not username:
+            return None
+        membership = self.members.select_related("user").filter(user__username=username).first()
+        if membership is None:
+            raise forms.ValidationError(
+                self.error_messages["not_member"],
+                code="not_member",
+                params={"value": username[:150]},
+            )
+        return membership.user
+
+
+class DepartmentForm(forms.Form):
+    """A new department (the add form), or a department's row: its name, its lead (a
+    member, by username) and the department it is part of. A row's field that is not
+    posted stays as it is, like the API's PATCH."""
+
+    name = forms.CharField(
+        max_length=200,
+        validators=[validate_one_line],
+        error_messages={
+            "required": "Give the department a name.",
+            "max_length": "Use at most 200 characters.",
+        },
+    )
+    lead = MemberField(
+        label="Lead (username of a member)",
+        error_messages={
+            "required": "Give a username: a member of the organization leads the department.",
+        },
+    )
+    parent = forms.ModelChoiceField(
+        label="Part of (optional)",
+        queryset=Department.objects.none(),
+        required=False,
+        error_messages={
+            "invalid_choice": "That department does not exist (any more): choose one from "
+            "the list.",
+        },
+    )
+
+    def __init__(self, data=None, *, scope, department: Department | None = None, **kwargs):
+        self.department = department
+        if department is not None:
+            kwargs["initial"] = {
+                "name": department.name,
+                "lead": department.lead.username,
+                "parent": department.parent_id,
+            }
+            if data is not None:
+                data = {**kwargs["initial"], **{k: data[k] for k in self.base_fields if k in data}}
+        super().__init__(data, **kwargs)
+        self.fields["lead"].members = scope.queryset(Membership)
+        self.fields["parent"].queryset = scope.queryset(Department)
+
+
+# What the date inputs send (and the API reads): 2026-01-31, ASCII digits only
+ISO_DAY = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})", re.ASCII)
+DAY_EXAMPLE = "like 2026-01-31"
+
+
+class DayField(forms.Field):
+    """A day as the date inputs send it, year-month-day (the API's format). Whether the
+    day may be a cycle's is the cycle services' (SPEC.md §2, docs/decisions.md)."""
+
+    default_error_messages = {
+        "invalid": f"Enter a date {DAY_EXAMPLE}.",
+        "no_such_day": f"There is no such day as %(value)s: enter a date {DAY_EXAMPLE}.",
+    }
+
+    def to_python(self, value) -> date | None:
+        value = (value or "").strip()
+        if value in self.empty_values:
+            return None
+        match = ISO_DAY.fullmatch(value)
+        if not match:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        try:
+            return date(*map(int, match.groups()))
+        except ValueError:
+            raise forms.ValidationError(
+                self.error_messages["no_such_day"], code="no_such_day", params={"value": value}
+            ) from None
+
+
+CYCLE_FIELDS = (
+    "name",
+    "start",
+    "end",
+    "granularity",
+    "refine_start",
+    "refine_end",
+    "alignment_meeting",
+    "midcycle_check",
+)
+
+
+class CycleForm(forms.Form):
+    """A new cycle, or a cycle's edit page: its name, dates, periods and the optional
+    days (`cycle_create`, `cycle_update`: the API's services check how the days fit
+    together). An alignment meeting or mid-cycle check left empty is the default day;
+    on the edit page a field that is not posted (the periods' select, disabled once the
+    cycle has key results) stays as it is."""
+
+    name = forms.CharField(
+        max_length=100,
+        validators=[validate_one_line],
+        widget=forms.TextInput(attrs={"placeholder": "Q3 2026"}),
+        error_messages={
+            "required": "Give the cycle a name, like Q3 2026.",
+            "max_length": "Use at most 100 characters.",
+        },
+    )
+    start = DayField(
+        error_messages={"required": "Give the day the cycle starts."},
+    )
+    end = DayField(
+        error_messages={"required": "Give the day the cycle ends."},
+    )
+    granularity = forms.ChoiceField(
+        label="Periods",
+        choices=Granularity.choices,
+        error_messages={
+            "required": "Choose monthly or weekly periods.",
+            "invalid_choice": "Choose monthly or weekly periods.",
+        },
+    )
+    refine_start = DayField(label="Refine window starts", required=False)
+    refine_end = DayField(label="Refine window ends", required=False)
+    alignment_meeting = DayField(label="Alignment meeting", required=False)
+    midcycle_check = DayField(label="Mid-cycle check", required=False)
+
+    def __init__(self, data=None, *, cycle: Cycle | None = None, **kwargs):
+        self.cycle = cycle
+        if cycle is not None:
+            kwargs["initial"] = self.values_of(cycle)
+            if data is not None:
+                data = {**kwargs["initial"], **{k: data[k] for k in CYCLE_FIELDS if k in data}}
+        else:
+            kwargs.setdefault("initial", {"granularity": Granularity.MONTH})
+        super().__init__(data, **kwargs)
+
+    @staticmethod
+    def values_of(cycle: Cycle) -> dict:
+        """The edit form's values: an alignment meeting or mid-cycle check on its default
+        day is left empty (it is the default again, and follows the dates when they move)."""
+        defaults = cycle_default_days(cycle.start, cycle.end)
+        return {
+            field: (value.isoformat() if isinstance(value, date) else value)
+            for field in CYCLE_FIELDS
+            if (value := getattr(cycle, field)) is not None and defaults.get(field) != value
+        }

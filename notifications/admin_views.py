@@ -2,9 +2,10 @@
 and the per-KR overrides.
 
 Admins only (403 for other members, 404 for outsiders, checked here). The POSTs
-are parsed by the API's `RuleSerializer` and saved by the same services as
-`PUT .../propagation-rules/` and `PUT, DELETE .../krs/{id}/propagation-rule/`, so
-the page refuses what the API refuses; errors are shown next to their field.
+are parsed by Django Forms (`RuleForm`, `OverrideForm`) and saved by the same service
+as `PUT .../propagation-rules/` and `PUT, DELETE .../krs/{id}/propagation-rule/`
+(`rule_set`, which checks the threshold's range), so the page refuses what the API
+refuses; errors are shown next to their field.
 """
 
 from django.contrib import messages
@@ -12,43 +13,24 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Exists, OuterRef
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
-from rest_framework.exceptions import ValidationError as DrfValidationError
 
-from hierarchy.fields import OrgRelatedField
 from hierarchy.models import KeyResult
 from hierarchy.scope import Scope, org_view
 from notifications import selectors, services
-from notifications.apis import RuleSerializer
+from notifications.forms import OverrideForm, RuleForm
 from notifications.models import Downward, PropagationRule, Upward
 from notifications.rules import Rule
-from okrplan.lib.forms import form_data, form_errors, validated
+from okrplan.lib.forms import form_add_service_errors
 from okrplan.lib.numbers import fmt
-
-INVALID = (DrfValidationError, DjangoValidationError)
-RULE_FIELDS = ["upward", "threshold_pct", "downward"]
-
-
-class OverrideInputSerializer(RuleSerializer):
-    """The API's rule, plus the KR it overrides (an id of this organization)."""
-
-    kr = OrgRelatedField(KeyResult)
 
 
 def _rule_values(rule: Rule | PropagationRule) -> dict:
+    """A rule as its form's initial values."""
     return {
         "upward": rule.upward,
         "threshold_pct": fmt(rule.threshold_pct),
         "downward": rule.downward,
     }
-
-
-def _rule_data(post) -> dict:
-    """The rule fields of a POST; a blank threshold is not sent (the stored one stays),
-    exactly like a PUT without `threshold_pct`."""
-    values = form_data(post, [*RULE_FIELDS, "kr"], optional=("threshold_pct",))
-    if values.get("threshold_pct") is None:
-        values.pop("threshold_pct", None)
-    return values
 
 
 def _describe(rule: Rule | PropagationRule) -> str:
@@ -60,20 +42,11 @@ def _describe(rule: Rule | PropagationRule) -> str:
     return f"{upward}; downward: {Downward(rule.downward).label.lower()}"
 
 
-def _page(
-    request,
-    scope: Scope,
-    *,
-    status=200,
-    default_values=None,
-    default_errors=None,
-    row_errors=None,
-    row_values=None,
-    add_values=None,
-    add_errors=None,
-):
+def _page(request, scope: Scope, *, status=200, default_form=None, refused=None, add_form=None):
     """Three queries: the default rule, the overrides (with their KRs), the KRs that
-    may get one (those with children: their rules govern notices about them)."""
+    may get one (those with children: their rules govern notices about them).
+    `refused`: the form of an override's row that was refused, keyed by the KR's id as
+    posted (a string, so that nothing is parsed by hand)."""
     default = selectors.rule_default(org=scope.org)
     overrides = (
         PropagationRule.objects.filter(organization=scope.org, kr__isnull=False)
@@ -87,12 +60,10 @@ def _page(
         .select_related("cycle")
         .order_by("-cycle__start", "cycle_id", "title", "id")
     )
-    # keyed by the KR's id as posted (a string), so that nothing is parsed by hand
-    row_errors, row_values = row_errors or {}, row_values or {}
+    refused = dict(refused or {})
     overrides = list(overrides)
-    shown_rows = {str(rule.kr_id) for rule in overrides}
-    for kr_id in set(row_errors) - shown_rows:  # a row that is gone: show it on the add form
-        add_errors, add_values = row_errors.pop(kr_id), row_values.pop(kr_id, add_values)
+    for kr_id in set(refused) - {str(rule.kr_id) for rule in overrides}:
+        add_form = refused.pop(kr_id)  # a row that is gone: shown on the add form
     return render(
         request,
         "notifications/admin_rules.html",
@@ -100,22 +71,17 @@ def _page(
             "scope": scope,
             "org": scope.org,
             "tab": "rules",
-            "upward_choices": Upward.choices,
-            "downward_choices": Downward.choices,
-            "default": default_values or _rule_values(default),
-            "default_errors": default_errors or {},
+            "default_form": default_form or RuleForm(initial=_rule_values(default)),
             "overrides": [
                 {
                     "rule": rule,
                     "kr": rule.kr,
-                    "values": row_values.get(str(rule.kr_id)) or _rule_values(rule),
-                    "errors": row_errors.get(str(rule.kr_id), {}),
+                    "form": refused.get(str(rule.kr_id)) or RuleForm(initial=_rule_values(rule)),
                 }
                 for rule in overrides
             ],
             "parents": parents,
-            "add": add_values or _rule_values(default),
-            "add_errors": add_errors or {},
+            "add_form": add_form or OverrideForm(scope=scope, initial=_rule_values(default)),
         },
         status=status,
     )
@@ -128,15 +94,14 @@ def admin_rules(request, scope: Scope):
     scope.require_admin()
     if request.method == "GET":
         return _page(request, scope)
-    values = _rule_data(request.POST)
-    values.pop("kr", None)
-    try:
-        rule = services.rule_set(org=scope.org, kr=None, **validated(RuleSerializer(data=values)))
-    except INVALID as error:
-        shown = {**_rule_values(Rule()), **values}
-        return _page(
-            request, scope, status=400, default_values=shown, default_errors=form_errors(error)
-        )
+    form = RuleForm(request.POST)
+    if form.is_valid():
+        try:
+            rule = services.rule_set(org=scope.org, kr=None, **form.cleaned_data)
+        except DjangoValidationError as error:
+            form_add_service_errors(form, error)
+    if form.errors:
+        return _page(request, scope, status=400, default_form=form)
     messages.success(request, f"Default rule saved: {_describe(rule)}.")
     return redirect("admin-rules", scope.org.slug)
 
@@ -146,25 +111,19 @@ def admin_rules(request, scope: Scope):
 def admin_rule_override(request, scope: Scope):
     """Add or change the override of one KR (`kr` in the body, like the API's path)."""
     scope.require_admin()
-    values = _rule_data(request.POST)
-    from_row = request.POST.get("source") == "row"
-    try:
-        data = validated(OverrideInputSerializer(data=values, context={"org": scope.org}))
+    form = OverrideForm(request.POST, scope=scope)
+    if form.is_valid():
+        data = dict(form.cleaned_data)
         kr = data.pop("kr")
-        rule = services.rule_set(org=scope.org, kr=kr, **data)
-    except INVALID as error:
-        errors = form_errors(error)
-        shown = {**_rule_values(Rule()), **values}
-        kr_id = values.get("kr")
-        if from_row and kr_id:
-            return _page(
-                request,
-                scope,
-                status=400,
-                row_errors={kr_id: errors},
-                row_values={kr_id: shown},
-            )
-        return _page(request, scope, status=400, add_values=shown, add_errors=errors)
+        try:
+            rule = services.rule_set(org=scope.org, kr=kr, **data)
+        except DjangoValidationError as error:
+            form_add_service_errors(form, error)
+    if form.errors:
+        kr_id = form.data.get("kr", "")
+        if request.POST.get("source") == "row" and kr_id:
+            return _page(request, scope, status=400, refused={kr_id: form})
+        return _page(request, scope, status=400, add_form=form)
     messages.success(request, f"Override for “{kr.title}” saved: {_describe(rule)}.")
     return redirect("admin-rules", scope.org.slug)
 

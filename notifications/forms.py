@@ -1,4 +1,5 @@
-"""Forms of the parent owner's actions on the combined view.
+"""Forms of the notifications pages: the parent owner's actions on the combined view, a
+step's answer, the inbox's way back, and the admin's propagation rules.
 
 They parse what a person typed; the services validate the rest (the same services,
 with the same rules, as the API). A service's ValidationError becomes an error on
@@ -9,7 +10,8 @@ half-written and the person sees which field to fix.
 from django import forms
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from notifications.models import Answer
+from hierarchy.models import KeyResult
+from notifications.models import Answer, Downward, Upward
 from okrplan.lib.forms import NumberFormField
 
 
@@ -103,3 +105,53 @@ class BackToInboxForm(forms.Form):
         ):
             return target
         return inbox
+
+
+class RuleForm(forms.Form):
+    """A propagation rule (`PUT .../propagation-rules/`): upward, its threshold, downward.
+    A blank threshold is not sent: the stored one stays, like a PUT without it. Its range
+    is `rule_set`'s (the API's service)."""
+
+    upward = forms.ChoiceField(
+        label="Upward",
+        choices=Upward.choices,
+        error_messages={
+            "required": "Choose when the parent owner is told: never, on every change or "
+            "past a threshold.",
+            "invalid_choice": "Choose when the parent owner is told: never, on every change "
+            "or past a threshold.",
+        },
+    )
+    threshold_pct = NumberFormField(
+        label="Threshold",
+        required=False,
+        help_text="Used with “Notify past a threshold”: above 0 and at most 1000 percent.",
+    )
+    downward = forms.ChoiceField(
+        label="Downward",
+        choices=Downward.choices,
+        error_messages={
+            "required": "Choose what the child owners get: nothing, a notice or a review.",
+            "invalid_choice": "Choose what the child owners get: nothing, a notice or a review.",
+        },
+    )
+
+
+class OverrideForm(RuleForm):
+    """A KR's override (`PUT .../krs/{id}/propagation-rule/`), the KR in the body: any KR
+    of the organization (the page offers those with children); another organization's
+    answers like a missing one."""
+
+    kr = forms.ModelChoiceField(
+        label="Key result",
+        queryset=KeyResult.objects.none(),
+        error_messages={
+            "required": "Choose a key result.",
+            "invalid_choice": "That key result does not exist (any more): choose one from "
+            "the list.",
+        },
+    )
+
+    def __init__(self, *args, scope, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kr"].queryset = scope.queryset(KeyResult)

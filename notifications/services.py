@@ -88,6 +88,10 @@ def email_soon() -> None:
 
 # --- Propagation rules ----------------------------------------------------------
 
+# The range of a threshold (the model's validators), checked here for the API and the page
+THRESHOLD_MIN, THRESHOLD_MAX = Decimal("0.001"), Decimal(1000)
+THRESHOLD_MESSAGE = "Give a percentage above 0 and at most 1000."
+
 
 @transaction.atomic
 def rule_set(
@@ -98,12 +102,15 @@ def rule_set(
     downward: str,
     threshold_pct: Decimal | None = None,
 ):
-    """Set the organization's default rule (kr=None) or a KR's override."""
+    """Set the organization's default rule (kr=None) or a KR's override. Without
+    `threshold_pct` the stored one stays (a new rule gets the default, 10)."""
     from notifications.models import PropagationRule
     from notifications.rules import Rule
 
     values = {"upward": upward, "downward": downward}
     if threshold_pct is not None:
+        if not (THRESHOLD_MIN <= threshold_pct <= THRESHOLD_MAX):
+            raise ValidationError({"threshold_pct": [THRESHOLD_MESSAGE]})
         values["threshold_pct"] = threshold_pct
     row, _ = PropagationRule.objects.update_or_create(organization=org, kr=kr, defaults=values)
     return Rule(upward=row.upward, threshold_pct=row.threshold_pct, downward=row.downward)

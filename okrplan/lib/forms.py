@@ -3,12 +3,10 @@
 Pages validate with Django Forms: `NumberFormField` is the one number parser's form
 field (okrplan/lib/fields.py's `parse_decimal`, with thousands separators as people type
 them), and `form_add_service_errors` puts a service's ValidationError on the fields it
-names. A page whose messages are the API's (the admin pages' members, departments and
-cycles, the cycle tree's objective and KR forms, the propagation rules) parses its POST
-with the API's own input serializer instead (`form_data`, `validated`), calls the same
-service, and turns either kind of ValidationError (DRF's from the serializer, Django's
-from the service) into `{field: [message, ...]}` (`form_errors`) for the template to
-show next to the field it names.
+names. The one page left that parses its POST with the API's own input serializer is the
+cycle tree's objective and KR forms (plans/tree_views.py, being reworked): `form_data`,
+`validated`, and `form_errors`, which turns either kind of ValidationError (DRF's from the
+serializer, Django's from the service) into `{field: [message, ...]}` for the template.
 """
 
 from django import forms

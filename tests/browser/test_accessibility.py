@@ -125,6 +125,37 @@ def _answer_no_change(page: Page, s: dict) -> None:
     expect(page.locator(".messages")).to_contain_text("Answered")
 
 
+def _refuse_a_department_row(page: Page, s: dict) -> None:
+    """A department's row refused (a lead nobody has), swapped in by htmx with its error."""
+    page.get_by_label("Lead of Sales (username)").fill("nobody-here")
+    page.get_by_role("button", name="Save Sales").click()
+    expect(page.locator("#main tr.has-errors .errorlist")).to_contain_text("No member")
+
+
+def _create_a_cycle_without_dates(page: Page, s: dict) -> None:
+    """The new cycle's form sent without its dates: the page again, with the errors."""
+    page.get_by_label("Name", exact=True).fill("Q9 2026")
+    page.get_by_role("button", name="Create cycle").click()
+    expect(page.locator("#cycle-start-errors")).to_contain_text("Give the day the cycle starts.")
+
+
+def _save_a_cycle_without_a_name(page: Page, s: dict) -> None:
+    page.get_by_label("Name", exact=True).fill("")
+    page.get_by_role("button", name="Save the cycle").click()
+    expect(page.locator("#cycle-name-errors")).to_contain_text("Give the cycle a name")
+
+
+def _refuse_a_threshold(page: Page, s: dict) -> None:
+    page.get_by_label("Threshold", exact=True).fill("lots")
+    page.get_by_role("button", name="Save default rule").click()
+    expect(page.locator("#default-threshold-errors")).to_contain_text("is not a number")
+
+
+def _add_an_override_without_its_kr(page: Page, s: dict) -> None:
+    page.get_by_role("button", name="Save override").click()
+    expect(page.locator("#add-kr-errors")).to_contain_text("Choose a key result.")
+
+
 # fmt: off
 VISITS = (
     Visit("login", None, lambda s: "/accounts/login/"),
@@ -175,10 +206,18 @@ VISITS = (
     Visit("step", "maya", _org("steps/{review_step}/"), "answered", _answer_no_change),
     Visit("admin-members", "admin", _org("admin/members/"), then=_members_controls_on_screen),
     Visit("admin-departments", "admin", _org("admin/departments/")),
+    Visit("admin-departments", "admin", _org("admin/departments/"), "row-error",
+          _refuse_a_department_row),
     Visit("admin-cycles", "admin", _org("admin/cycles/")),
+    Visit("admin-cycles", "admin", _org("admin/cycles/"), "errors", _create_a_cycle_without_dates),
     Visit("admin-cycle-edit", "admin", _org("admin/cycles/{cycle}/")),
+    Visit("admin-cycle-edit", "admin", _org("admin/cycles/{cycle}/"), "errors",
+          _save_a_cycle_without_a_name),
     Visit("admin-settings", "admin", _org("admin/settings/")),
     Visit("admin-rules", "admin", _org("admin/rules/")),
+    Visit("admin-rules", "admin", _org("admin/rules/"), "default-error", _refuse_a_threshold),
+    Visit("admin-rules", "admin", _org("admin/rules/"), "override-error",
+          _add_an_override_without_its_kr),
 )
 
 # Page routes that are no page of their own: each answers a form of a page visited above

@@ -69,9 +69,9 @@ def test_it_creates_a_weekly_cycle_with_refine_window_and_own_dates(world, clien
     [
         ({"end": "2025-12-31"}, "end", "must end on or after its start"),
         ({"end": "2027-06-30"}, "end", "at most 371 days"),
-        ({"granularity": "day"}, "granularity", "is not a valid choice"),
-        ({"start": "2026-02-30"}, "start", "Date has wrong format"),
-        ({"start": ""}, "start", "Date has wrong format"),
+        ({"granularity": "day"}, "granularity", "Choose monthly or weekly periods."),
+        ({"start": "2026-02-30"}, "start", "There is no such day as 2026-02-30: enter a date like"),
+        ({"start": ""}, "start", "Give the day the cycle starts."),
         ({"refine_start": "2025-12-01"}, "refine_end", "both ends of the refine window"),
         (
             {"refine_start": "2025-12-20", "refine_end": "2025-12-01"},
@@ -80,7 +80,7 @@ def test_it_creates_a_weekly_cycle_with_refine_window_and_own_dates(world, clien
         ),
         ({"alignment_meeting": "2026-05-01"}, "alignment_meeting", "Must fall inside the cycle"),
         ({"midcycle_check": "2025-01-01"}, "midcycle_check", "Must fall inside the cycle"),
-        ({"name": ""}, "name", "may not be blank"),
+        ({"name": ""}, "name", "Give the cycle a name, like Q3 2026."),
     ],
 )
 def test_it_refuses_what_the_api_refuses_and_names_the_field(world, client, change, field, message):
@@ -148,3 +148,29 @@ def test_it_costs_the_same_queries_for_few_and_many_cycles(
     with django_assert_num_queries(5):
         page = client.get(URL).content.decode()
     assert page.count('<article class="cycle-admin"') == 20
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"start": "2026/01/01"}, "start", "Enter a date like 2026-01-31."),
+        ({"end": "31.03.2026"}, "end", "Enter a date like 2026-01-31."),
+        ({"refine_start": "\uff12\uff10\uff12\uff16-01-02"}, "refine_start", "Enter a date like"),
+        ({"midcycle_check": "2026-13-01"}, "midcycle_check", "There is no such day as 2026-13-01"),
+        ({"end": ""}, "end", "Give the day the cycle ends."),
+        ({"granularity": ""}, "granularity", "Choose monthly or weekly periods."),
+        ({"name": "Q" * 101}, "name", "Use at most 100 characters."),
+    ],
+)
+def test_it_says_what_is_wrong_in_the_users_words(world, client, change, field, message):
+    client.force_login(world.admin)
+    response = client.post(URL, {**Q1, **change})
+    assert response.status_code == 400
+    page = response.content.decode()
+    errors = re.search(rf'<ul class="errorlist" id="cycle-{field}-errors">(.*?)</ul>', page, re.S)
+    assert errors and message in errors.group(1), page
+    control = "select" if field == "granularity" else "input"
+    assert re.search(rf'<{control} id="cycle-{field}"[^>]*aria-invalid="true"', page)
+    for framework in ("This field", "wrong format", "valid choice", "Enter a valid date"):
+        assert framework not in page
+    assert not Cycle.objects.exists()

@@ -58,12 +58,12 @@ def test_it_creates_a_department(world, client):
 @pytest.mark.parametrize(
     ("body", "field", "message"),
     [
-        ({"lead": "maya"}, "name", "This field is required."),
-        ({"name": "  ", "lead": "maya"}, "name", "may not be blank"),
-        ({"name": "Ops"}, "lead", "This field is required."),
+        ({"lead": "maya"}, "name", "Give the department a name."),
+        ({"name": "  ", "lead": "maya"}, "name", "Give the department a name."),
+        ({"name": "Ops"}, "lead", "Give a username: a member of the organization leads"),
         ({"name": "Ops", "lead": "outsider"}, "lead", "No member of this organization"),
         ({"name": "Ops", "lead": "ghost"}, "lead", "No member of this organization"),
-        ({"name": "Ops", "lead": "maya", "parent": "other"}, "parent", "Incorrect type"),
+        ({"name": "Ops", "lead": "maya", "parent": "other"}, "parent", "does not exist"),
         ({"name": "Ops", "lead": "maya", "parent": str(10**30)}, "parent", "does not exist"),
         ({"name": "marketing", "lead": "maya"}, "name", "exists already"),
     ],
@@ -115,7 +115,7 @@ def test_it_saves_a_row_inline_for_htmx(world, client):
     ("body", "field", "message"),
     [
         ({"name": "Marketing", "lead": "sam"}, "name", "exists already"),
-        ({"name": "", "lead": "sam"}, "name", "may not be blank"),
+        ({"name": "", "lead": "sam"}, "name", "Give the department a name."),
         ({"name": "Sales", "lead": "outsider"}, "lead", "No member of this organization"),
         ({"name": "Sales", "lead": ""}, "lead", "Give a username"),
     ],
@@ -179,3 +179,57 @@ def test_it_costs_the_same_queries_for_few_and_many_departments(
     with django_assert_num_queries(6):
         page = client.get(URL).content.decode()
     assert page.count('<tr id="department-') == 27
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"name": "x" * 201, "lead": "maya"}, "name", "Use at most 200 characters."),
+        (
+            {"name": "Ops", "lead": "ghost"},
+            "lead",
+            "No member of this organization is named “ghost”.",
+        ),
+        ({"name": "Ops", "lead": "ma\x00ya"}, "lead", "Null characters are not allowed."),
+        (
+            {"name": "Ops", "lead": "maya", "parent": "other"},
+            "parent",
+            "That department does not exist (any more): choose one from the list.",
+        ),
+        ({}, "name", "Give the department a name."),
+        ({}, "lead", "Give a username: a member of the organization leads the department."),
+    ],
+)
+def test_it_says_what_is_wrong_in_the_users_words(world, client, body, field, message):
+    client.force_login(world.admin)
+    response = client.post(URL, body)
+    assert response.status_code == 400
+    page = response.content.decode()
+    errors = re.search(rf'<ul class="errorlist" id="add-{field}-errors">(.*?)</ul>', page, re.S)
+    assert errors and message in errors.group(1), page
+    assert "This field" not in page and "Select a valid choice" not in page
+    assert not Department.objects.filter(name="Ops").exists()
+
+
+def test_a_refused_row_shows_what_was_typed(world, client):
+    client.force_login(world.admin)
+    body = {"name": "Sales EMEA", "lead": "ghost", "parent": ""}
+    response = client.post(update_url(world.sales), body, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert 'value="Sales EMEA"' in html and 'value="ghost"' in html
+    assert f'id="dept-{world.sales.pk}-lead" name="lead"' in html
+    assert 'aria-invalid="true" aria-describedby="dept-' in html
+    assert "Name of Sales" in html  # the label names it as it is
+    world.sales.refresh_from_db()
+    assert world.sales.name == "Sales"
+
+
+def test_a_field_the_row_does_not_post_stays_as_it_is(world, client):
+    field = Department.objects.create(
+        organization=world.org, name="Field", lead=world.owner, parent=world.marketing
+    )
+    client.force_login(world.admin)
+    response = client.post(update_url(field), {"name": "Field events"})
+    assert response.status_code == 302
+    field.refresh_from_db()
+    assert (field.name, field.lead, field.parent) == ("Field events", world.owner, world.marketing)

@@ -195,7 +195,7 @@ def test_it_refuses_a_bad_role(world, client):
     client.force_login(world.admin)
     response = client.post(role_url(membership), {"role": "owner"})
     assert response.status_code == 400
-    assert "is not a valid choice" in row(response.content.decode(), membership)
+    assert "Choose a role: admin, member or viewer." in row(response.content.decode(), membership)
     membership.refresh_from_db()
     assert membership.role == Role.MEMBER
 
@@ -290,3 +290,17 @@ def test_it_costs_the_same_queries_for_few_and_many_members(
     with django_assert_num_queries(7):
         page = client.get(URL).content.decode()
     assert page.count('<tr id="member-') == 36
+
+
+@pytest.mark.parametrize("body", [{}, {"role": ""}, {"role": "owner"}])
+def test_a_role_that_is_not_one_says_which_are(world, client, body):
+    membership = Membership.objects.get(user=world.member)
+    client.force_login(world.admin)
+    response = client.post(role_url(membership), body, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200  # htmx swaps the row in, with its error
+    html = response.content.decode()
+    assert "Choose a role: admin, member or viewer." in html
+    assert f'aria-describedby="role-{membership.pk}-errors"' in html
+    assert "This field" not in html and "valid choice" not in html
+    membership.refresh_from_db()
+    assert membership.role == Role.MEMBER

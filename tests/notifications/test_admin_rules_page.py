@@ -71,8 +71,8 @@ def test_a_blank_threshold_keeps_the_stored_one_like_the_api(world, client):
 @pytest.mark.parametrize(
     ("body", "field", "message"),
     [
-        ({"upward": "sometimes", "downward": "none"}, "upward", "is not a valid choice"),
-        ({"upward": "none", "downward": "shout"}, "downward", "is not a valid choice"),
+        ({"upward": "sometimes", "downward": "none"}, "upward", "Choose when the parent owner"),
+        ({"upward": "none", "downward": "shout"}, "downward", "Choose what the child owners"),
         (
             {"upward": "threshold", "threshold_pct": "0", "downward": "none"},
             "threshold",
@@ -88,7 +88,7 @@ def test_a_blank_threshold_keeps_the_stored_one_like_the_api(world, client):
             "threshold",
             "is not a number",
         ),
-        ({"downward": "none"}, "upward", "This field is required."),
+        ({"downward": "none"}, "upward", "Choose when the parent owner is told"),
     ],
 )
 def test_it_refuses_a_bad_default_and_writes_nothing(world, client, body, field, message):
@@ -142,12 +142,12 @@ def test_it_adds_changes_and_removes_an_override(planning, world, client):
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [
-        ({"kr": ""}, "kr", "This field may not be null."),
+        ({"kr": ""}, "kr", "Choose a key result."),
         ({"kr": "999999"}, "kr", "does not exist"),
-        ({"kr": "x"}, "kr", "Incorrect type"),
-        ({"upward": "sometimes"}, "upward", "is not a valid choice"),
+        ({"kr": "x"}, "kr", "does not exist"),
+        ({"upward": "sometimes"}, "upward", "Choose when the parent owner"),
         ({"threshold_pct": "0"}, "threshold", "above 0 and at most 1000"),
-        ({"downward": "shout"}, "downward", "is not a valid choice"),
+        ({"downward": "shout"}, "downward", "Choose what the child owners"),
     ],
 )
 def test_it_refuses_a_bad_override_and_writes_nothing(
@@ -250,3 +250,70 @@ def test_it_costs_the_same_queries_for_few_and_many_overrides(
     with django_assert_num_queries(7):
         page = client.get(URL).content.decode()
     assert page.count('<tr id="override-') == 15
+
+
+FRAMEWORK = ("This field", "valid choice", "may not be null", "Incorrect type", "Select a")
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        (
+            {"upward": "sometimes", "downward": "none"},
+            "upward",
+            "Choose when the parent owner is told: never, on every change or past a threshold.",
+        ),
+        (
+            {"upward": "none"},
+            "downward",
+            "Choose what the child owners get: nothing, a notice or a review.",
+        ),
+        (
+            {"upward": "threshold", "threshold_pct": "1e3", "downward": "none"},
+            "threshold",
+            "“1e3” is not a number (write digits",
+        ),
+        (
+            {"upward": "threshold", "threshold_pct": "1,001", "downward": "none"},
+            "threshold",
+            "Give a percentage above 0 and at most 1000.",
+        ),
+    ],
+)
+def test_the_default_says_what_is_wrong_in_the_users_words(world, client, body, field, message):
+    client.force_login(world.admin)
+    response = client.post(URL, body)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert message in errors_of(page, f"default-{field}-errors")
+    assert not any(words in page for words in FRAMEWORK)
+    assert not PropagationRule.objects.exists()
+
+
+def test_the_threshold_is_read_as_people_type_it(world, client):
+    client.force_login(world.admin)
+    body = {"upward": "threshold", "threshold_pct": " 1,000 ", "downward": "none"}
+    assert client.post(URL, body).status_code == 302
+    assert selectors.rule_default(org=world.org).threshold_pct == Decimal(1000)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"kr": ""}, "Choose a key result."),
+        ({"kr": "x"}, "That key result does not exist (any more): choose one from the list."),
+        ({"kr": "999999"}, "That key result does not exist (any more): choose one from the list."),
+    ],
+)
+def test_an_override_says_what_is_wrong_in_the_users_words(
+    planning, world, client, change, message
+):
+    body = {"kr": str(planning.pipeline.pk), "upward": "none", "downward": "none", **change}
+    client.force_login(world.admin)
+    response = client.post(OVERRIDES, body)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert message in errors_of(page, "add-kr-errors")
+    assert 'id="add-kr" name="kr" aria-invalid="true" aria-describedby="add-kr-errors"' in page
+    assert not any(words in page for words in FRAMEWORK)
+    assert not PropagationRule.objects.exists()
