@@ -33,6 +33,7 @@ class KrFacts:
     start_value: Decimal
     target: Decimal
     plan: list[Decimal]
+    unit: str = ""
 
 
 def facts_of(kr, plan_values: list[Decimal] | None = None) -> KrFacts:
@@ -47,6 +48,7 @@ def facts_of(kr, plan_values: list[Decimal] | None = None) -> KrFacts:
         start_value=kr.start_value,
         target=kr.target,
         plan=kr.plan.values if plan_values is None else plan_values,
+        unit=getattr(kr, "unit", ""),
     )
 
 

@@ -1,6 +1,7 @@
 """Reads of the plans app: key results with their plan and progress, in few queries."""
 
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import F, Prefetch, QuerySet
@@ -51,7 +52,7 @@ def kr_actuals(kr: KeyResult) -> dict[int, Decimal]:
 # What the effective actuals read of a KR below the ones asked for, as a plain row.
 FACT_FIELDS = (
     "id", "parent_id", "metric_kind", "aggregation", "stage", "start_value", "target",
-    "plan__values_json",
+    "unit", "plan__values_json",
 )  # fmt: skip
 
 
@@ -60,13 +61,14 @@ def _fact_row(row) -> KrFacts:
 
 
 def descendant_facts(
-    *, organization_id: int, parents: list[KrFacts], known: set[int]
+    *, organization_id: int, parents: list[KrFacts], known: set[int], every: bool = False
 ) -> dict[int, KrFacts]:
     """The KRs below `parents` whose actuals they aggregate (not below a parallel KR: it
-    measures its own), other than the `known` ones: one query a level, through the
-    (organization, parent) index, plain rows; the last level's query finds none."""
+    measures its own; `every`: those too), other than the `known` ones: one query a
+    level, through the (organization, parent) index, plain rows; the last level's query
+    finds none."""
     found: dict[int, KrFacts] = {}
-    frontier = [kr.id for kr in parents if kr.aggregation != "parallel"]
+    frontier = [kr.id for kr in parents if every or kr.aggregation != "parallel"]
     while frontier:
         rows = (
             KeyResult.objects.filter(
@@ -80,7 +82,7 @@ def descendant_facts(
             if row.id in known or row.id in found:
                 continue
             found[row.id] = _fact_row(row)
-            if row.aggregation != "parallel":
+            if every or row.aggregation != "parallel":
                 frontier.append(row.id)
     return found
 
@@ -147,18 +149,56 @@ def effective_actuals_map(
     return effective_actuals(facts, own)
 
 
+@dataclass(frozen=True)
+class Subtree:
+    """A KR and every KR below it that counts in it (`descendant_facts`): their facts,
+    own check-ins, effective actuals and progress, by KR id."""
+
+    facts: dict[int, KrFacts]
+    actuals: dict[int, dict[int, Decimal]]
+    effective: dict[int, dict[int, Decimal]]
+    progress: dict[int, Progress]
+
+    def made_of(self, kr_id: int) -> str | None:
+        """How the KR's actuals are made: None (its own check-ins), "additive" or
+        "sequential" (its contributions')."""
+        kr = self.facts[kr_id]
+        children = children_by_parent(self.facts).get(kr_id, [])
+        return kr.aggregation if aggregates_actuals(kr, children) else None
+
+
+def kr_subtree(
+    *, kr: KeyResult, actuals: dict[int, Decimal] | None = None, every: bool = False
+) -> Subtree:
+    """`kr` (with its plan) and what counts in it (`every`: all below it, a parallel KR's
+    contributions too): one query a level below it, and one for the check-ins of all
+    (with the KR's own, unless `actuals` gives them)."""
+    facts = {kr.pk: facts_of(kr)}
+    below = descendant_facts(
+        organization_id=kr.organization_id, parents=[facts[kr.pk]], known={kr.pk}, every=every
+    )
+    facts.update(below)
+    wanted = [pk for pk in facts if actuals is None or pk != kr.pk]
+    own = actuals_of(organization_id=kr.organization_id, kr_ids=wanted) if len(wanted) > 0 else {}
+    if actuals is not None:
+        own = {**own, kr.pk: actuals}
+    effective = effective_actuals(facts, own)
+    return Subtree(
+        facts=facts,
+        actuals=own,
+        effective=effective,
+        progress={pk: progress_of_facts(facts[pk], effective[pk]) for pk in facts},
+    )
+
+
 def kr_effective(
     *, kr: KeyResult, actuals: dict[int, Decimal]
 ) -> tuple[dict[int, Decimal], Progress, str | None]:
     """One KR's effective actuals (period → actual), its progress from them, and how they
-    are made: None (its own check-ins), "additive" or "sequential" (its contributions').
-    `actuals`: its own check-ins; its descendants' are read as `progress_map` reads them."""
-    facts, own = _facts_and_actuals(kr.organization_id, [kr], {kr.pk: actuals}, False)
-    effective = effective_actuals(facts, own)[kr.pk]
-    mine = facts[kr.pk]
-    children = children_by_parent(facts).get(kr.pk, [])
-    made = mine.aggregation if aggregates_actuals(mine, children) else None
-    return effective, progress_of_facts(mine, effective), made
+    are made (`Subtree.made_of`). `actuals`: its own check-ins; its descendants' are read
+    (`kr_subtree`: one query for a KR without contributions)."""
+    tree = kr_subtree(kr=kr, actuals=actuals)
+    return tree.effective[kr.pk], tree.progress[kr.pk], tree.made_of(kr.pk)
 
 
 def objective_queryset(org: Organization) -> QuerySet:

@@ -47,6 +47,7 @@ from plans.models import CheckIn
 from plans.progress import STATUS_LABELS, Progress
 from plans.selectors import kr_effective, kr_get, progress_map
 from plans.shapes import centroid
+from plans.trajectory_pages import burnup_view
 
 
 @dataclass(frozen=True)
@@ -637,7 +638,14 @@ def _editor_page(
     )
     today = timezone.localdate()
     # a shared KR's actuals are its contributions' (plans/actuals.py)
-    _, progress_, _ = kr_effective(kr=kr, actuals={c.period: c.value for c in checkins})
+    actuals, progress_, made = kr_effective(kr=kr, actuals={c.period: c.value for c in checkins})
+    trajectory = burnup_view(
+        kr=kr,
+        actuals=actuals,
+        made=made,
+        contributions=kr.plan.effective_values if made else None,
+        today=today,
+    )
     rows = [
         {
             "index": p.index,
@@ -674,6 +682,8 @@ def _editor_page(
             "checkin_rows": _checkin_rows(kr, checkins),
             "checkin_periods": [p for p in periods if p.start <= today],
             "checkin_form": checkin_form or CheckInForm(),
+            "burnup": trajectory,
+            "actuals_made_of": made,
         },
         status=status,
     )
