@@ -129,7 +129,7 @@ def trajectory_of(
         side_title = "Each stage against its implied target"
         side = stages_chart(
             chart_id=f"kr-{kr.pk}-stages",
-            title=f"{kr.title}: each stage's actual to date against its implied target",
+            title="Each stage's actual to date against its implied target",
             stages=[
                 StageActual(
                     label=_short(f"{r.contribution.stage or '-'}. {r.contribution.title}"),
@@ -144,7 +144,7 @@ def trajectory_of(
         previous = {b.id: a.stage for a, b in pairwise(ordered)}
         ratio_chart = ratios_chart(
             chart_id=f"kr-{kr.pk}-ratios",
-            title=f"{kr.title}: the funnel's ratios, actual so far, reference and historical",
+            title="The funnel's ratios: actual so far, reference and historical",
             ratios=[
                 (
                     f"Stage {previous[r.contribution.id]} → stage {stage_of[r.contribution.id]}",
@@ -158,7 +158,7 @@ def trajectory_of(
         side_title = "Each contribution's progress"
         side = contributions_chart(
             chart_id=f"kr-{kr.pk}-contributions",
-            title=f"{kr.title}: each contribution's progress against its own target",
+            title="Each contribution's progress against its own target",
             contributions=[
                 ContributionProgress(
                     label=_short(f"{r.contribution.department_name} · {r.contribution.title}"),

@@ -84,7 +84,9 @@ def burnup_view(
     when = today_position([(p.start, p.end) for p in periods], today or timezone.localdate())
     chart = burnup_chart(
         chart_id=f"kr-{kr.pk}-burnup",
-        title=f"{kr.title}: {'running total' if flow else 'level'} planned against actual",
+        # no KR title in the name: the section's heading and the page say whose it is (a
+        # name with it would answer for the combined view's chart too: get_by_role("img"))
+        title=f"{'Running total' if flow else 'Level'} planned against actual, in {kr.unit}",
         unit=kr.unit,
         periods=labels,
         burnup=result,

@@ -5,48 +5,19 @@ The demo organization (okrplan/demo.py) in the current quarter, with check-ins f
 months gone: what `make run` shows, so the screenshots are the README's
 (docs/screenshots/burnup.png)."""
 
-from decimal import Decimal
-
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
-from hierarchy.models import KeyResult
-from okrplan.demo import DEMO_PASSWORD, demo_load
-from plans import services as ps
+from okrplan.demo import DEMO_PASSWORD
 from tests.browser.axe import assert_no_serious_violations
+from tests.browser.demo_data import demo_with_check_ins
 
 WIDTHS = (1280, 390)
 
 
 @pytest.fixture
 def demo(transactional_db):
-    org = demo_load()
-    cycle = KeyResult.objects.filter(organization=org).first().cycle
-    periods = cycle.periods
-    today = timezone.localdate()
-    gone = [p.index for p in periods if p.end < today]
-    krs = {kr.title: kr for kr in KeyResult.objects.filter(organization=org)}
-    # each month gone: Marketing 800,000 then 900,000 of its 1,000,000 a month; Sales on
-    # plan; Partners ahead; visitors, trials and paid users of the funnel; NPS measured
-    figures = {
-        "Marketing-sourced pipeline": [800000, 900000],
-        "Sales outbound pipeline": [500000, 520000],
-        "Partner-sourced pipeline": [200000, 150000],
-        "Website visitors": [3000, 2600],
-        "Trials started": [520, 480],
-        "Trials converted to paid": [120, 110],
-        "Raise NPS from 32 to 45": [35, 37],
-        "Onboarding rebuilt for every new account": [40, 30],
-        "Ship the top five requested features": [20, 20],
-    }
-    for title, values in figures.items():
-        kr = krs[title]
-        for period, value in zip(gone, values, strict=False):
-            ps.checkin_create(
-                kr=kr, period=period, value=Decimal(value), author=kr.owner, today=today
-            )
-    return {"org": org, "cycle": cycle, "krs": krs, "gone": gone, "periods": periods}
+    return demo_with_check_ins()
 
 
 def _login(page, live_server, username):
@@ -80,7 +51,7 @@ def test_a_leads_plan_page_shows_the_burnup_with_its_forecast_and_today(
     _login(page, live_server, "maya")
     page.goto(f"{live_server.url}/o/acme/krs/{kr.pk}/plan/")
 
-    chart = page.get_by_role("img", name="Marketing-sourced pipeline: running total planned")
+    chart = page.get_by_role("img", name="Running total planned against actual, in USD")
     expect(chart).to_be_visible()
     expect(page.locator(f"#kr-{kr.pk}-burnup-forecast")).to_have_text(
         "At the current pace (850,000 USD a period) it ends at 2,550,000 USD in "
@@ -143,8 +114,8 @@ def test_the_funnels_combined_view_shows_each_stage_and_the_ratios(
 
     section = page.locator("#against-actuals")
     expect(page.locator(f"#kr-{funnel.pk}-burnup-made")).to_contain_text("the last stage's")
-    expect(section.get_by_role("img", name="each stage's actual to date")).to_be_visible()
-    expect(section.get_by_role("img", name="the funnel's ratios")).to_be_visible()
+    expect(section.get_by_role("img", name="Each stage's actual to date")).to_be_visible()
+    expect(section.get_by_role("img", name="The funnel's ratios")).to_be_visible()
     # trials over visitors so far: 1,000 / 5,600 = 0.1786; the historical ratio 0.18
     stage2 = section.locator(".contribution-actuals tbody tr").nth(1)
     expect(stage2).to_contain_text("0.1786")
