@@ -189,6 +189,11 @@ def forecast_sentence(burnup: BurnUp, *, unit: str, periods: list[str]) -> str:
     else:
         sign = "+" if forecast.pace > 0 else ""
         pace = f"a change of {sign}{_q(forecast.pace, unit)} a period"
+    if not forecast.projected:  # the last period is checked in: nothing left to project
+        return (
+            f"By the end of {periods[-1]} it reached {_q(forecast.end, unit)}: "
+            f"{_q(forecast.short_by, unit)} short of the target of {target}."
+        )
     if forecast.reaches is not None:
         when = periods[forecast.reaches]
         return f"At the current pace ({pace}) it reaches the target of {target} in {when}."

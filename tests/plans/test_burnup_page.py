@@ -53,6 +53,7 @@ def test_a_shared_kr_s_plan_page_says_its_actuals_are_its_contributions(planning
     page = client.get(f"/o/acme/krs/{planning.pipeline.pk}/plan/").content.decode()
 
     assert "Its actuals are the sum of its contributions&#x27; check-ins" in page
+    assert "check-ins recorded here are kept, and do not count." in page
     assert 'class="burnup-point"' in page
     # its own plan spreads the target evenly; the contributions plan 1.6M, 1.7M, 1.7M:
     # their running totals drawn beside it

@@ -16,6 +16,7 @@ from plans.trajectory_charts import (
     StageActual,
     burnup_chart,
     contributions_chart,
+    forecast_sentence,
     ratios_chart,
     stages_chart,
 )
@@ -281,3 +282,26 @@ def test_the_ratios_share_one_scale():
     assert widths("ratio-actual") == pytest.approx([plot * 0.15 / 0.25, 0], abs=0.1)
     assert widths("ratio-reference") == pytest.approx([plot * 0.2 / 0.25, plot], abs=0.1)
     assert widths("ratio-historical") == pytest.approx([plot * 0.18 / 0.25, 0], abs=0.1)
+
+
+def test_a_cycle_checked_in_to_its_end_says_where_it_ended():
+    result = burnup(
+        metric_kind="cumulative",
+        start_value=D(0),
+        target=D(300),
+        plan=[D(100)] * 3,
+        actuals={0: D(90), 1: D(80), 2: D(70)},
+    )
+    assert forecast_sentence(result, unit="trials", periods=LABELS) == (
+        "By the end of Mar 2026 it reached 240 trials: 60 trials short of the target of 300 trials."
+    )
+    reached = burnup(
+        metric_kind="cumulative",
+        start_value=D(0),
+        target=D(300),
+        plan=[D(100)] * 3,
+        actuals={0: D(150), 1: D(150)},
+    )
+    assert forecast_sentence(reached, unit="trials", periods=LABELS) == (
+        "The target of 300 trials was reached in Feb 2026."
+    )
