@@ -336,8 +336,12 @@ def burnup_chart(
             if contributions
             else []
         ),
-        LegendItem("Actual", ACTUAL, "solid"),
-        LegendItem("Forecast at the current pace", FORECAST, "line"),
+        *([LegendItem("Actual", ACTUAL, "solid")] if len(actual) > 1 else []),
+        *(
+            [LegendItem("Forecast at the current pace", FORECAST, "line")]
+            if forecast is not None and forecast.projected
+            else []
+        ),
         LegendItem("Target", TARGET, "line"),
         *([LegendItem("Today", TODAY, "line")] if today is not None else []),
     ]

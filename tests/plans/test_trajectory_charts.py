@@ -123,6 +123,11 @@ def test_todays_marker_stands_where_the_days_gone_put_it():
 
 def test_no_today_marker_outside_the_cycle_and_no_actual_line_before_a_check_in():
     root, _ = pipeline_chart({})
+    result = burnup(
+        metric_kind="cumulative", start_value=D(0), target=D(1), plan=[D(1)], actuals={}
+    )
+    legend = burnup_chart(chart_id="x", title="x", unit="", periods=["W1"], burnup=result).legend
+    assert [item.label for item in legend] == ["Planned", "Target"]
 
     assert every(root, "burnup-today") == []
     assert every(root, "burnup-actual") == []
