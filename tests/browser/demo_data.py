@@ -1,9 +1,17 @@
 """The demo organization (okrplan/demo.py, what `make run` shows) in the current quarter,
 with check-ins for the months gone: the data of the trajectory's and the dashboard's
-browser tests and of the README's screenshots."""
+browser tests and of the README's screenshots.
 
+`third_month()`: the tests run on the 8th of the current quarter's third month (the
+clock of the test process, the live server's too, moved there by time-machine), so that
+two months are gone whenever they run. The browser keeps its own clock: the session
+cookie lives by its Max-Age, which Chromium prefers to its Expires."""
+
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from decimal import Decimal
 
+import time_machine
 from django.utils import timezone
 
 from hierarchy.models import KeyResult
@@ -43,3 +51,11 @@ def demo_with_check_ins(skip: tuple[str, ...] = ()) -> dict:
                 kr=kr, period=period, value=Decimal(value), author=kr.owner, today=today
             )
     return {"org": org, "cycle": cycle, "krs": krs, "gone": gone, "periods": cycle.periods}
+
+
+@contextmanager
+def third_month():
+    now = timezone.now()
+    month = (now.month - 1) // 3 * 3 + 3
+    with time_machine.travel(datetime(now.year, month, 8, 12, tzinfo=UTC), tick=True):
+        yield
