@@ -35,6 +35,7 @@ from notifications.selectors import (
     alignment_view,
     rule_for,
 )
+from notifications.trajectory import trajectory_of
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.forms import form_add_service_errors
 from okrplan.lib.numbers import fmt, num
@@ -111,6 +112,13 @@ def alignment_context(
     }
     if can_act:
         context.update(_actions_context(scope, kr, children, forms))
+    if actions and children:  # the section "Against actuals" (not on the agenda)
+        context["trajectory"] = trajectory_of(
+            kr=kr,
+            children=children,
+            effective_plan=alignment.effective_values,
+            today=timezone.localdate(),
+        )
     return context
 
 

@@ -6,6 +6,7 @@ from notifications import (
     admin_views,
     agenda_views,
     alignment_views,
+    dashboard_views,
     history_views,
     home_views,
     inbox_views,
@@ -45,6 +46,7 @@ urlpatterns = [
         name="plan-preview-page",
     ),
     path("o/<slug:org>/me/", home_views.my_home, name="my-home"),
+    path("o/<slug:org>/dashboard/", dashboard_views.org_dashboard, name="org-dashboard"),
     path("o/<slug:org>/steps/<int:step_id>/", step_views.step_page, name="step"),
     path("o/<slug:org>/notifications/", inbox_views.inbox, name="inbox"),
     path(

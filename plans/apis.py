@@ -83,9 +83,15 @@ class KrOutputSerializer(serializers.ModelSerializer):
         ]
 
     def _progress(self, kr):
+        """The KR's progress, computed once for the whole page of a list (a shared KR's
+        from its contributions: their rows and check-ins read once for all)."""
         cache = self.context.setdefault("_progress", {})
         if kr.pk not in cache:
-            cache[kr.pk] = selectors.kr_progress(kr)
+            page = getattr(self.parent, "instance", None) if self.parent is not None else None
+            krs = [k for k in page if k.pk not in cache] if page else [kr]
+            if kr not in krs:
+                krs.append(kr)
+            cache.update(selectors.progress_map(organization_id=kr.organization_id, krs=krs))
         return cache[kr.pk]
 
     def get_status(self, kr) -> str:
@@ -414,7 +420,15 @@ class ObjectiveOutputSerializer(serializers.ModelSerializer):
         ]
 
     def get_progress_pct(self, objective) -> str | None:
-        value = selectors.objective_progress(objective)
+        # computed once for the whole page of a list (plans/selectors.py)
+        cache = self.context.setdefault("_objective_progress", {})
+        if objective.pk not in cache:
+            page = getattr(self.parent, "instance", None) if self.parent is not None else None
+            objectives = [o for o in page if o.pk not in cache] if page else []
+            if objective not in objectives:
+                objectives.append(objective)
+            cache.update(selectors.objectives_progress(objectives))
+        value = cache[objective.pk]
         return None if value is None else format(value, "f")
 
     def get_key_results(self, objective) -> list[int]:

@@ -1,6 +1,7 @@
 """Reads of the plans app: key results with their plan and progress, in few queries."""
 
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import F, Prefetch, QuerySet
@@ -8,10 +9,20 @@ from django.http import Http404
 
 from hierarchy.models import Dependency, KeyResult, Objective, Organization
 from plans import rollup
+from plans.actuals import (
+    KrFacts,
+    aggregates_actuals,
+    children_by_parent,
+    effective_actuals,
+    facts_of,
+    progress_all,
+)
+from plans.actuals import kr_progress as progress_of_facts
+from plans.actuals import objective_progress as objective_progress_of
 from plans.alignment import AlignmentInputs, ChildRow
 from plans.checks import ChildFacts, Tolerances
 from plans.models import CheckIn, PlanRevision, decimals_from_json
-from plans.progress import Progress, progress, weighted_progress
+from plans.progress import Progress
 
 
 def kr_queryset(org: Organization) -> QuerySet:
@@ -38,14 +49,156 @@ def kr_actuals(kr: KeyResult) -> dict[int, Decimal]:
     return actuals
 
 
-def kr_progress(kr: KeyResult) -> Progress:
-    return progress(
-        metric_kind=kr.metric_kind,
-        start_value=kr.start_value,
-        target=kr.target,
-        plan=kr.plan.values,
-        actuals=kr_actuals(kr),
+# What the effective actuals read of a KR below the ones asked for, as a plain row.
+FACT_FIELDS = (
+    "id", "parent_id", "metric_kind", "aggregation", "stage", "start_value", "target",
+    "unit", "plan__values_json",
+)  # fmt: skip
+
+
+def _fact_row(row) -> KrFacts:
+    return facts_of(row, plan_values=decimals_from_json(row.plan__values_json))
+
+
+def descendant_facts(
+    *, organization_id: int, parents: list[KrFacts], known: set[int], every: bool = False
+) -> dict[int, KrFacts]:
+    """The KRs below `parents` whose actuals they aggregate (not below a parallel KR: it
+    measures its own; `every`: those too), other than the `known` ones: one query a
+    level, through the (organization, parent) index, plain rows; the last level's query
+    finds none."""
+    found: dict[int, KrFacts] = {}
+    frontier = [kr.id for kr in parents if every or kr.aggregation != "parallel"]
+    while frontier:
+        rows = (
+            KeyResult.objects.filter(
+                organization_id=organization_id, parent_id__in=frontier, plan__isnull=False
+            )
+            .order_by("id")
+            .values_list(*FACT_FIELDS, named=True)
+        )
+        frontier = []
+        for row in rows:
+            if row.id in known or row.id in found:
+                continue
+            found[row.id] = _fact_row(row)
+            if every or row.aggregation != "parallel":
+                frontier.append(row.id)
+    return found
+
+
+def actuals_of(*, organization_id: int, kr_ids: list[int]) -> dict[int, dict[int, Decimal]]:
+    """KR id → period → actual (the latest check-in of each period): one query."""
+    actuals: dict[int, dict[int, Decimal]] = defaultdict(dict)
+    for kr_id, period, value in (
+        CheckIn.objects.filter(organization_id=organization_id, kr_id__in=kr_ids)
+        .order_by("period", "created_at", "id")
+        .values_list("kr_id", "period", "value")
+    ):
+        actuals[kr_id][period] = value
+    return actuals
+
+
+def _facts_and_actuals(
+    organization_id: int,
+    krs: list[KeyResult],
+    actuals: dict[int, dict[int, Decimal]] | None,
+    complete: bool,
+) -> tuple[dict[int, KrFacts], dict[int, dict[int, Decimal]]]:
+    facts = {kr.pk: facts_of(kr) for kr in krs}
+    own = dict(actuals) if actuals is not None else {kr.pk: kr_actuals(kr) for kr in krs}
+    if not complete and facts:
+        more = descendant_facts(
+            organization_id=organization_id, parents=list(facts.values()), known=set(facts)
+        )
+        if more:
+            own.update(actuals_of(organization_id=organization_id, kr_ids=list(more)))
+            facts.update(more)
+    return facts, own
+
+
+def progress_map(
+    *,
+    organization_id: int,
+    krs: list[KeyResult],
+    actuals: dict[int, dict[int, Decimal]] | None = None,
+    complete: bool = False,
+) -> dict[int, Progress]:
+    """KR id → status and progress of each of `krs` (with their plans), a shared KR's
+    from its contributions' actuals (plans/actuals.py, SPEC.md §3): the one
+    computation of the pages and the API. `actuals`: the check-ins of `krs` (KR id →
+    period → actual), else their prefetched `checkins` (`kr_queryset`). `complete`:
+    `krs` holds every KR below each of them (the cycle tree): nothing more is read;
+    else their descendants are (`descendant_facts`), with their check-ins in one more
+    query when there are any."""
+    facts, own = _facts_and_actuals(organization_id, krs, actuals, complete)
+    every = progress_all(facts, own)
+    return {kr.pk: every[kr.pk] for kr in krs}
+
+
+def effective_actuals_map(
+    *,
+    organization_id: int,
+    krs: list[KeyResult],
+    actuals: dict[int, dict[int, Decimal]] | None = None,
+) -> dict[int, dict[int, Decimal]]:
+    """KR id → its effective actuals (period → actual: its own, or its contributions'
+    as SPEC.md §3 aggregates them), for each of `krs` and every KR below them that
+    counts in them; read as `progress_map` reads them."""
+    facts, own = _facts_and_actuals(organization_id, krs, actuals, False)
+    return effective_actuals(facts, own)
+
+
+@dataclass(frozen=True)
+class Subtree:
+    """A KR and every KR below it that counts in it (`descendant_facts`): their facts,
+    own check-ins, effective actuals and progress, by KR id."""
+
+    facts: dict[int, KrFacts]
+    actuals: dict[int, dict[int, Decimal]]
+    effective: dict[int, dict[int, Decimal]]
+    progress: dict[int, Progress]
+
+    def made_of(self, kr_id: int) -> str | None:
+        """How the KR's actuals are made: None (its own check-ins), "additive" or
+        "sequential" (its contributions')."""
+        kr = self.facts[kr_id]
+        children = children_by_parent(self.facts).get(kr_id, [])
+        return kr.aggregation if aggregates_actuals(kr, children) else None
+
+
+def kr_subtree(
+    *, kr: KeyResult, actuals: dict[int, Decimal] | None = None, every: bool = False
+) -> Subtree:
+    """`kr` (with its plan) and what counts in it (`every`: all below it, a parallel KR's
+    contributions too): one query a level below it, and one for the check-ins of all
+    (with the KR's own, unless `actuals` gives them)."""
+    facts = {kr.pk: facts_of(kr)}
+    below = descendant_facts(
+        organization_id=kr.organization_id, parents=[facts[kr.pk]], known={kr.pk}, every=every
     )
+    facts.update(below)
+    wanted = [pk for pk in facts if actuals is None or pk != kr.pk]
+    own = actuals_of(organization_id=kr.organization_id, kr_ids=wanted) if len(wanted) > 0 else {}
+    if actuals is not None:
+        own = {**own, kr.pk: actuals}
+    effective = effective_actuals(facts, own)
+    return Subtree(
+        facts=facts,
+        actuals=own,
+        effective=effective,
+        progress={pk: progress_of_facts(facts[pk], effective[pk]) for pk in facts},
+    )
+
+
+def kr_effective(
+    *, kr: KeyResult, actuals: dict[int, Decimal]
+) -> tuple[dict[int, Decimal], Progress, str | None]:
+    """One KR's effective actuals (period → actual), its progress from them, and how they
+    are made (`Subtree.made_of`). `actuals`: its own check-ins; its descendants' are read
+    (`kr_subtree`: one query for a KR without contributions)."""
+    tree = kr_subtree(kr=kr, actuals=actuals)
+    return tree.effective[kr.pk], tree.progress[kr.pk], tree.made_of(kr.pk)
 
 
 def objective_queryset(org: Organization) -> QuerySet:
@@ -56,11 +209,24 @@ def objective_queryset(org: Organization) -> QuerySet:
     )
 
 
+def objectives_progress(objectives: list[Objective]) -> dict[int, Decimal | None]:
+    """Objective id → its progress (plans/actuals.py::objective_progress) for all of
+    `objectives` at once (their KRs prefetched: `objective_queryset`)."""
+    krs = [kr for objective in objectives for kr in objective.key_results.all()]
+    if not krs:
+        return {objective.pk: None for objective in objectives}
+    progress = progress_map(organization_id=krs[0].organization_id, krs=krs)
+    return {
+        objective.pk: objective_progress_of(
+            [(kr.pk, kr.parent_id, kr.weight) for kr in objective.key_results.all()], progress
+        )
+        for objective in objectives
+    }
+
+
 def objective_progress(objective: Objective) -> Decimal | None:
     """The weighted average of its KRs' progress (uses the prefetch)."""
-    return weighted_progress(
-        [(kr.weight, kr_progress(kr).progress_pct) for kr in objective.key_results.all()]
-    )
+    return objectives_progress([objective])[objective.pk]
 
 
 def kr_get(*, org: Organization, id: int) -> KeyResult:

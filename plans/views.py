@@ -40,12 +40,14 @@ from okrplan.lib.forms import form_add_service_errors
 from okrplan.lib.fragments import fragment_response
 from okrplan.lib.spreadsheets import Table, sheet_response
 from plans import services
+from plans.actuals import objective_progress
 from plans.checks import num
 from plans.forms import PRESETS, CheckInForm, PlanForm, TreeFilterForm, parse_values
 from plans.models import CheckIn
-from plans.progress import STATUS_LABELS, Progress, progress, weighted_progress
-from plans.selectors import kr_get
+from plans.progress import STATUS_LABELS, Progress
+from plans.selectors import kr_effective, kr_get, progress_map
 from plans.shapes import centroid
+from plans.trajectory_pages import burnup_view
 
 
 @dataclass(frozen=True)
@@ -85,26 +87,13 @@ def _child_order(kr: KeyResult):
     return (kr.stage is None, kr.stage or 0, kr.position, kr.pk)
 
 
-def kr_progress_from(kr: KeyResult, actuals: dict[int, Decimal]) -> Progress:
-    """A KR's progress from its plan and `actuals` (period → the period's check-in)."""
-    return progress(
-        metric_kind=kr.metric_kind,
-        start_value=kr.start_value,
-        target=kr.target,
-        plan=kr.plan.values,
-        actuals=actuals,
-    )
-
-
-def kr_tree(
-    krs: list[KeyResult], actuals: dict[int, dict[int, Decimal]]
-) -> dict[int, list[TreeRow]]:
+def kr_tree(krs: list[KeyResult], progress_of: dict[int, Progress]) -> dict[int, list[TreeRow]]:
     """Objective id → its KRs as rows of a tree, parents before their children.
 
     Plain Python over one list. A KR nests under its parent when both belong to the
     same objective; a KR whose parent is in another objective of the cycle is a root
     of its own objective's tree, with that parent named (each KR appears once).
-    `actuals`: KR id → period → actual (`_tree_actuals`).
+    `progress_of`: KR id → its progress (`progress_map`).
     """
     by_id = {kr.pk: kr for kr in krs}
     children: dict[int, list[KeyResult]] = defaultdict(list)
@@ -126,7 +115,7 @@ def kr_tree(
             TreeRow(
                 kr=kr,
                 depth=depth,
-                progress=kr_progress_from(kr, actuals.get(kr.pk, {})),
+                progress=progress_of[kr.pk],
                 is_parent=bool(children.get(kr.pk)),
                 parent_elsewhere=parent_elsewhere,
             )
@@ -431,9 +420,13 @@ def cycle_sections(scope: Scope, cycle: Cycle, *, params, notes: dict | None = N
     _filter_offer(filter_form, objectives, krs)
     filters = {k: v for k, v in filter_form.values().items() if k in TreeFilterForm.KR_FILTERS}
     actuals = _tree_actuals(scope, cycle, archived=archived)
-    trees = kr_tree(krs, actuals)
-    # each KR's progress as its row computed it (every KR is a row of one tree)
-    progress_of = {row.kr.pk: row.progress for rows in trees.values() for row in rows}
+    # `krs` holds every KR below each of them (the cycle's; a KR that counts in a parent
+    # is archived only with it): a shared KR's progress is its contributions', with
+    # nothing more to read
+    progress_of = progress_map(
+        organization_id=scope.org.pk, krs=krs, actuals=actuals, complete=True
+    )
+    trees = kr_tree(krs, progress_of)
     by_id = {kr.pk: kr for kr in krs}
     shared_ids = {kr.pk for kr in krs if kr.cross_functional}
     shared_ids |= {kr.pk for kr in krs if kr.parent_id in shared_ids}
@@ -469,16 +462,9 @@ def cycle_sections(scope: Scope, cycle: Cycle, *, params, notes: dict | None = N
             if not rows:
                 continue
         live = [kr for kr in objective.key_results.all() if kr.archived_at is None]
-        pct = weighted_progress(
-            [
-                (
-                    kr.weight,
-                    (
-                        progress_of.get(kr.pk) or kr_progress_from(kr, actuals.get(kr.pk, {}))
-                    ).progress_pct,
-                )
-                for kr in live or objective.key_results.all()
-            ]
+        pct = objective_progress(
+            [(kr.pk, kr.parent_id, kr.weight) for kr in live or objective.key_results.all()],
+            progress_of,
         )
         may_edit = objective_can_edit(scope, objective)
         is_archived = objective.archived_at is not None
@@ -714,7 +700,15 @@ def _editor_page(
         .order_by("period", "created_at", "id")
     )
     today = timezone.localdate()
-    progress_ = kr_progress_of(kr, checkins)
+    # a shared KR's actuals are its contributions' (plans/actuals.py)
+    actuals, progress_, made = kr_effective(kr=kr, actuals={c.period: c.value for c in checkins})
+    trajectory = burnup_view(
+        kr=kr,
+        actuals=actuals,
+        made=made,
+        contributions=kr.plan.effective_values if made else None,
+        today=today,
+    )
     rows = [
         {
             "index": p.index,
@@ -751,13 +745,11 @@ def _editor_page(
             "checkin_rows": _checkin_rows(kr, checkins),
             "checkin_periods": [p for p in periods if p.start <= today],
             "checkin_form": checkin_form or CheckInForm(),
+            "burnup": trajectory,
+            "actuals_made_of": made,
         },
         status=status,
     )
-
-
-def kr_progress_of(kr: KeyResult, checkins: list[CheckIn]) -> Progress:
-    return kr_progress_from(kr, {c.period: c.value for c in checkins})
 
 
 @org_view

@@ -122,6 +122,7 @@ MATRIX: dict[str, dict[str, tuple[int, ...]]] = {
     "kr-history":               {"get": READ, "post": NOT_SERVED},
     "kr-agenda":                {"get": READ, "post": NOT_SERVED},
     "my-home":                  {"get": READ, "post": NOT_SERVED},
+    "org-dashboard":            {"get": READ, "post": NOT_SERVED},
     "inbox":                    {"get": READ, "post": NOT_SERVED},
     "planning-calendar":        {"get": READ, "post": NOT_SERVED},
     "quarterly-report":         {"get": READ, "post": NOT_SERVED},

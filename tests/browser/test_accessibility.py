@@ -195,6 +195,7 @@ VISITS = (
     Visit("kr-history", "owner", _org("krs/{pipeline}/history/")),
     Visit("kr-agenda", "owner", _org("krs/{pipeline}/agenda/")),
     Visit("my-home", "maya", _org("me/")),
+    Visit("org-dashboard", "owner", _org("dashboard/")),
     Visit("inbox", "maya", _org("notifications/"), "unread"),
     Visit("planning-calendar", "maya", _org("calendar/")),
     Visit("quarterly-report", "admin", _org("reports/quarterly/")),

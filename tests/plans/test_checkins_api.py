@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 
+from hierarchy import services as hs
 from plans.models import CheckIn
 from tests.planning import make_kr, set_plan
 
@@ -78,11 +79,27 @@ def test_a_level_kr_compares_the_change_since_the_start(planning, world, api):
 
 
 def test_an_objective_shows_the_weighted_progress_of_its_krs(planning, world, api):
-    kr = planning.marketing_kr
-    api(world.admin).patch(kr_url(kr), {"weight": 3}, format="json")
-    api(world.marketing_lead).post(url(kr), {"period": 0, "value": "1500000"})  # 50%
-    api(world.sales_lead).post(url(planning.sales_kr), {"period": 0, "value": "150000"})  # 10%
-    body = api(world.viewer).get(f"/api/v1/orgs/acme/objectives/{planning.objective.pk}/").json()
+    objective = hs.objective_create(
+        org=world.org, cycle=planning.cycle, title="Keep customers", owner=world.owner
+    )
+    renewals, expansion, referrals = (
+        make_kr(
+            world,
+            objective,
+            title=title,
+            unit="accounts",
+            department=world.marketing,
+            owner=world.marketing_lead,
+        )
+        for title in ("Renewals", "Expansion", "Referrals")
+    )
+    set_plan(renewals, [1000, 1000, 1000])
+    set_plan(expansion, [100, 100, 100])
+    set_plan(referrals, [1, 1, 1])
+    api(world.admin).patch(kr_url(renewals), {"weight": 3}, format="json")
+    api(world.marketing_lead).post(url(renewals), {"period": 0, "value": "1500"})  # 50%
+    api(world.marketing_lead).post(url(expansion), {"period": 0, "value": "30"})  # 10%
+    body = api(world.viewer).get(f"/api/v1/orgs/acme/objectives/{objective.pk}/").json()
     # 3 × 50 + 1 × 10 over a weight of 4; KRs without check-ins do not count yet
     assert body["progress_pct"] == "40.00"
 

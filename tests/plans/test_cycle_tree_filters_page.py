@@ -56,7 +56,12 @@ def test_it_filters_by_owner_and_by_status(planning, world, client):
     assert set(shown(page)) == {planning.pipeline.pk, planning.sales_kr.pk}
     _, page = tree(client, planning.cycle, "status=not_started&owner=maya")
     assert set(shown(page)) == {planning.pipeline.pk, planning.marketing_kr.pk}
+    # the pipeline's actuals are its contributions' (issue 16): 480,000 of its January
+    # plan of 1,666,666.67, off track (before, "not started" whatever they did)
     _, page = tree(client, planning.cycle, "status=off_track")
+    assert set(shown(page)) == {planning.pipeline.pk}
+    assert "context" not in shown(page)[planning.pipeline.pk]
+    _, page = tree(client, planning.cycle, "status=at_risk")
     assert shown(page) == {}
     assert "No key results match these filters." in page
     assert "Add an objective" not in page  # no offers in a filtered view

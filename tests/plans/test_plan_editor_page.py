@@ -281,9 +281,10 @@ def test_it_costs_the_same_queries_however_many_krs(
             organization=world.org, kr=kr, period=period, value=D(5), author=world.marketing_lead
         )
     client.force_login(world.marketing_lead)
-    # session, user, scope; the KR (kr_get); its parent; its check-ins; the badge's count
-    # (the badge reuses the view's scope)
-    with django_assert_num_queries(7):
+    # session, user, scope; the KR (kr_get); its parent; its check-ins; its contributions
+    # (none: its actuals are its own, plans/actuals.py); the badge's count (the badge
+    # reuses the view's scope)
+    with django_assert_num_queries(8):
         assert client.get(url(kr)).status_code == 200
     # the totals fragment, asked for as one types: session, user, scope, the KR
     with django_assert_num_queries(4):
