@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from notifications.models import Notification, PropagationRule, Round, RoundEvent, Step
+from notifications.models import (
+    Notification,
+    PropagationRule,
+    Round,
+    RoundEvent,
+    Step,
+    Webhook,
+    WebhookDelivery,
+)
 from okrplan.lib.admin import ReadOnlyAdmin
 
 
@@ -76,3 +84,31 @@ class NotificationAdmin(ReadOnlyAdmin):
     ]
     list_filter = [EmailStateFilter, "organization", "kind"]
     list_select_related = ["user", "organization"]
+
+
+@admin.register(Webhook)
+class WebhookAdmin(ReadOnlyAdmin):
+    """Never the secret: shown once, to the admin who added the webhook."""
+
+    list_display = ["id", "organization", "format", "url", "created_at"]
+    list_filter = ["organization", "format"]
+    list_select_related = ["organization"]
+    exclude = ["secret"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "organization",
+        "webhook",
+        "event",
+        "status",
+        "attempts",
+        "last_status_code",
+        "last_error",
+        "created_at",
+        "delivered_at",
+    ]
+    list_filter = ["status", "organization", "event"]
+    list_select_related = ["organization", "webhook"]
