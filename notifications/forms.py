@@ -9,7 +9,7 @@ half-written and the person sees which field to fix.
 from django import forms
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from notifications.models import Answer
+from notifications.models import Answer, WebhookEvent, WebhookFormat
 from okrplan.lib.forms import NumberFormField
 
 
@@ -103,3 +103,37 @@ class BackToInboxForm(forms.Form):
         ):
             return target
         return inbox
+
+
+class WebhookForm(forms.Form):
+    """An admin adds a webhook (`notifications.webhooks.webhook_create` checks the URL's
+    address and the events again, as for the API)."""
+
+    url = forms.CharField(
+        label="Receiver URL",
+        max_length=2000,
+        error_messages={
+            "required": "Give the receiver's URL (https://…).",
+            "max_length": "A URL has at most 2,000 characters.",
+        },
+    )
+    events = forms.MultipleChoiceField(
+        label="Events",
+        choices=WebhookEvent.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": "Choose at least one event.",
+            "invalid_choice": "Choose the events from the list.",
+        },
+    )
+    format = forms.ChoiceField(
+        label="Format",
+        choices=WebhookFormat.choices,
+        initial=WebhookFormat.JSON,
+        required=False,  # none chosen: JSON, as in the API
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": "Choose a format from the list."},
+    )
+
+    def clean_format(self) -> str:
+        return self.cleaned_data["format"] or WebhookFormat.JSON
