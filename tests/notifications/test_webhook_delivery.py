@@ -14,6 +14,7 @@ from django.utils import timezone
 from notifications import webhooks
 from notifications.models import WebhookDelivery
 from notifications.webhooks import Occurrence, webhook_deliver
+from okrplan.lib.outbound import Answer
 from tests.receiver import STALL, Receiver, closed_port
 
 SCHEDULE = [30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200]  # settings' default
@@ -244,8 +245,6 @@ def test_an_attempt_taken_over_does_not_overwrite_the_one_that_followed(world):
         delivery, old_claim = webhooks._claim(ids=None, alive=set(), dead=set(), now=timezone.now())
         WebhookDelivery.objects.filter(pk=delivery.pk).update(claimed_until=timezone.now())
         webhook_deliver()  # the other worker: delivered
-        from okrplan.lib.outbound import Answer
-
         webhooks._record(delivery, old_claim, Answer(status=None, error="late", seconds=9))
 
     delivery.refresh_from_db()
