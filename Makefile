@@ -78,7 +78,8 @@ sql-lines:
 	$(PY) bench/sql_lines.py $(ARGS)
 
 # Fault drills (bench/drill.py): PostgreSQL restarted under load, Redis down during saves,
-# a worker killed mid-delivery, a poisoned message among 1,000, on servers of the drill's own (Debian's postgresql and
+# a worker killed mid-delivery, a poisoned message among 1,000, a webhook receiver down for a
+# while, on servers of the drill's own (Debian's postgresql and
 # redis-server packages; never the shared ones). Figures in bench/drill.json.
 drill: $(VENV)/.installed
 	$(PY) bench/drill.py

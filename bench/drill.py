@@ -31,6 +31,14 @@ and a real Celery worker with beat (`tests/workers.py`, the deadline scan every
    to the database) in the middle of `POISON_MESSAGES` - 1 others of several
    organizations, e-mailed by a real worker: every other one delivered once, the
    poisoned one marked failed with its reason, nothing sent again by later scans.
+5. `webhook_down`: a webhook's receiver (tests/receiver.py, on 127.0.0.1) is down
+   (its port closed) for `WEBHOOK_DOWN_SECONDS` while `WEBHOOK_SAVES` modifications of
+   locked plans are saved (each a `plan.modified` event, the first a `round.opened` and a
+   `threshold.crossed` too); a second webhook's receiver is up all along. The worker
+   retries on a compressed schedule (`WEBHOOK_ENV`). Pass: once the receiver is back,
+   every delivery recorded reaches it answered 2xx exactly once, with its body and a
+   valid signature, none failed, nothing sent again by later sweeps; the other webhook's
+   deliveries arrived while the first receiver was down (it held up nothing).
 
 The figures and a pass/fail per drill go to `bench/drill.json` (`--only` replaces the
 figures of the drills it runs and keeps the others'); the exit status is 1 when a drill
@@ -70,7 +78,16 @@ REDIS_DOWN_SAVES = 12
 KILL_NOTIFICATIONS = 1500
 POISON_MESSAGES = 1000  # the poisoned one in the middle of the others
 POISON_ORGS = 3
-DRILLS = ("database", "redis", "worker_kill", "poisoned")
+WEBHOOK_SAVES = 40
+WEBHOOK_DOWN_SECONDS = 20
+# Timeout 2 s, lease 5 s, a sweep every second, retries after 1, 2, 4, then 8 s (x9).
+WEBHOOK_ENV = {
+    "WEBHOOK_TIMEOUT_SECONDS": "2",
+    "WEBHOOK_LEASE_SECONDS": "5",
+    "WEBHOOK_SWEEP_SECONDS": "1",
+    "WEBHOOK_RETRY_SECONDS": "1,2,4,8,8,8,8,8,8,8,8,8",
+}
+DRILLS = ("database", "redis", "worker_kill", "poisoned", "webhook_down")
 CLIENT_PAUSE = 0.05  # a client's pause after a 503 or a connection error
 
 
@@ -894,6 +911,177 @@ def drill_poisoned(*, redis: RedisServer, db_url: str, workdir: Path) -> dict:
     return figures
 
 
+def _webhook_org():
+    """An organization of the drill's own: a shared KR of three departments' children,
+    locked, so that each save of a child is a modification (and the first opens a
+    round). Answers (the organization, its admin, the children)."""
+    from datetime import date
+    from decimal import Decimal
+
+    from django.contrib.auth import get_user_model
+
+    from hierarchy import services as hs
+    from hierarchy.models import Department, Membership, Role
+    from plans import services as ps
+
+    User = get_user_model()
+    admin = User.objects.create(username="webhook-drill-admin", email="wd-admin@example.test")
+    org = hs.organization_create(name="Webhook drill", slug="webhook-drill", actor=admin)
+    owner = User.objects.create(username="webhook-drill-owner", email="wd-owner@example.test")
+    Membership.objects.create(organization=org, user=owner, role=Role.MEMBER)
+    cycle = hs.cycle_create(
+        org=org, name="Q1", start=date(2026, 1, 1), end=date(2026, 3, 31), granularity="month"
+    )
+    objective = hs.objective_create(org=org, cycle=cycle, title="Grow", owner=owner)
+    children = []
+    parent = None
+    for n, name in enumerate(["Sales", "Marketing", "Partnerships"]):
+        lead = User.objects.create(username=f"webhook-drill-{n}", email=f"wd-{n}@example.test")
+        Membership.objects.create(organization=org, user=lead, role=Role.MEMBER)
+        department = Department.objects.create(organization=org, name=name, lead=lead)
+        if parent is None:
+            parent = hs.kr_create(
+                org=org, objective=objective, title="Pipeline", owner=owner,
+                department=department, unit="USD", metric_kind="cumulative",
+                target=Decimal(0),
+            )  # fmt: skip
+        children.append(
+            hs.kr_create(
+                org=org,
+                objective=objective,
+                title=f"{name} pipeline",
+                owner=lead,
+                department=department,
+                unit="USD",
+                metric_kind="cumulative",
+                target=Decimal(0),
+                parent=parent,
+            )
+        )
+    for kr in children:
+        kr.refresh_from_db()
+        ps.plan_update(kr=kr, values=[Decimal(1000)] * 3, version=kr.plan.version, actor=kr.owner)
+    parent.refresh_from_db()
+    ps.plan_lock(kr=parent, actor=owner)
+    return org, admin, children
+
+
+def _max_latency(deliveries) -> float:
+    """The longest time from an event to its delivery's 2xx, in seconds."""
+    waits = [(d.delivered_at - d.created_at).total_seconds() for d in deliveries if d.delivered_at]
+    return round(max(waits, default=0), 2)
+
+
+def drill_webhook_down(*, redis: RedisServer, db_url: str, workdir: Path) -> dict:
+    """Issue 16: a webhook's receiver down for a while, then back."""
+    from decimal import Decimal
+
+    from notifications import webhooks
+    from notifications.models import WebhookDelivery, WebhookEvent
+    from plans import services as ps
+    from tests.receiver import Receiver
+    from tests.workers import running_worker
+
+    org, admin, children = _webhook_org()
+    down, up = Receiver().up(), Receiver().up()
+    down.down()  # its port closed: connections refused
+    hooks = {
+        name: webhooks.webhook_create(
+            org=org, actor=admin, url=receiver.url, events=WebhookEvent.values
+        )
+        for name, receiver in (("down", down), ("up", up))
+    }
+    env = {**_worker_extra_env(), **WEBHOOK_ENV}
+    with running_worker(
+        broker=redis.url(), db_env={"DATABASE_URL": db_url}, scan_seconds=SCAN_SECONDS,
+        workdir=workdir, extra_env=env,
+    ) as worker:  # fmt: skip
+        started = time.monotonic()
+        for n in range(WEBHOOK_SAVES):
+            kr = children[n % len(children)]
+            kr.refresh_from_db()
+            kr.plan.refresh_from_db()
+            ps.plan_update(
+                kr=kr, values=[Decimal(1000 + n + 1)] * 3, version=kr.plan.version,
+                actor=kr.owner, rationale=f"webhook drill save {n}",
+            )  # fmt: skip
+            time.sleep(0.2)
+        saved_s = time.monotonic() - started
+        time.sleep(max(0.0, WEBHOOK_DOWN_SECONDS - (time.monotonic() - started)))
+        pending = WebhookDelivery.objects.filter(webhook=hooks["down"], status="pending")
+        attempts_while_down = sum(pending.values_list("attempts", flat=True))
+        pending_at_return = pending.count()
+        down.up()
+        returned = time.monotonic()
+        print(
+            f"  receiver back after {returned - started:.1f} s, {pending_at_return} deliveries "
+            f"pending ({attempts_while_down} attempts refused meanwhile)",
+            flush=True,
+        )
+        done = _waited(
+            lambda: (
+                not WebhookDelivery.objects.filter(organization=org)
+                .exclude(status="delivered")
+                .exists()
+            ),
+            120,
+            interval=0.2,
+            what="every delivery delivered",
+            worker=worker,
+        )
+        finished = time.monotonic()
+        answered_before = sum(r.answered is not None for r in down.received)
+        time.sleep(3)  # three more sweeps: nothing sent again
+        sent_again = sum(r.answered is not None for r in down.received) - answered_before
+    down.down()
+    up.down()
+    figures = {"saves": WEBHOOK_SAVES, "saves_took_s": round(saved_s, 1)}
+    for name, receiver in (("down", down), ("up", up)):
+        rows = {str(d.pk): d for d in WebhookDelivery.objects.filter(webhook=hooks[name])}
+        ok = Counter(r.delivery for r in receiver.received if r.answered and r.answered < 300)
+        figures[name] = {
+            "deliveries_recorded": len(rows),
+            "events": dict(Counter(d.event for d in rows.values())),
+            "requests_received": len(receiver.received),
+            "delivered_once": sum(1 for i in rows if ok[i] == 1),
+            "duplicates": sum(n - 1 for n in ok.values() if n > 1),
+            "missing": len(set(rows) - set(ok)),
+            "unknown_ids": len(set(ok) - set(rows)),
+            "failed": sum(d.status == "failed" for d in rows.values()),
+            "bodies_and_signatures_ok": all(
+                r.body == rows[r.delivery].body.encode() and r.signed_with(hooks[name].secret)
+                for r in receiver.received
+                if r.delivery in rows
+            ),
+            "max_attempts": max((d.attempts for d in rows.values()), default=0),
+            "max_latency_s": _max_latency(rows.values()),
+        }
+    figures["down"].update(
+        down_s=round(returned - started, 1),
+        pending_at_return=pending_at_return,
+        attempts_refused_while_down=attempts_while_down,
+        all_delivered_after_return_s=round(finished - returned, 2) if done else None,
+        sent_again_by_later_sweeps=sent_again,
+    )
+    figures["passed"] = bool(
+        done
+        and all(
+            figures[n]["deliveries_recorded"] >= WEBHOOK_SAVES
+            and figures[n]["delivered_once"] == figures[n]["deliveries_recorded"]
+            and figures[n]["duplicates"] == 0
+            and figures[n]["missing"] == 0
+            and figures[n]["unknown_ids"] == 0
+            and figures[n]["failed"] == 0
+            and figures[n]["bodies_and_signatures_ok"]
+            for n in ("down", "up")
+        )
+        and pending_at_return > 0  # it really was down while events happened
+        and sent_again == 0
+        and figures["up"]["max_latency_s"] < WEBHOOK_DOWN_SECONDS  # held up by nothing
+    )
+    return figures
+
+
 def _worker_extra_env() -> dict:
     return {"EMAIL_LEASE_SECONDS": str(EMAIL_LEASE_SECONDS)}
 
@@ -958,6 +1146,16 @@ def run(*, seconds: float, only: set[str]) -> dict:
                 finally:
                     shutil.rmtree(poison_dir, ignore_errors=True)
                 _print("poisoned", results["poisoned"])
+            if "webhook_down" in only:
+                print(f"Drill 5: a webhook receiver down for {WEBHOOK_DOWN_SECONDS} s", flush=True)
+                hook_dir = Path(tempfile.mkdtemp(prefix="okrplan-drill-webhook-"))
+                try:
+                    results["webhook_down"] = _attempt(
+                        drill_webhook_down, redis=redis, db_url=db_url, workdir=hook_dir
+                    )
+                finally:
+                    shutil.rmtree(hook_dir, ignore_errors=True)
+                _print("webhook_down", results["webhook_down"])
         finally:
             from django.db import connections
 

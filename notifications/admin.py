@@ -7,6 +7,8 @@ from notifications.models import (
     Round,
     RoundEvent,
     Step,
+    Webhook,
+    WebhookDelivery,
 )
 from okrplan.lib.admin import ReadOnlyAdmin
 
@@ -102,3 +104,31 @@ class DigestAdmin(ReadOnlyAdmin):
     list_filter = [EmailStateFilter, "day"]
     list_select_related = ["user"]
     search_fields = ["user__username"]
+
+
+@admin.register(Webhook)
+class WebhookAdmin(ReadOnlyAdmin):
+    """Never the secret: shown once, to the admin who added the webhook."""
+
+    list_display = ["id", "organization", "format", "url", "created_at"]
+    list_filter = ["organization", "format"]
+    list_select_related = ["organization"]
+    exclude = ["secret"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "organization",
+        "webhook",
+        "event",
+        "status",
+        "attempts",
+        "last_status_code",
+        "last_error",
+        "created_at",
+        "delivered_at",
+    ]
+    list_filter = ["status", "organization", "event"]
+    list_select_related = ["organization", "webhook"]

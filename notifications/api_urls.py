@@ -1,6 +1,6 @@
 from django.urls import path
 
-from notifications import apis
+from notifications import apis, webhook_apis
 
 # Mounted at /api/v1/orgs/<slug:org>/.
 urlpatterns = [
@@ -33,5 +33,12 @@ urlpatterns = [
         "notifications/<int:notification_id>/read/",
         apis.NotificationReadApi.as_view(),
         name="api-notification-read",
+    ),
+    path("webhooks/", webhook_apis.WebhookListCreateApi.as_view(), name="api-webhooks"),
+    path("webhooks/<int:webhook_id>/", webhook_apis.WebhookDetailApi.as_view(), name="api-webhook"),
+    path(
+        "webhooks/<int:webhook_id>/deliveries/",
+        webhook_apis.WebhookDeliveryListApi.as_view(),
+        name="api-webhook-deliveries",
     ),
 ]

@@ -26,6 +26,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from hierarchy.models import Cycle, KeyResult, Membership, Role
+from notifications import webhooks
 from notifications.models import (
     Notification,
     NotificationKind,
@@ -177,6 +178,7 @@ def _escalations(now: datetime, batch_size: int) -> tuple[list[Step], int]:
             admins.setdefault(org_id, []).append(user_id)
         notifications, events = [], []
         orphaned_rounds = []
+        messages: dict[int, str] = {}
         for s in steps:
             if s.kind == StepKind.CHECKIN:
                 # a missed check-in goes to the department's lead
@@ -185,6 +187,7 @@ def _escalations(now: datetime, batch_size: int) -> tuple[list[Step], int]:
                 recipients = admins.get(s.organization_id, [])
             who = s.assignee.get_full_name() or s.assignee.username
             message = f"Overdue since {when(s.due_at)}: {who} was to {_what(s)}."
+            messages[s.pk] = f"Overdue since {webhooks.moment(s.due_at)}: {who} was to {_what(s)}."
             notifications += [
                 Notification(
                     organization_id=s.organization_id,
@@ -217,6 +220,7 @@ def _escalations(now: datetime, batch_size: int) -> tuple[list[Step], int]:
         reminders_group(step_ids=[s.pk for s in steps], at=now)
         round_events_create_bulk(events=events)
         steps_mark_escalated(step_ids=[s.pk for s in steps], at=now)
+        webhooks.steps_overdue(steps, messages=messages, now=now)
         for round in orphaned_rounds:
             round_orphan(round=round, now=now)
     return steps, len(orphaned_rounds)

@@ -11,7 +11,7 @@ from django import forms
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from hierarchy.models import KeyResult
-from notifications.models import Answer, Downward, Upward
+from notifications.models import Answer, Downward, Upward, WebhookEvent, WebhookFormat
 from okrplan.lib.forms import NumberFormField
 
 
@@ -155,3 +155,37 @@ class OverrideForm(RuleForm):
     def __init__(self, *args, scope, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["kr"].queryset = scope.queryset(KeyResult)
+
+
+class WebhookForm(forms.Form):
+    """An admin adds a webhook (`notifications.webhooks.webhook_create` checks the URL's
+    address and the events again, as for the API)."""
+
+    url = forms.CharField(
+        label="Receiver URL",
+        max_length=2000,
+        error_messages={
+            "required": "Give the receiver's URL (https://…).",
+            "max_length": "A URL has at most 2,000 characters.",
+        },
+    )
+    events = forms.MultipleChoiceField(
+        label="Events",
+        choices=WebhookEvent.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": "Choose at least one event.",
+            "invalid_choice": "Choose the events from the list.",
+        },
+    )
+    format = forms.ChoiceField(
+        label="Format",
+        choices=WebhookFormat.choices,
+        initial=WebhookFormat.JSON,
+        required=False,  # none chosen: JSON, as in the API
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": "Choose a format from the list."},
+    )
+
+    def clean_format(self) -> str:
+        return self.cleaned_data["format"] or WebhookFormat.JSON

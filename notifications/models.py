@@ -1,6 +1,7 @@
 """Who must know and by when: propagation rules, modification rounds and their
 steps, the rounds' history, and the notifications people receive."""
 
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -357,3 +358,90 @@ class Digest(models.Model):
 
     def __str__(self):
         return f"digest of {self.user_id} for {self.day}"
+
+
+# --- Outgoing webhooks (API.md §Outgoing webhooks, notifications/webhooks.py) -----------
+
+
+class WebhookEvent(models.TextChoices):
+    PLAN_MODIFIED = "plan.modified", "A locked plan was modified"
+    THRESHOLD_CROSSED = "threshold.crossed", "A shared total crossed its threshold"
+    ROUND_OPENED = "round.opened", "A modification round opened"
+    ROUND_NOTICE_SENT = "round.notice_sent", "An impact notice was sent"
+    STEP_OVERDUE = "step.overdue", "A step is overdue"
+    ROUND_ORPHANED = "round.orphaned", "A round got no impact notice in time"
+    ROUND_CLOSED = "round.closed", "A modification round closed"
+
+
+class WebhookFormat(models.TextChoices):
+    JSON = "json", "JSON (signed, for your own receiver)"
+    SLACK = "slack", "Slack incoming webhook"
+    TEAMS = "teams", "Microsoft Teams incoming webhook"
+
+
+class Webhook(TenantModel):
+    """Where an organization's events are POSTed. `secret` signs every body (HMAC-SHA256):
+    kept as it is, since signing needs it, and shown once, when the webhook is added."""
+
+    url = models.URLField(max_length=2000)
+    events = models.JSONField(default=list)  # WebhookEvent values, each once
+    format = models.CharField(max_length=5, choices=WebhookFormat.choices, default="json")
+    secret = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["organization", "created_at"], name="webhook_org")]
+
+    def __str__(self):
+        return f"{self.format} webhook {self.pk} to {self.url[:60]}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class WebhookDelivery(TenantModel):
+    """One event for one webhook: recorded in the event's own transaction (the outbox),
+    its body frozen then, and POSTed until a 2xx answer or the last retry.
+
+    `id` is the X-Okrplan-Delivery header: the same on every attempt. A worker claims a
+    delivery by setting `claimed_until` (a lease) and `claim` (whose attempt it is); a
+    worker killed meanwhile leaves it to the next after the lease."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=30, choices=WebhookEvent.choices)
+    body = models.TextField()  # the exact bytes POSTed (UTF-8), signed as they are
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    next_attempt_at = models.DateTimeField()
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    claim = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["organization", "webhook", "-created_at"], name="delivery_org_webhook"
+            ),
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status="pending"),
+                name="delivery_due",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.event} to webhook {self.webhook_id}: {self.status}"

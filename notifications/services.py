@@ -32,7 +32,7 @@ from hierarchy.events import (
 )
 from hierarchy.models import Aggregation, Invitation, KeyResult, NotifyBy
 from hierarchy.permissions import close_require, notice_require
-from notifications import locks
+from notifications import locks, webhooks
 from notifications.models import (
     Answer,
     Notification,
@@ -44,6 +44,7 @@ from notifications.models import (
     Step,
     StepKind,
     StepState,
+    WebhookEvent,
 )
 from notifications.rules import (
     AncestorChange,
@@ -627,6 +628,20 @@ def round_on_modification(
         round_id=round.pk,
         step_id=notify.pk,
     )
+    why = f": “{revision.rationale}”" if revision.rationale else ""
+    webhooks.round_event(
+        round,
+        WebhookEvent.ROUND_OPENED,
+        at=now,
+        text=f"{kr.department.name} modified “{kr.title}” ({num(revision.before_target)} → "
+        f"{num(revision.after_target)} {kr.unit}){why}. A modification round on "
+        f"“{parent.title}” is open: the impact notice is due by {webhooks.moment(notify.due_at)}.",
+        revision=revision.pk,
+        rationale=revision.rationale,
+        before_target=webhooks.dec(revision.before_target),
+        after_target=webhooks.dec(revision.after_target),
+        notice_due_at=webhooks.iso(notify.due_at),
+    )
     return round
 
 
@@ -702,6 +717,14 @@ def round_orphan(*, round: Round, now: datetime) -> bool:
         key="orphan",
     )
     event_record(round, "orphan_notice", at=now, message="Automatic notice sent.")
+    webhooks.round_event(
+        round,
+        WebhookEvent.ROUND_ORPHANED,
+        at=now,
+        text=f"No impact notice on “{round.parent_kr.title}” by the deadline after "
+        f"{modified.department.name} modified “{modified.title}”: the other contributors were "
+        "told automatically.",
+    )
     return True
 
 
@@ -784,6 +807,19 @@ def round_notice(
         key="notice",
         contributors=contributors,
     )
+    assess_due = now + hours(round.parent_kr.organization.assess_hours)
+    webhooks.round_event(
+        round,
+        WebhookEvent.ROUND_NOTICE_SENT,
+        at=now,
+        text=f"Impact notice on “{round.parent_kr.title}” after "
+        f"{round.modified_kr.department.name} changed its plan: {message} The other "
+        f"departments answer by {webhooks.moment(assess_due)}.",
+        message=message,
+        department_messages={str(i): t for i, t in lines.items()},
+        assess_due_at=webhooks.iso(assess_due),
+        actor=actor.username,
+    )
     return round
 
 
@@ -838,6 +874,16 @@ def round_close(*, round: Round, actor, note: str, target: Decimal | None = None
             kr_id=child.pk,
             round_id=round.pk,
         )
+    webhooks.round_event(
+        round,
+        WebhookEvent.ROUND_CLOSED,
+        at=now,
+        text=f"The round on “{parent.title}” is closed: {decided}. {note}",
+        note=note,
+        target=webhooks.dec(round.closed_target),
+        target_changed=changed,
+        actor=actor.username,
+    )
     return round
 
 
@@ -1128,6 +1174,11 @@ def on_plan_changed(event: PlanChanged) -> None:
         stages=stages,
     )
     upward_notices(audience=audience, plans=plans, changed=changed, revision=revision)
+    webhooks.thresholds_crossed(
+        event=event, audience=audience, plans=plans, changed=changed, revision=revision
+    )
+    if event.is_modification:
+        webhooks.plan_modified(event=event, changed=changed, revision=revision)
     if joined is not None:
         round_join(
             round=joined[0],

@@ -8,6 +8,7 @@ from celery import shared_task
 from notifications.deadlines import deadline_sweep
 from notifications.digests import digests_compose, digests_deliver
 from notifications.services import email_deliver
+from notifications.webhooks import webhook_deliver
 from okrplan.lib.tenancy import system_scope
 
 log = logging.getLogger(__name__)
@@ -63,3 +64,29 @@ def digest_task() -> dict:
     if composed or sent:
         log.info("daily digest: %s composed, %s sent", composed, sent)
     return {"composed": composed, "sent": sent}
+
+
+@shared_task(name="notifications.tasks.webhook_deliver_task", ignore_result=True)
+def webhook_deliver_task(ids: list[str] | None = None) -> int:
+    """Deliver the webhook deliveries `ids` (queued when their event commits), or, from
+    beat's sweep, every one due. Safe twice: each delivery is claimed
+    (notifications/webhooks.py)."""
+    with system_scope():  # every organization's deliveries
+        report = webhook_deliver(ids=ids)
+    return report.delivered
+
+
+_webhook_broker_down_until = 0.0
+
+
+def webhook_deliver_enqueue(ids: list[str]) -> None:
+    """Queue the delivery of `ids` now; if the broker is down, the sweep delivers them
+    (nothing lost), and requests stop trying it for a while."""
+    global _webhook_broker_down_until
+    if not ids or time.monotonic() < _webhook_broker_down_until:
+        return
+    try:
+        webhook_deliver_task.apply_async(args=[ids], retry=False)
+    except Exception:  # any broker failure: the sweep delivers later
+        _webhook_broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
+        log.warning("broker unavailable: webhooks will go out with the next sweep")

@@ -13,6 +13,7 @@ from notifications import (
     preview_views,
     report_views,
     step_views,
+    webhook_views,
 )
 
 urlpatterns = [
@@ -82,5 +83,17 @@ urlpatterns = [
         "o/<slug:org>/reports/quarterly/export.<sheet:fmt>",
         report_views.quarterly_report_export,
         name="quarterly-report-export",
+    ),
+    # Admin: outgoing webhooks (admins only; see notifications/webhook_views.py)
+    path("o/<slug:org>/admin/webhooks/", webhook_views.admin_webhooks, name="admin-webhooks"),
+    path(
+        "o/<slug:org>/admin/webhooks/<int:webhook_id>/",
+        webhook_views.admin_webhook,
+        name="admin-webhook",
+    ),
+    path(
+        "o/<slug:org>/admin/webhooks/<int:webhook_id>/delete/",
+        webhook_views.admin_webhook_delete,
+        name="admin-webhook-delete",
     ),
 ]

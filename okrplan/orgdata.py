@@ -13,6 +13,7 @@ A new tenant model, or a new JSON field, must be added here: `coverage_check`
 """
 
 import json
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -38,7 +39,15 @@ from hierarchy.models import (
     TenantModel,
 )
 from hierarchy.services import invitation_token_new, viewer_duties
-from notifications.models import Notification, PropagationRule, Round, RoundEvent, Step
+from notifications.models import (
+    Notification,
+    PropagationRule,
+    Round,
+    RoundEvent,
+    Step,
+    Webhook,
+    WebhookDelivery,
+)
 from okrplan.lib import tenancy
 from okrplan.lib.erasing import erasing
 from okrplan.lib.text import USER_NAME_FIELDS, one_line_values_check
@@ -68,6 +77,8 @@ CARRIED: list[type[TenantModel]] = [
     Step,
     RoundEvent,
     Notification,
+    Webhook,
+    WebhookDelivery,
 ]
 
 # JSON fields that hold numbers only, carried as they are.
@@ -77,6 +88,7 @@ PLAIN_JSON = {
     (PlanRevision, "before_values"),
     (PlanRevision, "after_values"),
     (Step, "proposed_json"),
+    (Webhook, "events"),  # event names
 }
 
 # Ids written inside a round event's data: key → the model they name.
@@ -99,6 +111,10 @@ NOTIFICATION_KEYS = [
 # export into the same database): made anew on import. An invitation's link token (its
 # notification's message names the old link, which then leads nowhere).
 FRESH_SECRETS = {(Invitation, "token")}
+# Not a webhook's signing secret: its receiver checks signatures with it, so an organization
+# moved elsewhere goes on signing as before. A webhook delivery gets a new id (the
+# X-Okrplan-Delivery header; no primary key is carried); its body, and the event id in
+# it, stay as they were sent (docs/decisions.md, issue 16).
 
 
 class OrgDataError(Exception):
@@ -124,6 +140,8 @@ def _dump(value):
         return format(value, "f")
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
     return value
 
 
@@ -191,7 +209,7 @@ def _key_ids(key: str, *, only=None) -> list[str]:
 
 
 def _row_dump(model, obj, ctx: _Export) -> dict[str, Any]:
-    row: dict[str, Any] = {"id": obj.pk}
+    row: dict[str, Any] = {"id": _dump(obj.pk)}
     for f in _fields(model):
         value = getattr(obj, f.attname)
         if f.is_relation and f.related_model is User:

@@ -12,7 +12,15 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from okrplan.lib.env import env_bool, env_decimal, env_int, env_list, env_rate, env_str
+from okrplan.lib.env import (
+    env_bool,
+    env_decimal,
+    env_decimal_list,
+    env_int,
+    env_list,
+    env_rate,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Created by the commands that write there (`make run`, `migrate` for SQLite, the embedded
@@ -312,6 +320,35 @@ DIGEST_HOUR = env_int("DIGEST_HOUR", 8)
 if not 0 <= DIGEST_HOUR <= 23:
     raise ImproperlyConfigured("DIGEST_HOUR must be an hour of the day, 0 to 23")
 
+# --- Outgoing webhooks (notifications/webhooks.py, API.md §Outgoing webhooks) --------
+# Private, loopback and link-local addresses are refused (when a webhook is stored, and
+# again on the address connected to) unless this is on: by default only in DEBUG, where
+# the receivers are on the laptop.
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", DEBUG)
+# One delivery attempt, from its first connection to the end of the answer's headers.
+WEBHOOK_TIMEOUT_SECONDS = env_decimal("WEBHOOK_TIMEOUT_SECONDS", Decimal(10))
+# A worker's claim on a delivery: a worker killed while it sends leaves the delivery to
+# another after this. Longer than an attempt, so a live attempt is never sent twice.
+WEBHOOK_LEASE_SECONDS = env_decimal("WEBHOOK_LEASE_SECONDS", Decimal(120))
+# The waits before each retry (seconds, comma-separated): an attempt, then one retry after
+# each wait, then the delivery is failed. The default retries after 30 s, 2 min, 10 min,
+# 30 min, 1 h, 2 h, 4 h, 8 h and 12 h: 10 attempts over 27.7 hours (docs/decisions.md).
+WEBHOOK_RETRY_SECONDS = env_decimal_list(
+    "WEBHOOK_RETRY_SECONDS", [30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200]
+)
+# How often the worker's sweep looks for deliveries due (a retry, or one whose task was
+# lost with a broker that was down).
+WEBHOOK_SWEEP_SECONDS = env_decimal("WEBHOOK_SWEEP_SECONDS", Decimal(10))
+if WEBHOOK_TIMEOUT_SECONDS <= 0 or WEBHOOK_SWEEP_SECONDS <= 0:
+    raise ImproperlyConfigured("WEBHOOK_TIMEOUT_SECONDS and WEBHOOK_SWEEP_SECONDS must be > 0")
+if WEBHOOK_LEASE_SECONDS <= WEBHOOK_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        "WEBHOOK_LEASE_SECONDS must be longer than WEBHOOK_TIMEOUT_SECONDS (an attempt "
+        "still under way would be sent again)"
+    )
+if not WEBHOOK_RETRY_SECONDS or min(WEBHOOK_RETRY_SECONDS) <= 0:
+    raise ImproperlyConfigured("WEBHOOK_RETRY_SECONDS must be waits > 0, comma-separated")
+
 # --- Celery ---------------------------------------------------------------
 # REDIS_URL: broker and result backend. Without it, Celery's filesystem
 # transport in var/broker: an embedded broker that needs no server.
@@ -357,6 +394,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.digest_task",
         "schedule": float(DIGEST_SCAN_SECONDS),
         "options": {"expires": max(float(DIGEST_SCAN_SECONDS), 5.0)},
+    },
+    "webhook-sweep": {
+        "task": "notifications.tasks.webhook_deliver_task",
+        "schedule": float(WEBHOOK_SWEEP_SECONDS),
+        "options": {"expires": max(float(WEBHOOK_SWEEP_SECONDS), 5.0)},
     },
 }
 

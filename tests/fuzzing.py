@@ -12,6 +12,7 @@ from rest_framework.authtoken.models import Token
 from hierarchy import services as hs
 from hierarchy.models import Cycle, Department, KeyResult, Membership, Objective
 from notifications import services as ns
+from notifications import webhooks
 from notifications.models import Notification, Round, StepKind
 from okrplan.demo import demo_load
 from plans import services as ps
@@ -64,6 +65,9 @@ def demo(db, _keep_the_test_connection):
     alice = Membership.objects.get(organization=org, user__username="alice").user  # an admin
     victor = parent.owner  # the parent owner: lock, impact notice, close
     invitation = hs.invitation_create(org=org, actor=alice, role="member", username="invitee")
+    webhook = webhooks.webhook_create(
+        org=org, actor=alice, url="https://hooks.example.test/fuzz", events=["round.opened"]
+    )
     return {
         "tokens": {
             user.username: Token.objects.get_or_create(user=user)[0].key
@@ -83,5 +87,6 @@ def demo(db, _keep_the_test_connection):
             "round_id": round.pk,
             "notification_id": Notification.objects.filter(user=maya, step=step).get().pk,
             "invitation_id": invitation.pk,
+            "webhook_id": webhook.pk,
         },
     }

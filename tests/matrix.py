@@ -17,6 +17,7 @@ from django.utils import timezone
 from hierarchy import services as hs
 from hierarchy.models import Department, Membership
 from notifications import services as ns
+from notifications import webhooks
 from notifications.models import Notification, Round, StepKind
 from tests.conftest import make_user
 from tests.planning import lock, make_kr, set_plan
@@ -153,6 +154,12 @@ def objs(world, planning):
             "invitation_id": invitation.pk,
             "token": mine.token,
             "token_id": hs.personal_token_create(user=world.marketing_lead, name="maya's")[0].pk,
+            "webhook_id": webhooks.webhook_create(
+                org=org,
+                actor=world.admin,
+                url="https://hooks.example.test/okrplan",
+                events=["round.opened"],
+            ).pk,
         },
         "mine": mine,
         # path parameters of one route (or one operation) that differ from the defaults

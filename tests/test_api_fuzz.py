@@ -99,7 +99,9 @@ def test_it_answers_every_generated_request_without_a_server_error(demo):
     assert operations > 50, "the schema describes too few operations"
 
 
-ADMIN_WRITES = re.compile(r"/(settings|members|invitations|departments|cycles|propagation-rules?)/")
+ADMIN_WRITES = re.compile(
+    r"/(settings|members|invitations|departments|cycles|propagation-rules?|webhooks)/"
+)
 
 
 def test_it_answers_an_admins_configuration_changes_without_a_server_error(demo):

@@ -29,8 +29,9 @@ from hierarchy.models import (
 )
 from hierarchy.scope import Scope
 from notifications import services as ns
+from notifications import webhooks
 from notifications.deadlines import deadline_scan
-from notifications.models import Notification, Round, RoundEvent, Step
+from notifications.models import Notification, Round, RoundEvent, Step, WebhookEvent
 from okrplan import orgdata
 from plans import services as ps
 from plans.imports import history_import
@@ -66,6 +67,15 @@ def rich(world, planning, funnel, nps):
         expected_by=date(2026, 1, 31),
     )
     ns.rule_set(org=org, kr=None, upward="threshold", downward="review_required")
+    # A webhook of every event: the round below records its deliveries (pending: the
+    # test's transaction never commits, so none is sent).
+    webhooks.webhook_create(
+        org=org,
+        actor=world.admin,
+        url="https://hooks.example.test/okrplan",
+        events=WebhookEvent.values,
+        format="slack",
+    )
     ns.rule_set(org=org, kr=nps.parent, upward="notify", downward="notify", threshold_pct=D("7.5"))
     admin = Membership.objects.get(organization=org, user=world.admin)
     history_import(
@@ -376,3 +386,21 @@ def test_the_command_exports_outside_a_transaction(world, planning, tmp_path):
         == PlanRevision.objects.filter(organization=world.org).count()
     )
     assert {u["username"] for u in document["users"]} >= {"admin", "owner", "maya", "pat"}
+
+
+def test_webhooks_keep_their_secret_and_deliveries_get_new_ids(rich):
+    """A receiver goes on checking signatures after a move; the copy's deliveries are its
+    own (new X-Okrplan-Delivery ids), with the bodies, and event ids, as recorded."""
+    from notifications.models import Webhook, WebhookDelivery
+
+    copy = orgdata.org_import(data=orgdata.org_export(org=rich), slug="acme-copy").org
+    original = WebhookDelivery.objects.filter(organization=rich)
+    copied = WebhookDelivery.objects.filter(organization=copy)
+    assert original.count() == copied.count() >= 5
+    assert not set(original.values_list("pk", flat=True)) & set(copied.values_list("pk", flat=True))
+    assert sorted(original.values_list("body", flat=True)) == sorted(
+        copied.values_list("body", flat=True)
+    )
+    assert set(copied.values_list("webhook__organization", flat=True)) == {copy.pk}
+    secret = Webhook.objects.get(organization=rich).secret
+    assert Webhook.objects.get(organization=copy).secret == secret

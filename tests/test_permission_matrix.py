@@ -108,6 +108,10 @@ MATRIX: dict[str, dict[str, tuple[int, ...]]] = {
     "api-notification-read":    {"post":   (401, 404, 404, 404, 200, 404, 404)},
     "api-report-quarterly":     {"get":    READ},
     "api-calendar":             {"get":    READ},
+    # Outgoing webhooks: configuration, admins only.
+    "api-webhooks":             {"get":    ADMIN, "post": ADMIN_201},
+    "api-webhook":              {"get":    ADMIN, "patch": ADMIN, "delete": ADMIN_204},
+    "api-webhook-deliveries":   {"get":    ADMIN},
 }
 # fmt: on
 
@@ -215,6 +219,11 @@ def _body(name: str, method: str, objs: dict, user) -> tuple[dict, str]:
         ("api-step-answer", "post"): lambda: {"answer": "no_change", "note": "Still fine"},
         ("api-round-notice", "post"): lambda: {"message": "Sales cut 300k: please assess."},
         ("api-round-close", "post"): lambda: {"note": "We accept the lower total."},
+        ("api-webhooks", "post"): lambda: {
+            "url": "https://hooks.example.test/okrplan",
+            "events": ["round.opened", "round.closed"],
+        },
+        ("api-webhook", "patch"): lambda: {"format": "slack"},
     }
     body = bodies.get((name, method), dict)()
     return body if isinstance(body, tuple) else (body, "json")

@@ -212,6 +212,10 @@ MATRIX: dict[str, dict[str, tuple[int, ...]]] = {
     "admin-rules":              {"get": ADMIN_GET, "post": ADMIN_POST},
     "admin-rule-override":      {"get": NOT_SERVED, "post": ADMIN_POST},
     "admin-rule-override-remove": {"get": NOT_SERVED, "post": ADMIN_POST},
+    # the webhook added is the answer (200): its secret is shown in it only
+    "admin-webhooks":           {"get": ADMIN_GET, "post": (302, 404, 403, 403, 403, 403, 200)},
+    "admin-webhook":            {"get": ADMIN_GET, "post": NOT_SERVED},  # the delivery log
+    "admin-webhook-delete":     {"get": NOT_SERVED, "post": ADMIN_POST, "htmx post": ADMIN_HTMX},
 }
 # fmt: on
 
@@ -348,6 +352,11 @@ def _body(name: str, objs: dict, user) -> dict:
             "other_is": "upstream",
             "other": str(planning.partnerships_kr.pk),
             "assumption": "Partners bring the exhibitors",
+        },
+        "admin-webhooks": lambda: {
+            "url": "https://hooks.example.test/okrplan",
+            "events": ["round.opened", "round.closed"],
+            "format": "slack",
         },
         "admin-rule-override": lambda: {
             "kr": str(pipeline.pk),

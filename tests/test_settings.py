@@ -174,3 +174,41 @@ def test_migrate_creates_the_sqlite_files_folder(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert (var / "okrplan.sqlite3").exists()
+
+
+def _webhook_settings(tmp_path, **env) -> dict:
+    code = (
+        "import json; from django.conf import settings; print(json.dumps({"
+        "'private': settings.WEBHOOK_ALLOW_PRIVATE, "
+        "'retries': [float(s) for s in settings.WEBHOOK_RETRY_SECONDS], "
+        "'sweep': settings.CELERY_BEAT_SCHEDULE['webhook-sweep']['schedule']}))"
+    )
+    result = _manage("shell", "-c", code, OKRPLAN_VAR_DIR=str(tmp_path), **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_webhooks_refuse_private_addresses_in_production_and_allow_them_in_debug(tmp_path):
+    production = _webhook_settings(tmp_path, **PRODUCTION)
+    assert production["private"] is False
+    assert production["retries"][0] <= 60 and sum(production["retries"]) >= 86400
+    assert production["sweep"] == 10.0
+    assert _webhook_settings(tmp_path, DEBUG="1")["private"] is True
+    assert _webhook_settings(tmp_path, **PRODUCTION, WEBHOOK_ALLOW_PRIVATE="1")["private"] is True
+    custom = _webhook_settings(tmp_path, DEBUG="1", WEBHOOK_RETRY_SECONDS="1, 2.5,4")
+    assert custom["retries"] == [1.0, 2.5, 4.0]
+
+
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        ({"WEBHOOK_RETRY_SECONDS": "30,soon"}, "WEBHOOK_RETRY_SECONDS='30,soon': 'soon'"),
+        ({"WEBHOOK_RETRY_SECONDS": "30,0"}, "WEBHOOK_RETRY_SECONDS must be waits > 0"),
+        ({"WEBHOOK_LEASE_SECONDS": "10"}, "WEBHOOK_LEASE_SECONDS must be longer"),
+        ({"WEBHOOK_TIMEOUT_SECONDS": "0"}, "WEBHOOK_TIMEOUT_SECONDS and"),
+    ],
+)
+def test_bad_webhook_settings_fail_loudly(tmp_path, env, words):
+    result = _manage("check", DEBUG="1", OKRPLAN_VAR_DIR=str(tmp_path), **env)
+    assert result.returncode != 0
+    assert words in result.stderr

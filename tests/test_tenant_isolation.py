@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from hierarchy import services as hs
 from hierarchy.models import Membership
+from notifications import webhooks
 from notifications.models import Notification, Round, Step
 
 ORG_PREFIXES = ("api/v1/orgs/<slug:org>/", "o/<slug:org>/")
@@ -68,6 +69,9 @@ def _objects(org, owner, department) -> dict:
         "department_id": department.pk,
         "invitation_id": hs.invitation_create(
             org=org, actor=owner, role="member", username=f"invited-to-{org.slug}"
+        ).pk,
+        "webhook_id": webhooks.webhook_create(
+            org=org, actor=owner, url="https://hooks.example.test/x", events=["round.closed"]
         ).pk,
         "fmt": "csv",  # an export's format: not an object of the organization
     }

@@ -60,6 +60,25 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_decimal_list(name: str, default: list) -> list[Decimal]:
+    """Comma-separated finite numbers (`30, 120, 600`); the default's when unset."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return [Decimal(value) for value in default]
+    values = []
+    for item in raw.split(","):
+        try:
+            value = Decimal(item.strip())
+        except InvalidOperation:
+            raise ImproperlyConfigured(
+                f"{name}={raw!r}: {item.strip()!r} is not a number"
+            ) from None
+        if not value.is_finite():
+            raise ImproperlyConfigured(f"{name}={raw!r}: {item.strip()!r} is not finite")
+        values.append(value)
+    return values
+
+
 _RATE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
 
 

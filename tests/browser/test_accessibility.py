@@ -156,6 +156,22 @@ def _add_an_override_without_its_kr(page: Page, s: dict) -> None:
     expect(page.locator("#add-kr-errors")).to_contain_text("Choose a key result.")
 
 
+def _add_a_webhook(page: Page, s: dict) -> None:
+    """A webhook added: its secret shown once, above the list."""
+    page.get_by_label("Receiver URL").fill("https://hooks.example.test/axe")
+    page.get_by_label("A modification round closed").check()
+    page.get_by_label("Slack incoming webhook").check()
+    page.get_by_role("button", name="Add the webhook").click()
+    expect(page.get_by_label("Signing secret")).to_be_visible()
+
+
+def _add_a_webhook_wrong(page: Page, s: dict) -> None:
+    """The form sent without an event: the errors next to the fields."""
+    page.get_by_label("Receiver URL").fill("hooks.example.test")
+    page.get_by_role("button", name="Add the webhook").click()
+    expect(page.locator("#webhook-events-errors")).to_be_visible()
+
+
 # fmt: off
 VISITS = (
     Visit("login", None, lambda s: "/accounts/login/"),
@@ -219,6 +235,10 @@ VISITS = (
     Visit("admin-rules", "admin", _org("admin/rules/"), "default-error", _refuse_a_threshold),
     Visit("admin-rules", "admin", _org("admin/rules/"), "override-error",
           _add_an_override_without_its_kr),
+    Visit("admin-webhooks", "admin", _org("admin/webhooks/")),
+    Visit("admin-webhooks", "admin", _org("admin/webhooks/"), "added", _add_a_webhook),
+    Visit("admin-webhooks", "admin", _org("admin/webhooks/"), "error", _add_a_webhook_wrong),
+    Visit("admin-webhook", "admin", _org("admin/webhooks/{webhook}/")),  # its delivery log
 )
 
 # Page routes that are no page of their own: each answers a form of a page visited above
@@ -242,6 +262,7 @@ NOT_VISITED = {
     "admin-department-update": "POST only: the departments page's row",
     "admin-rule-override": "POST only: the rules page's forms",
     "admin-rule-override-remove": "POST only: the rules page's row",
+    "admin-webhook-delete": "POST only: the webhooks page's row",
     "admin-department-archive": "POST only: the departments page's row",
     "admin-department-restore": "POST only: the departments page's archived row",
     "admin-department-delete": "POST only: the departments page's row",
@@ -324,6 +345,7 @@ def site(objs, funnel, nps):
         "marketing_kr": planning.marketing_kr.pk,
         "draft_kr": objs["kr"].pk,
         "round": path["round_id"],
+        "webhook": path["webhook_id"],
         "review_step": path["step_id"],
         "cascade_step": cascade.pk,
         "email_token": emailed.token,
