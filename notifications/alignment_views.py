@@ -475,17 +475,13 @@ def _figures(kr: KeyResult, aggregate: Aggregate) -> list[tuple[str, str, str]]:
     return figures + gap if aggregate.gap is not None else figures
 
 
-def _short(label: str, width: int = 26) -> str:
-    return label if len(label) <= width else f"{label[: width - 1]}…"
-
-
 def _chart(kr: KeyResult, aggregate: Aggregate, children, labels, targets) -> charts.Chart | None:
     if not children:
         return None
     chart_id = f"kr-{kr.pk}-chart"
     if kr.aggregation == "sequential":
         stages = [
-            (_short(f"{c.stage or '-'}. {c.title}"), c.target, c.implied_target, "")
+            (f"{c.stage or '-'}. {c.title}", c.target, c.implied_target, "")
             for c in sorted(children, key=lambda c: (c.stage or 0, c.id))
         ]
         return charts.funnel_chart(
