@@ -32,7 +32,7 @@ from hierarchy.permissions import (
     plan_require_edit,
     target_require_change,
 )
-from hierarchy.services import validate_number
+from hierarchy.services import validate_number, validate_target
 from okrplan.lib import locks
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.events import publish
@@ -221,6 +221,7 @@ def validate_plan_values(kr: KeyResult, values: list[Decimal]) -> None:
             )
     total = plan_target(kr, values)
     validate_number("values", total, kr.decimals, kr.unit)
+    validate_target(kr, total, "values")  # a saved plan carries the target
 
 
 @transaction.atomic
@@ -355,6 +356,7 @@ def shape_values(kr: KeyResult, *, shape: str, target: Decimal) -> list[Decimal]
     """The plan values a shape preset (or the imported history) gives for a target."""
     n = _period_count(kr)
     validate_number("target", target, kr.decimals, kr.unit)
+    validate_target(kr, target)
     try:
         if shape == Shape.HISTORY:
             points = dict(
@@ -374,14 +376,6 @@ def shape_values(kr: KeyResult, *, shape: str, target: Decimal) -> list[Decimal]
             return shapes.history_shape(history, target, kr.decimals)
         if kr.metric_kind == MetricKind.LEVEL:
             return shapes.level_shape(shape, kr.start_value, target, n, kr.decimals)
-        if target < 0:
-            raise ValidationError(
-                {
-                    "target": [
-                        "A cumulative key result counts a flow: its target cannot be negative."
-                    ]
-                }
-            )
         return shapes.cumulative_shape(shape, target, n, kr.decimals)
     except ValueError as error:
         raise ValidationError({"shape": [str(error)]}) from None
@@ -765,6 +759,7 @@ def kr_target_set(
     """A new target is a plan change: the plan is moved to it, keeping its shape."""
     target_require_change(actor, kr)
     validate_number("target", target, kr.decimals, kr.unit)
+    validate_target(kr, target)
     plan = Plan.objects.get(organization_id=kr.organization_id, kr=kr)
     values = values_for_new_target(kr, plan, target)
     return plan_update(
