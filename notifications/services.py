@@ -60,7 +60,7 @@ from plans import rollup, shapes
 from plans import services as plan_services
 from plans.checks import num
 from plans.events import CheckInRecorded, PlanChanged
-from plans.models import Cause, Plan, decimals_to_json
+from plans.models import Cause, Plan, PlanRevision, decimals_to_json
 
 User = get_user_model()
 log = logging.getLogger(__name__)
@@ -953,6 +953,25 @@ def dependency_reviews(*, organization_id: int, kr_id: int, revision: RevisionFa
 # --- Answering steps ------------------------------------------------------------
 
 
+def _require_modified_since(step: Step) -> None:
+    """A "modified" answer says the step's KR's plan changed while the step was open (SPEC.md §5:
+    a contributor answers no_change, or modifies their plan): a revision of that plan
+    since the step was created, or the answer is refused."""
+    if PlanRevision.objects.filter(
+        organization_id=step.organization_id, kr_id=step.kr_id, created_at__gte=step.created_at
+    ).exists():
+        return
+    title = KeyResult.objects.filter(pk=step.kr_id).values_list("title", flat=True).first()
+    raise ValidationError(
+        {
+            "answer": [
+                f"Nothing was modified: “{title}” has no plan change since this step opened. "
+                "Change the plan in the plan editor first, or answer “No change”."
+            ]
+        }
+    )
+
+
 @transaction.atomic
 def step_answer(*, step: Step, actor, answer: str, note: str = "") -> Step:
     validate_text("note", note)
@@ -987,6 +1006,8 @@ def step_answer(*, step: Step, actor, answer: str, note: str = "") -> Step:
     elif step.kind in (StepKind.ASSESS, StepKind.DOWNWARD_REVIEW, StepKind.DEPENDENCY_REVIEW):
         if answer not in (Answer.NO_CHANGE, Answer.MODIFIED):
             raise ValidationError({"answer": ["Answer with no_change or modified."]})
+        if answer == Answer.MODIFIED:
+            _require_modified_since(step)
         state = StepState.DONE
     else:
         raise ValidationError(
