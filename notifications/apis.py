@@ -19,9 +19,8 @@ from okrplan.lib.api import paginated, query_flag
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.fields import NumberField
 from okrplan.lib.numbers import fmt
-from plans import services as plan_services
 from plans.alignment import Aggregate, Contribution
-from plans.apis import PlanInputSerializer
+from plans.apis import PlanInputSerializer, planned_change
 from plans.selectors import kr_get
 
 
@@ -244,13 +243,9 @@ class PlanPreviewApi(OrgApi):
         data = data.validated_data
         if data["version"] != kr.plan.version:
             raise StaleVersion(kr.plan.version)
-        if "values" in data:
-            values = data["values"]
-            plan_services.validate_plan_values(kr, values)
-        else:
-            values = plan_services.shape_values(kr, shape=data["shape"], target=data["target"])
+        change = planned_change(kr, data)
         preview = selectors.plan_preview_of(
-            org=self.scope.org, kr=kr, values=values, actor_id=request.user.pk
+            org=self.scope.org, kr=kr, values=change.values, actor_id=request.user.pk
         )
         return Response(PreviewSerializer(preview).data)
 

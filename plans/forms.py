@@ -17,7 +17,9 @@ from django.core.exceptions import ValidationError
 from hierarchy.models import KeyResult
 from okrplan.lib.forms import NumberFormField, form_add_service_errors
 from okrplan.lib.numbers import fmt
+from plans import services
 from plans.models import Shape
+from plans.services import PlannedChange
 
 PRESETS = [Shape.LINEAR, Shape.FRONT_LOADED, Shape.BACK_LOADED, Shape.HISTORY]
 # "(value 2)" in a service's message names the period input it is about.
@@ -84,6 +86,7 @@ class PlanForm(forms.Form):
     def __init__(self, data=None, *, kr: KeyResult, action: str | None = None, **kwargs):
         super().__init__(data, **kwargs)
         self.kr = kr
+        self.action = "shape" if action == "shape" else "values"
         self.fields["version"] = VersionField(required=False)
         periods = kr.cycle.periods
         self.fields["values"] = PeriodValuesField(periods=periods)
@@ -137,6 +140,27 @@ class PlanForm(forms.Form):
 
     def add_service_errors(self, error: ValidationError) -> None:
         form_add_service_errors(self, error)
+
+    def change(self) -> PlannedChange:
+        """What saving this form writes (`services.planned_change`): the period values, or
+        (`action=shape`) the preset's values for the target to reach. The editor's save
+        and its impact preview both ask this, so the preview is what the save does; a
+        ValidationError names the field (the form's or the service's)."""
+        if not self.is_valid():
+            raise ValidationError({name: list(msgs) for name, msgs in self.errors.items()})
+        data = self.cleaned_data
+        if self.action == "shape":
+            return services.planned_change(self.kr, shape=data["shape"], target=data["target"])
+        return services.planned_change(self.kr, values=data["values"])
+
+    @property
+    def preview_of(self) -> str:
+        """What the preview shows, in the words of the button that saves it."""
+        if self.action != "shape":
+            return "save these values"
+        shape, target = self.cleaned_data["shape"], self.cleaned_data["target"]
+        unit = f" {self.kr.unit}".rstrip()
+        return f"apply “{Shape(shape).label}” to reach {fmt(target, grouped=True)}{unit}"
 
     @property
     def value_errors(self) -> dict[int, list[str]]:

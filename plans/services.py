@@ -381,6 +381,55 @@ def shape_values(kr: KeyResult, *, shape: str, target: Decimal) -> list[Decimal]
         raise ValidationError({"shape": [str(error)]}) from None
 
 
+@dataclass(frozen=True)
+class PlannedChange:
+    """What a plan save writes: the values, and the revision's shape and cause."""
+
+    values: list[Decimal]
+    shape: str
+    cause: str
+
+
+def planned_change(
+    kr: KeyResult,
+    *,
+    values: list[Decimal] | None = None,
+    shape: str | None = None,
+    target: Decimal | None = None,
+) -> PlannedChange:
+    """The values a plan save would write, validated: `values` as given, or the preset's
+    (or the imported history's) values for `target`. The one computation behind every
+    save and every preview of one (the API's PUT and preview, the plan editor's save and
+    its impact preview), so a preview shows what the save then does."""
+    if values is None:
+        values = shape_values(kr, shape=shape, target=target)
+        cause = Cause.IMPORT if shape == Shape.HISTORY else Cause.SHAPE
+    else:
+        shape, cause = Shape.CUSTOM, Cause.EDIT
+    validate_plan_values(kr, values)
+    return PlannedChange(values=values, shape=shape, cause=cause)
+
+
+def plan_save(
+    *,
+    kr: KeyResult,
+    change: PlannedChange,
+    version: int,
+    actor: User | None,
+    rationale: str | None = None,
+) -> Plan:
+    """Save a `planned_change` (`plan_update` checks the version, who, the rationale)."""
+    return plan_update(
+        kr=kr,
+        values=change.values,
+        version=version,
+        actor=actor,
+        rationale=rationale,
+        cause=change.cause,
+        shape=change.shape,
+    )
+
+
 @transaction.atomic
 def plan_apply_shape(
     *,
@@ -391,17 +440,8 @@ def plan_apply_shape(
     actor: User | None,
     rationale: str | None = None,
 ) -> Plan:
-    values = shape_values(kr, shape=shape, target=target)
-    cause = Cause.IMPORT if shape == Shape.HISTORY else Cause.SHAPE
-    return plan_update(
-        kr=kr,
-        values=values,
-        version=version,
-        actor=actor,
-        rationale=rationale,
-        cause=cause,
-        shape=shape,
-    )
+    change = planned_change(kr, shape=shape, target=target)
+    return plan_save(kr=kr, change=change, version=version, actor=actor, rationale=rationale)
 
 
 @transaction.atomic
