@@ -121,6 +121,8 @@ def _round_row(r: Round) -> dict:
     """A round of the combined view with its steps, as the page lists it."""
     return {
         "id": r.pk,
+        "number": r.number,
+        "label": r.label,
         "status": r.status,
         "orphaned": r.orphaned,
         "started_at": r.started_at,
@@ -322,7 +324,7 @@ def _hidden_form_errors(request, round: Round, form, shown: bool) -> None:
     errors: say why the action failed in a message instead."""
     if not shown:
         for error in form.non_field_errors():
-            messages.error(request, f"Round {round.pk}: {error}")
+            messages.error(request, f"{round.label}: {error}")
 
 
 @org_view
@@ -412,7 +414,7 @@ def round_notice(request, scope: Scope, round_id: int):
                 request,
                 scope,
                 round.parent_kr_id,
-                f"Impact notice sent for round {round.pk}: each other contributing "
+                f"Impact notice sent for round {round.number}: each other contributing "
                 "department has an assess step.",
             )
     shown = round.status == RoundStatus.OPEN and round.noticed_at is None
@@ -440,7 +442,7 @@ def round_close(request, scope: Scope, round_id: int):
                 request,
                 scope,
                 round.parent_kr_id,
-                f"Round {round.pk} is closed: the shared target is "
+                f"{round.label} is closed: the shared target is "
                 f"{num(closed.closed_target)} {round.parent_kr.unit}.",
             )
     _hidden_form_errors(request, round, form, round.status == RoundStatus.OPEN)

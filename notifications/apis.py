@@ -45,6 +45,7 @@ class RoundStepSerializer(serializers.Serializer):
 
 class RoundSerializer(serializers.Serializer):
     id = serializers.IntegerField()
+    number = serializers.IntegerField(help_text="1, 2, 3 … per shared KR")
     status = serializers.CharField()
     orphaned = serializers.BooleanField()
     started_at = serializers.DateTimeField()
@@ -122,6 +123,7 @@ def aggregate_data(aggregate: Aggregate) -> dict:
 def _round_data(r: Round) -> dict:
     return {
         "id": r.pk,
+        "number": r.number,
         "status": r.status,
         "orphaned": r.orphaned,
         "started_at": r.started_at,
@@ -332,6 +334,7 @@ class RoundOutputSerializer(serializers.ModelSerializer):
         model = Round
         fields = [
             "id",
+            "number",
             "parent_kr",
             "modified_kr",
             "status",
@@ -521,6 +524,7 @@ class HistoryEntrySerializer(serializers.Serializer):
     actor = serializers.CharField(allow_null=True)
     message = serializers.CharField()
     round = serializers.IntegerField(allow_null=True)
+    round_number = serializers.IntegerField(allow_null=True, help_text="1, 2, 3 … per shared KR")
     event = serializers.CharField(allow_null=True, help_text="round events: what happened")
     version = serializers.IntegerField(allow_null=True)
     cause = serializers.CharField(allow_null=True)

@@ -75,6 +75,8 @@ def _round_row(round: Round, now: datetime) -> dict:
     modified = round.modified_kr
     return {
         "id": round.pk,
+        "number": round.number,
+        "label": round.label,
         "status": round.status,
         "orphaned": round.orphaned,
         "started_at": round.started_at,

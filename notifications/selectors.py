@@ -343,6 +343,7 @@ def kr_history(*, org: Organization, kr: KeyResult) -> list[dict]:
             "actor": r.actor.username if r.actor else None,
             "message": r.rationale or f"{r.get_cause_display()}: version {r.version}",
             "round": None,
+            "round_number": None,
             "event": None,
             "version": r.version,
             "cause": r.cause,
@@ -359,7 +360,7 @@ def kr_history(*, org: Organization, kr: KeyResult) -> list[dict]:
     events = (
         RoundEvent.objects.filter(organization=org)
         .filter(Q(round__parent_kr=kr) | Q(round__modified_kr=kr))
-        .select_related("actor")
+        .select_related("actor", "round")
         .order_by("at", "id")
     )
     entries += [
@@ -370,6 +371,7 @@ def kr_history(*, org: Organization, kr: KeyResult) -> list[dict]:
             "actor": e.actor.username if e.actor else None,
             "message": e.message,
             "round": e.round_id,
+            "round_number": e.round.number,
             "event": e.kind,
             "version": None,
             "cause": None,

@@ -19,7 +19,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -516,9 +516,15 @@ def round_on_modification(
     any open round (`round_joined`): a round starts."""
     now = timezone.now()
     org = parent.organization
+    # the next number of the shared KR's rounds: its chain is locked (the save holds it),
+    # so two modifications of its contributions cannot take the same one
+    last = Round.objects.filter(organization_id=kr.organization_id, parent_kr=parent).aggregate(
+        last=Max("number")
+    )["last"]
     round = Round.objects.create(
         organization_id=kr.organization_id,
         parent_kr=parent,
+        number=(last or 0) + 1,
         modified_kr=kr,
         revision_id=revision.pk,
         started_at=now,
