@@ -141,6 +141,9 @@ def alignment_table(view: AlignmentView, targets: list[Decimal]) -> Table:
     plan per period, then the aggregate and the shared KR's target per period."""
     kr, aggregate = view.kr, view.alignment.aggregate
     sequential, parallel = kr.aggregation == "sequential", kr.aggregation == "parallel"
+    # an additive KR's contributions count in its unit (hierarchy.services._validate_kr); a
+    # funnel's stages and parallel contributions each in their own: a column of units
+    units = sequential or parallel
     header = [
         *(["Stage"] if sequential else []),
         "Department",
@@ -148,7 +151,8 @@ def alignment_table(view: AlignmentView, targets: list[Decimal]) -> Table:
         "KR id",
         "Owner",
         *[p.label for p in view.periods],
-        f"Target ({kr.unit})" if kr.unit else "Target",
+        "Target" if units or not kr.unit else f"Target ({kr.unit})",
+        *(["Unit"] if units else []),
         *(["Ratio", "Historical ratio", "Implied target"] if sequential else []),
         *(["Claimed impact"] if parallel else []),
         "Plan",
@@ -165,6 +169,7 @@ def alignment_table(view: AlignmentView, targets: list[Decimal]) -> Table:
                 child.owner,
                 *child.values,
                 child.target,
+                *([child.unit] if units else []),
                 *(
                     [child.ratio, child.historical_ratio, child.implied_target]
                     if sequential
@@ -177,8 +182,11 @@ def alignment_table(view: AlignmentView, targets: list[Decimal]) -> Table:
         )
     lead = [None] if sequential else []
     owner = kr.owner.username
-    rows.append([*lead, "Aggregate", kr.title, kr.pk, owner, *aggregate.values, aggregate.total])
-    rows.append([*lead, "Target", kr.title, kr.pk, owner, *targets, view.inputs.target])
+    unit = [kr.unit] if units else []
+    rows.append(
+        [*lead, "Aggregate", kr.title, kr.pk, owner, *aggregate.values, aggregate.total, *unit]
+    )
+    rows.append([*lead, "Target", kr.title, kr.pk, owner, *targets, view.inputs.target, *unit])
     return Table(title=kr.title, header=header, rows=rows)
 
 

@@ -68,6 +68,7 @@ class AlignmentChildSerializer(serializers.Serializer):
     department_name = serializers.CharField()
     owner = serializers.CharField()
     target = serializers.CharField()
+    unit = serializers.CharField(help_text="the contribution's own: its target and values")
     values = serializers.ListField(child=serializers.CharField())
     plan_status = serializers.CharField()
     centroid = serializers.CharField(allow_null=True)
@@ -87,6 +88,7 @@ class AlignmentChildSerializer(serializers.Serializer):
             "department_name": child.department_name,
             "owner": child.owner,
             "target": fmt(child.target),
+            "unit": child.unit,
             "values": [fmt(v) for v in child.values],
             "plan_status": child.plan_status,
             "centroid": fmt(child.centroid),

@@ -137,6 +137,7 @@ def alignment_inputs(
         .values(
             "id",
             "title",
+            "unit",
             "target",
             "metric_kind",
             "stage",
@@ -188,6 +189,7 @@ def alignment_inputs(
             owner=row["owner__username"],
             department_id=row["department_id"],
             plan_status=row["plan__status"],
+            unit=row["unit"],
         )
         for row in rows
     ]

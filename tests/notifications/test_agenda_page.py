@@ -55,8 +55,11 @@ def test_it_names_the_attendees_and_each_departments_numbers(planning, world, cl
     )
     words = text(page(client, world.member, planning.pipeline))
     assert "Attendees owner, maya (Marketing), sam (Sales), pat (Partnerships)" in words
-    assert "Marketing pipeline (maya): target 3,000,000 · even (centroid 0.5) · plan draft" in words
-    assert "Partner-sourced pipeline (pat): target 500,000 · back-loaded" in words
+    assert (
+        "Marketing pipeline (maya): target 3,000,000 USD · even (centroid 0.5) · plan draft"
+        in words
+    )
+    assert "Partner-sourced pipeline (pat): target 500,000 USD · back-loaded" in words
     assert "100,000 200,000 200,000" in words
     assert words.count("“Our $1.5M outbound plan is independent of the Marketing MQL plan.”") == 2
     assert "Do the contributions sum to the target?" in words

@@ -231,3 +231,18 @@ def test_the_target_per_period_is_shown_to_the_units_decimals(planning, world, c
     row = re.search(r'<tr class="target-row">.*?</tr>', html, re.S).group(0)
     assert row.count(">33.33</td>") == 3, row
     assert "33.3333" not in html
+
+
+def test_a_rounds_modified_kr_is_shown_in_its_own_unit(funnel, nps, world, client):
+    """Issue 16 §5: "Website visitors (now 8,000 paid)", "(now 100 points)" for a plan in
+    %: a contribution's figures are in its own unit, not the shared KR's."""
+    lock(funnel.parent)
+    set_plan(funnel.visitors, [2400, 2400, 3200], rationale="Paid search budget cut")
+    html = page(client, world.owner, funnel.parent)
+    assert "Marketing modified “Website visitors” (now 8,000 visitors)." in html
+    assert '<td class="num">8,000 visitors</td>' in html  # the contributions' Target column
+    lock(nps.parent)
+    set_plan(nps.success, [30, 30, 50], rationale="A second onboarding call")
+    html = page(client, world.owner, nps.parent)
+    assert "Marketing modified “Onboarding CSAT” (now 110 %)." in html
+    assert '<td class="num">8 points</td>' in html  # a claim is in the shared KR's metric
