@@ -116,7 +116,7 @@ def test_the_calendar_feed_and_the_api_stay_in_utc(world, client, step):
     events = {str(e["UID"]): e for e in Calendar.from_ical(feed.content).walk("VEVENT")}
     event = events[f"step-{step.pk}@okrplan"]
     assert event["DTEND"].to_ical() == b"20260210T120000Z"
-    assert "Due 2026-02-10 12:00 UTC." in str(event["DESCRIPTION"])
+    assert "Due 10 Feb 2026, 12:00 UTC." in str(event["DESCRIPTION"])
     assert steps.status_code == 200
     mine = next(s for s in steps.json()["results"] if s["id"] == step.pk)
     assert mine["due_at"] in ("2026-02-10T12:00:00Z", "2026-02-10T12:00:00+00:00")
