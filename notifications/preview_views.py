@@ -15,6 +15,7 @@ from notifications.selectors import plan_preview_of as preview_selector
 from okrplan.lib.fragments import fragment_response
 from okrplan.lib.numbers import fmt, num
 from plans.alignment import Aggregate
+from plans.checks import check_label
 from plans.forms import PlanForm
 from plans.selectors import kr_get
 
@@ -81,7 +82,7 @@ def plan_preview_page(request, scope: Scope, kr_id: int):
             {**asdict(c), "new": c.code not in before_codes}
             for c in checks_by_severity(view.alignment.checks)
         ],
-        preview_resolved=sorted(before_codes - after_codes),
+        preview_resolved=[check_label(code) for code in sorted(before_codes - after_codes)],
         would_notify=view.would_notify,
         requires_rationale=view.requires_rationale,
         preview_of=form.preview_of,

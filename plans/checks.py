@@ -24,6 +24,28 @@ class Check:
     message: str
     data: dict = field(default_factory=dict)
 
+    @property
+    def label(self) -> str:
+        """What people call it (pages, exports); `code` is for programs (the API)."""
+        return check_label(self.code)
+
+
+# SPEC.md §4's checks as people name them: the pages show these, never the code.
+CHECK_LABELS = {
+    "aggregate_gap": "Gap against the target",
+    "missing_contribution": "Missing contribution",
+    "funnel_ratio_disconnect": "Funnel ratio off its history",
+    "timing_mismatch": "Timing mismatch",
+    "double_counted_impact": "Claims counted twice",
+    "impact_shortfall": "Claims fall short",
+    "cascade_pending": "Cascade review pending",
+    "orphaned_modification": "Modification without impact notice",
+}
+
+
+def check_label(code: str) -> str:
+    return CHECK_LABELS.get(code, code.replace("_", " ").capitalize())
+
 
 @dataclass(frozen=True)
 class ChildFacts:

@@ -211,7 +211,7 @@ def test_it_refuses_a_second_notice(planning, world, client):
     client.post(notice_url(round), {"message": "First."})
     response = client.post(notice_url(round), {"message": "Second."})
     assert response.status_code == 400
-    assert f"Round {round.pk}: The impact notice was sent already." in response.content.decode()
+    assert f"{round.label}: The impact notice was sent already." in response.content.decode()
     round.refresh_from_db()
     assert round.notice_message == "First."
 
@@ -232,7 +232,7 @@ def test_it_closes_the_round_confirming_the_target(planning, world, client):
     assert not round.steps.filter(state=StepState.OPEN).exists()
     assert told(NotificationKind.ROUND_CLOSED) == {"maya", "sam", "pat"}
     html = response.content.decode()
-    assert f"Round {round.pk} is closed: the shared target is 5,000,000 USD." in html
+    assert f"{round.label} is closed: the shared target is 5,000,000 USD." in html
     assert "No open rounds." in html
     assert "Recently closed" in html and "“We accept the gap.”" in html
 
@@ -279,7 +279,7 @@ def test_it_says_why_a_closed_round_cannot_be_closed_again(planning, world, clie
     client.post(close_url(round), {"note": "Done."})
     response = client.post(close_url(round), {"note": "Again."})
     assert response.status_code == 400
-    assert f"Round {round.pk}: This round is closed already." in response.content.decode()
+    assert f"{round.label}: This round is closed already." in response.content.decode()
 
 
 # --- Change the target --------------------------------------------------------------

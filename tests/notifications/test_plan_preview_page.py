@@ -194,3 +194,11 @@ def test_the_preview_of_a_preset_shows_its_error_at_the_target(nps, world, clien
         HTTP_HX_REQUEST="true",
     ).content.decode()
     assert 'id="preview-error"' in html and "cannot be negative" in html
+
+
+def test_the_plan_editors_preview_names_resolved_checks_in_words(planning, world, client):
+    lock(planning.pipeline)
+    set_plan(planning.marketing_kr, [800000] * 3, rationale="Channel algorithm change")
+    client.force_login(world.marketing_lead)
+    html = preview(client, planning.marketing_kr, ["1000000"] * 3, version=3).content.decode()
+    assert "Resolved by this change: Gap against the target." in html, html

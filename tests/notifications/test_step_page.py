@@ -102,7 +102,7 @@ def test_it_answers_an_assess_step_with_no_change(assessing, planning, world, cl
     client.force_login(world.sales_lead)
     html = client.get(url(assessing)).content.decode()
     assert "Assess the impact: Sales outbound pipeline" in html
-    assert f"Round {assessing.round_id} of “Generate $5M in new pipeline”" in html
+    assert f"{assessing.round.label} of “Generate $5M in new pipeline”" in html
     assert f'href="/o/acme/krs/{planning.sales_kr.pk}/plan/"' in html
     assert 'id="answer-no_change"' in html and 'id="answer-modified"' in html
     response = client.post(url(assessing), {"answer": "no_change", "note": "We hold"})
