@@ -15,7 +15,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from hierarchy.models import KeyResult
-from okrplan.lib.forms import NumberFormField, form_add_service_errors
+from okrplan.lib.forms import Form, NumberFormField, form_add_service_errors
 from okrplan.lib.numbers import fmt
 from plans import services
 from plans.models import Shape
@@ -67,7 +67,7 @@ class VersionField(NumberFormField):
         return int(number) if number is not None and number == number.to_integral_value() else 0
 
 
-class PlanForm(forms.Form):
+class PlanForm(Form):
     """The plan editor (SPEC.md §6): the values typed per period (a save), or a preset
     shape and a target (`action=shape`), with the version it started from and, on a
     locked plan, the rationale. The form reads the fields its action uses; every rule
@@ -207,7 +207,7 @@ def parse_values(kr: KeyResult, raw: list[str]) -> list[Decimal]:
         raise ValidationError({"values": error.messages}) from None
 
 
-class CheckInForm(forms.Form):
+class CheckInForm(Form):
     """A check-in as typed: the period it is for, the actual value, a note. Whether the
     period may be checked in and the value fits the KR is `checkin_create`'s."""
 
@@ -230,7 +230,7 @@ class CheckInForm(forms.Form):
         return self.cleaned_data["note"][:4000]
 
 
-class KrNumbersForm(forms.Form):
+class KrNumbersForm(Form):
     """The numbers of the cycle tree's KR forms as people type them ("5,000,000"): read
     by the one parser, then given to the API's serializer (plans/tree_views.py), which
     validates the rest of the form with the API's messages."""
@@ -248,7 +248,7 @@ class KrNumbersForm(forms.Form):
         return data, {name: [str(m) for m in messages_] for name, messages_ in self.errors.items()}
 
 
-class TreeFilterForm(forms.Form):
+class TreeFilterForm(Form):
     """The cycle tree's filters (GET): a department, an owner, a status, shared KRs only,
     archived ones too. The departments and owners to choose from are those of the cycle's
     key results, set by the view once it has read them (no query of their own)."""

@@ -78,7 +78,7 @@ def test_the_edit_page_shows_the_cycle_and_saves_it(world, client):
             "The refine window lies inside the cycle",
         ),
         ({"end": "2025-12-01"}, "end", "must end on or after its start"),
-        ({"name": ""}, "name", "may not be blank"),
+        ({"name": ""}, "name", "Required: this cannot be left empty."),
         ({"name": "Q2 2026"}, "name", "A cycle named &#x27;Q2 2026&#x27; exists already."),
         (
             {"start": "2026-04-01", "end": "2026-06-30"},

@@ -69,9 +69,9 @@ def test_it_creates_a_weekly_cycle_with_refine_window_and_own_dates(world, clien
     [
         ({"end": "2025-12-31"}, "end", "must end on or after its start"),
         ({"end": "2027-06-30"}, "end", "at most 371 days"),
-        ({"granularity": "day"}, "granularity", "is not a valid choice"),
-        ({"start": "2026-02-30"}, "start", "Date has wrong format"),
-        ({"start": ""}, "start", "Date has wrong format"),
+        ({"granularity": "day"}, "granularity", "“day” is not one of the choices: month, week."),
+        ({"start": "2026-02-30"}, "start", "Give a date as YYYY-MM-DD, like 2026-03-31."),
+        ({"start": ""}, "start", "Give a date as YYYY-MM-DD, like 2026-03-31."),
         ({"refine_start": "2025-12-01"}, "refine_end", "both ends of the refine window"),
         (
             {"refine_start": "2025-12-20", "refine_end": "2025-12-01"},
@@ -80,7 +80,7 @@ def test_it_creates_a_weekly_cycle_with_refine_window_and_own_dates(world, clien
         ),
         ({"alignment_meeting": "2026-05-01"}, "alignment_meeting", "Must fall inside the cycle"),
         ({"midcycle_check": "2025-01-01"}, "midcycle_check", "Must fall inside the cycle"),
-        ({"name": ""}, "name", "may not be blank"),
+        ({"name": ""}, "name", "Required: this cannot be left empty."),
     ],
 )
 def test_it_refuses_what_the_api_refuses_and_names_the_field(world, client, change, field, message):

@@ -58,13 +58,21 @@ def test_it_creates_a_department(world, client):
 @pytest.mark.parametrize(
     ("body", "field", "message"),
     [
-        ({"lead": "maya"}, "name", "This field is required."),
-        ({"name": "  ", "lead": "maya"}, "name", "may not be blank"),
-        ({"name": "Ops"}, "lead", "This field is required."),
+        ({"lead": "maya"}, "name", "Required: give a value."),
+        ({"name": "  ", "lead": "maya"}, "name", "Required: this cannot be left empty."),
+        ({"name": "Ops"}, "lead", "Required: give a value."),
         ({"name": "Ops", "lead": "outsider"}, "lead", "No member of this organization"),
         ({"name": "Ops", "lead": "ghost"}, "lead", "No member of this organization"),
-        ({"name": "Ops", "lead": "maya", "parent": "other"}, "parent", "Incorrect type"),
-        ({"name": "Ops", "lead": "maya", "parent": str(10**30)}, "parent", "does not exist"),
+        (
+            {"name": "Ops", "lead": "maya", "parent": "other"},
+            "parent",
+            "Give its id (a whole number).",
+        ),
+        (
+            {"name": "Ops", "lead": "maya", "parent": str(10**30)},
+            "parent",
+            "Not found: nothing with id",
+        ),
         ({"name": "marketing", "lead": "maya"}, "name", "exists already"),
     ],
 )
@@ -85,7 +93,7 @@ def test_a_foreign_parent_is_refused_like_a_missing_one(world, client):
         URL, {"name": "Ops", "lead": "maya", "parent": str(world.other_department.pk)}
     )
     assert response.status_code == 400
-    assert "does not exist" in response.content.decode()
+    assert "Not found: nothing with id" in response.content.decode()
     assert not Department.objects.filter(name="Ops").exists()
 
 
@@ -115,7 +123,7 @@ def test_it_saves_a_row_inline_for_htmx(world, client):
     ("body", "field", "message"),
     [
         ({"name": "Marketing", "lead": "sam"}, "name", "exists already"),
-        ({"name": "", "lead": "sam"}, "name", "may not be blank"),
+        ({"name": "", "lead": "sam"}, "name", "Required: this cannot be left empty."),
         ({"name": "Sales", "lead": "outsider"}, "lead", "No member of this organization"),
         ({"name": "Sales", "lead": ""}, "lead", "Give a username"),
     ],

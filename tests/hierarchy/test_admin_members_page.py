@@ -195,7 +195,9 @@ def test_it_refuses_a_bad_role(world, client):
     client.force_login(world.admin)
     response = client.post(role_url(membership), {"role": "owner"})
     assert response.status_code == 400
-    assert "is not a valid choice" in row(response.content.decode(), membership)
+    assert "is not one of the choices: admin, member, viewer." in row(
+        response.content.decode(), membership
+    )
     membership.refresh_from_db()
     assert membership.role == Role.MEMBER
 

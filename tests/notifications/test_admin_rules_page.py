@@ -71,8 +71,8 @@ def test_a_blank_threshold_keeps_the_stored_one_like_the_api(world, client):
 @pytest.mark.parametrize(
     ("body", "field", "message"),
     [
-        ({"upward": "sometimes", "downward": "none"}, "upward", "is not a valid choice"),
-        ({"upward": "none", "downward": "shout"}, "downward", "is not a valid choice"),
+        ({"upward": "sometimes", "downward": "none"}, "upward", "is not one of the choices"),
+        ({"upward": "none", "downward": "shout"}, "downward", "is not one of the choices"),
         (
             {"upward": "threshold", "threshold_pct": "0", "downward": "none"},
             "threshold",
@@ -88,7 +88,7 @@ def test_a_blank_threshold_keeps_the_stored_one_like_the_api(world, client):
             "threshold",
             "is not a number",
         ),
-        ({"downward": "none"}, "upward", "This field is required."),
+        ({"downward": "none"}, "upward", "Required: give a value."),
     ],
 )
 def test_it_refuses_a_bad_default_and_writes_nothing(world, client, body, field, message):
@@ -142,12 +142,12 @@ def test_it_adds_changes_and_removes_an_override(planning, world, client):
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [
-        ({"kr": ""}, "kr", "This field may not be null."),
-        ({"kr": "999999"}, "kr", "does not exist"),
-        ({"kr": "x"}, "kr", "Incorrect type"),
-        ({"upward": "sometimes"}, "upward", "is not a valid choice"),
+        ({"kr": ""}, "kr", "Required: give a value."),
+        ({"kr": "999999"}, "kr", "Not found: nothing with id 999999 here."),
+        ({"kr": "x"}, "kr", "Give its id (a whole number)."),
+        ({"upward": "sometimes"}, "upward", "is not one of the choices"),
         ({"threshold_pct": "0"}, "threshold", "above 0 and at most 1000"),
-        ({"downward": "shout"}, "downward", "is not a valid choice"),
+        ({"downward": "shout"}, "downward", "is not one of the choices"),
     ],
 )
 def test_it_refuses_a_bad_override_and_writes_nothing(

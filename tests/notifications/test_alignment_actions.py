@@ -335,7 +335,7 @@ def test_it_says_no_one_is_told_of_a_draft_target(planning, world, client):
     ("data", "field", "message"),
     [
         ({"target": "4600000", "rationale": ""}, "rationale", "This plan is locked"),
-        ({"target": "", "rationale": "x"}, "target", "This field is required"),
+        ({"target": "", "rationale": "x"}, "target", "Required: give a value"),
         ({"target": "4.6M", "rationale": "x"}, "target", "is not a number"),
         ({"target": "4_600_000", "rationale": "x"}, "target", "“4_600_000” is not a number"),
         ({"target": "+4600000", "rationale": "x"}, "target", "“+4600000” is not a number"),

@@ -167,6 +167,6 @@ def test_it_refuses_a_nul_character_in_the_note(assessing, world, client):
     client.force_login(world.sales_lead)
     response = client.post(url(assessing), {"answer": "no_change", "note": "We\x00hold"})
     assert response.status_code == 400
-    assert "Null characters are not allowed." in response.content.decode()
+    assert "Remove the null character: it cannot be stored." in response.content.decode()
     assessing.refresh_from_db()
     assert assessing.state == "open"
