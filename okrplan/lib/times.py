@@ -3,8 +3,9 @@
 `moment(value, zone)`: "4 Feb 2026, 12:00 CET", in `zone` (a person's: a message is
 written in its recipient's zone, hierarchy.timezones.user_zone) or, without one, in the
 active zone (a page: its viewer's, hierarchy.timezones.TimeZoneMiddleware; the API: UTC).
-`deadline(value, now)`: how far a deadline is, as people say it near one ("due in 5 h",
-"2 days overdue"), or None when it is far enough that the moment says it better. The
+`deadline(value, now)`: how far a deadline is, as people say it near one ("due in 5
+hours"), or past it ("2 days overdue"); None when it is far enough ahead that the moment
+says it better. The
 pages use both through one template filter (hierarchy/templatetags/times.py, `|when`).
 """
 
@@ -36,9 +37,10 @@ def distance(value: datetime, now: datetime) -> str:
 
 
 def deadline(value: datetime, now: datetime | None = None) -> str | None:
-    """'due in 5 hours', '2 days overdue', 'due now', or None beyond `NEAR` either way."""
+    """'due in 5 hours', 'due now', '2 days overdue' (however long ago), or None when it
+    is further ahead than `NEAR`."""
     now = now or timezone.now()
-    if abs(value - now) >= NEAR:
+    if value - now >= NEAR:
         return None
     if abs(value - now) < timedelta(minutes=1):
         return "due now"

@@ -439,7 +439,7 @@ def test_it_marks_overdue_steps_with_text_and_a_class(planning, world, client):
     with time_machine.travel(timezone.now() + timedelta(hours=25)):
         html = client.get(alignment(planning.pipeline)).content.decode()
     assert '<tr class="overdue">' in html
-    assert '<span class="badge badge-critical">overdue</span>' in html
+    assert '<span class="badge badge-critical">1\xa0hour overdue</span>' in html
 
 
 def _add_children(world, planning, n):
