@@ -22,6 +22,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from hierarchy import selectors, services
 from hierarchy.forms import (
+    ChangePasswordForm,
+    NewPasswordForm,
     PasswordResetRequestForm,
     PersonalTokenForm,
     ProfileForm,
@@ -124,6 +126,7 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    form_class = NewPasswordForm
     template_name = "registration/password_reset_confirm.html"
     success_url = reverse_lazy("password-reset-complete")
 
@@ -137,6 +140,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     """Django's password change (the old password, the new one twice); the session stays
     logged in; back to the profile."""
 
+    form_class = ChangePasswordForm
     template_name = "registration/password_change_form.html"
     success_url = reverse_lazy("profile")
 

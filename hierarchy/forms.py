@@ -14,7 +14,12 @@ from datetime import date
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.forms import (
+    AuthenticationForm,
+    PasswordChangeForm,
+    PasswordResetForm,
+    SetPasswordForm,
+)
 from django.core.validators import validate_email
 
 from hierarchy.models import (
@@ -29,11 +34,11 @@ from hierarchy.models import (
 )
 from hierarchy.services import cycle_default_days, organization_slug_suggest
 from hierarchy.timezones import time_zone_choices
-from okrplan.lib.forms import NumberFormField
+from okrplan.lib.forms import Form, NumberFormField, PeopleErrors
 from okrplan.lib.text import ONE_LINE_MESSAGE, is_one_line, validate_one_line
 
 
-class InvitationForm(forms.Form):
+class InvitationForm(Form):
     """An admin invites someone: a username, or an e-mail address (it has an @)."""
 
     who = forms.CharField(
@@ -66,7 +71,7 @@ class InvitationForm(forms.Form):
         return {"username": value}
 
 
-class SignupForm(forms.Form):
+class SignupForm(Form):
     """Someone without an account signs up: on the sign-up page, or through an
     invitation's link (the API's register takes the same, hierarchy/services.py)."""
 
@@ -92,7 +97,7 @@ class SignupForm(forms.Form):
         return value
 
 
-class ProfileForm(forms.Form):
+class ProfileForm(Form):
     """A person's profile: how the pages name them, their e-mail address, their time
     zone and how they hear of notifications (hierarchy/services.py::profile_update)."""
 
@@ -123,7 +128,7 @@ class ProfileForm(forms.Form):
     )
 
 
-class PersonalTokenForm(forms.Form):
+class PersonalTokenForm(Form):
     name = forms.CharField(
         label="Name",
         max_length=100,
@@ -132,7 +137,19 @@ class PersonalTokenForm(forms.Form):
     )
 
 
-class PasswordResetRequestForm(PasswordResetForm):
+class LoginForm(PeopleErrors, AuthenticationForm):
+    """Django's login form, its errors in people's words."""
+
+
+class NewPasswordForm(PeopleErrors, SetPasswordForm):
+    """Django's form of a new password (after a reset link), in people's words."""
+
+
+class ChangePasswordForm(PeopleErrors, PasswordChangeForm):
+    """Django's password change form, in people's words."""
+
+
+class PasswordResetRequestForm(PeopleErrors, PasswordResetForm):
     """Django's, with our words."""
 
     email = forms.EmailField(
@@ -148,7 +165,7 @@ class PasswordResetRequestForm(PasswordResetForm):
 SLUG_RULE = "Use lower-case letters a to z, digits and hyphens inside (like acme-corp)."
 
 
-class OrganizationForm(forms.Form):
+class OrganizationForm(Form):
     """A new organization: its name, and the slug of its addresses (/o/<slug>/), made from
     the name when left empty (the page's script fills it in as one types)."""
 
@@ -190,7 +207,7 @@ class OrganizationForm(forms.Form):
 SETTINGS_FIELDS = Organization.SETTINGS_FIELDS
 
 
-class SettingsForm(forms.Form):
+class SettingsForm(Form):
     """The organization's tolerances and protocol hours, as typed (the one parser); their
     ranges and precision are the model's, checked by `organization_settings_update` (the
     API's service). Like the API's PATCH, a field that is not posted stays as it is."""

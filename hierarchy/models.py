@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 
 from okrplan.lib.text import OneLineFields, validate_one_line
+from okrplan.lib.validators import MoreThan
 
 ORG_SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$"
 
@@ -43,7 +44,7 @@ class Organization(OneLineFields, models.Model):
         max_digits=12,
         decimal_places=6,
         default=Decimal("48"),
-        validators=[MinValueValidator(Decimal("0.000001")), MaxValueValidator(Decimal(8760))],
+        validators=[MoreThan(Decimal(0)), MaxValueValidator(Decimal(8760))],
         help_text="A period ended without a check-in: reminder at once, escalation after this.",
     )
     gap_tolerance_pct = models.DecimalField(
@@ -78,19 +79,19 @@ class Organization(OneLineFields, models.Model):
         max_digits=12,
         decimal_places=6,
         default=Decimal("24"),
-        validators=[MinValueValidator(Decimal("0.000001")), MaxValueValidator(Decimal(8760))],
+        validators=[MoreThan(Decimal(0)), MaxValueValidator(Decimal(8760))],
     )
     assess_hours = models.DecimalField(
         max_digits=12,
         decimal_places=6,
         default=Decimal("48"),
-        validators=[MinValueValidator(Decimal("0.000001")), MaxValueValidator(Decimal(8760))],
+        validators=[MoreThan(Decimal(0)), MaxValueValidator(Decimal(8760))],
     )
     close_hours = models.DecimalField(
         max_digits=12,
         decimal_places=6,
         default=Decimal("72"),
-        validators=[MinValueValidator(Decimal("0.000001")), MaxValueValidator(Decimal(8760))],
+        validators=[MoreThan(Decimal(0)), MaxValueValidator(Decimal(8760))],
     )
 
     class Meta:

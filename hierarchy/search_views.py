@@ -8,10 +8,11 @@ from django.views.decorators.http import require_GET
 
 from hierarchy.scope import Scope, org_view
 from hierarchy.search import SEARCH_LIMIT, SEARCH_MAX_LENGTH, search_list
+from okrplan.lib.forms import Form
 from okrplan.lib.text import one_line
 
 
-class SearchForm(forms.Form):
+class SearchForm(Form):
     q = forms.CharField(
         label="Search key results, objectives, people and departments",
         required=False,

@@ -59,6 +59,7 @@ from hierarchy.permissions import (
 )
 from hierarchy.timezones import time_zone_exists
 from okrplan.lib.events import publish
+from okrplan.lib.numbers import num
 from okrplan.lib.text import one_line_values_check
 from okrplan.lib.usernames import user_find, username_taken
 
@@ -903,15 +904,42 @@ def validate_number(field: str, value: Decimal, decimals: int, unit: str = "") -
         )
 
 
-def _validate_kr(kr: KeyResult) -> None:
-    """The structural rules of SPEC.md §2, each error naming its field."""
+def validate_target(kr: KeyResult, target: Decimal, field: str = "target") -> None:
+    """The one rule of what a KR may aim at, wherever its target is set (the KR's
+    creation and changes, and every plan save, which carries the target: SPEC.md §2):
+
+    - cumulative: a flow's total, never negative;
+    - parallel: beyond its start value. Its contributions claim how much they move its
+      metric ("+8 NPS points") and SPEC.md §3/§4 compare the claims with the improvement
+      needed (target − start value): at or below the start value, every claim would be
+      "double counted" and none short (docs/decisions.md, issue 16 §5).
+
+    `field` is the input the error is about: the target, the plan's values, or the start
+    value or aggregation that was just changed."""
+    if kr.metric_kind == MetricKind.CUMULATIVE and target < 0:
+        raise ValidationError(
+            {field: ["A cumulative key result counts a flow: its target cannot be negative."]}
+        )
+    if kr.aggregation == Aggregation.PARALLEL and target <= kr.start_value:
+        unit = f" {kr.unit}".rstrip()
+        raise ValidationError(
+            {
+                field: [
+                    "Its contributions combine in parallel, each claiming how much it raises "
+                    f"the metric: its target ({num(target)}{unit}) must be above its start "
+                    f"value ({num(kr.start_value)}{unit})."
+                ]
+            }
+        )
+
+
+def _validate_kr(kr: KeyResult, changed: str = "target") -> None:
+    """The structural rules of SPEC.md §2, each error naming its field (`changed`: the
+    field whose change the target rule would refuse)."""
     parent = kr.parent
     for field in ("target", "start_value"):
         validate_number(field, getattr(kr, field), kr.decimals, kr.unit)
-    if kr.metric_kind == MetricKind.CUMULATIVE and kr.target < 0:
-        raise ValidationError(
-            {"target": ["A cumulative key result counts a flow: its target cannot be negative."]}
-        )
+    validate_target(kr, kr.target, changed)
     # The stored precision (4 places): 1e-30 would be stored as 0 and leave the
     # objective's weighted progress undefined.
     validate_number("weight", kr.weight, WEIGHT_DECIMALS)
@@ -1104,7 +1132,7 @@ def kr_update(*, kr: KeyResult, **fields) -> KeyResult:
             raise ValidationError(
                 {"aggregation": ["Remove or move the children before changing how they combine."]}
             )
-    _validate_kr(kr)
+    _validate_kr(kr, "aggregation" if "aggregation" in fields else "target")
     if kr.parent_id != old_parent_id:
         old_prefix = f"{kr.path}{kr.pk}/"
         kr.path = f"{kr.parent.path}{kr.parent.pk}/" if kr.parent else ""
@@ -1261,7 +1289,7 @@ def kr_measure_update(*, kr: KeyResult, **fields) -> KeyResult:
     publish(KeyResultWriting(organization_id=kr.organization_id, kr_ids=(*kr.ancestor_ids, kr.pk)))
     for key, value in fields.items():
         setattr(kr, key, value)
-    _validate_kr(kr)
+    _validate_kr(kr, next((f for f in ("start_value", "metric_kind") if f in fields), "target"))
     kr.save(update_fields=list(fields))
     return kr
 

@@ -14,7 +14,7 @@ same for every caller), and Django's templates convert every aware datetime they
 
 import functools
 import zoneinfo
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
@@ -97,6 +97,28 @@ def _activate(name: str) -> None:
         timezone.activate(zoneinfo.ZoneInfo(name))
     else:
         timezone.deactivate()
+
+
+def user_zones(user_ids) -> dict[int, tzinfo]:
+    """Each person's zone (their profile's, else the server's), by user id: one query. A
+    message is written in its recipient's zone (okrplan.lib.times.moment)."""
+    from hierarchy.models import Profile
+
+    ids = {i for i in user_ids if i is not None}
+    names = dict(
+        Profile.objects.filter(user_id__in=ids).values_list("user_id", "time_zone") if ids else []
+    )
+    return {i: _zone(names.get(i, "")) for i in ids}
+
+
+def user_zone(user_id) -> tzinfo:
+    return user_zones([user_id]).get(user_id) or _zone("")
+
+
+def _zone(name: str) -> tzinfo:
+    if name and time_zone_exists(name):
+        return zoneinfo.ZoneInfo(name)
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
 def _profile_zone(user_id) -> str:

@@ -5,7 +5,6 @@ from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,7 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from hierarchy import selectors, services
-from hierarchy.forms import OrganizationForm, SignupForm
+from hierarchy.forms import LoginForm, OrganizationForm, SignupForm
 from hierarchy.models import Department, InvitationStatus, KeyResult, Membership
 from hierarchy.scope import Scope, org_view
 from hierarchy.switcher import org_switch_refresh, org_switch_store
@@ -25,7 +24,7 @@ from okrplan.lib.throttling import (
     throttled_message,
 )
 
-_login = auth_views.LoginView.as_view()
+_login = auth_views.LoginView.as_view(authentication_form=LoginForm)
 
 
 def _login_refused(request, render_form):
@@ -50,7 +49,7 @@ def login(request, *args, **kwargs):
 
     def form(context):
         initial = {"username": request.POST.get("username")}
-        context["form"] = AuthenticationForm(request, initial=initial)
+        context["form"] = LoginForm(request, initial=initial)
         return render(request, "registration/login.html", context)
 
     return _login_refused(request, form) or _login(request, *args, **kwargs)

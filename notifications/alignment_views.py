@@ -129,6 +129,8 @@ def _round_row(r: Round) -> dict:
     """A round of the combined view with its steps, as the page lists it."""
     return {
         "id": r.pk,
+        "number": r.number,
+        "label": r.label,
         "status": r.status,
         "orphaned": r.orphaned,
         "started_at": r.started_at,
@@ -147,6 +149,9 @@ def alignment_table(view: AlignmentView, targets: list[Decimal]) -> Table:
     plan per period, then the aggregate and the shared KR's target per period."""
     kr, aggregate = view.kr, view.alignment.aggregate
     sequential, parallel = kr.aggregation == "sequential", kr.aggregation == "parallel"
+    # an additive KR's contributions count in its unit (hierarchy.services._validate_kr); a
+    # funnel's stages and parallel contributions each in their own: a column of units
+    units = sequential or parallel
     header = [
         *(["Stage"] if sequential else []),
         "Department",
@@ -154,7 +159,8 @@ def alignment_table(view: AlignmentView, targets: list[Decimal]) -> Table:
         "KR id",
         "Owner",
         *[p.label for p in view.periods],
-        f"Target ({kr.unit})" if kr.unit else "Target",
+        "Target" if units or not kr.unit else f"Target ({kr.unit})",
+        *(["Unit"] if units else []),
         *(["Ratio", "Historical ratio", "Implied target"] if sequential else []),
         *(["Claimed impact"] if parallel else []),
         "Plan",
@@ -171,6 +177,7 @@ def alignment_table(view: AlignmentView, targets: list[Decimal]) -> Table:
                 child.owner,
                 *child.values,
                 child.target,
+                *([child.unit] if units else []),
                 *(
                     [child.ratio, child.historical_ratio, child.implied_target]
                     if sequential
@@ -183,8 +190,11 @@ def alignment_table(view: AlignmentView, targets: list[Decimal]) -> Table:
         )
     lead = [None] if sequential else []
     owner = kr.owner.username
-    rows.append([*lead, "Aggregate", kr.title, kr.pk, owner, *aggregate.values, aggregate.total])
-    rows.append([*lead, "Target", kr.title, kr.pk, owner, *targets, view.inputs.target])
+    unit = [kr.unit] if units else []
+    rows.append(
+        [*lead, "Aggregate", kr.title, kr.pk, owner, *aggregate.values, aggregate.total, *unit]
+    )
+    rows.append([*lead, "Target", kr.title, kr.pk, owner, *targets, view.inputs.target, *unit])
     return Table(title=kr.title, header=header, rows=rows)
 
 
@@ -330,7 +340,7 @@ def _hidden_form_errors(request, round: Round, form, shown: bool) -> None:
     errors: say why the action failed in a message instead."""
     if not shown:
         for error in form.non_field_errors():
-            messages.error(request, f"Round {round.pk}: {error}")
+            messages.error(request, f"{round.label}: {error}")
 
 
 @org_view
@@ -420,7 +430,7 @@ def round_notice(request, scope: Scope, round_id: int):
                 request,
                 scope,
                 round.parent_kr_id,
-                f"Impact notice sent for round {round.pk}: each other contributing "
+                f"Impact notice sent for round {round.number}: each other contributing "
                 "department has an assess step.",
             )
     shown = round.status == RoundStatus.OPEN and round.noticed_at is None
@@ -448,7 +458,7 @@ def round_close(request, scope: Scope, round_id: int):
                 request,
                 scope,
                 round.parent_kr_id,
-                f"Round {round.pk} is closed: the shared target is "
+                f"{round.label} is closed: the shared target is "
                 f"{num(closed.closed_target)} {round.parent_kr.unit}.",
             )
     _hidden_form_errors(request, round, form, round.status == RoundStatus.OPEN)
@@ -483,17 +493,13 @@ def _figures(kr: KeyResult, aggregate: Aggregate) -> list[tuple[str, str, str]]:
     return figures + gap if aggregate.gap is not None else figures
 
 
-def _short(label: str, width: int = 26) -> str:
-    return label if len(label) <= width else f"{label[: width - 1]}…"
-
-
 def _chart(kr: KeyResult, aggregate: Aggregate, children, labels, targets) -> charts.Chart | None:
     if not children:
         return None
     chart_id = f"kr-{kr.pk}-chart"
     if kr.aggregation == "sequential":
         stages = [
-            (_short(f"{c.stage or '-'}. {c.title}"), c.target, c.implied_target, "")
+            (f"{c.stage or '-'}. {c.title}", c.target, c.implied_target, "")
             for c in sorted(children, key=lambda c: (c.stage or 0, c.id))
         ]
         return charts.funnel_chart(

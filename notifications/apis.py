@@ -17,9 +17,8 @@ from okrplan.lib.api import paginated, query_flag
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.fields import NumberField
 from okrplan.lib.numbers import fmt
-from plans import services as plan_services
 from plans.alignment import Aggregate, Contribution
-from plans.apis import PlanInputSerializer
+from plans.apis import PlanInputSerializer, planned_change
 from plans.selectors import kr_get
 
 
@@ -44,6 +43,7 @@ class RoundStepSerializer(serializers.Serializer):
 
 class RoundSerializer(serializers.Serializer):
     id = serializers.IntegerField()
+    number = serializers.IntegerField(help_text="1, 2, 3 … per shared KR")
     status = serializers.CharField()
     orphaned = serializers.BooleanField()
     started_at = serializers.DateTimeField()
@@ -66,6 +66,7 @@ class AlignmentChildSerializer(serializers.Serializer):
     department_name = serializers.CharField()
     owner = serializers.CharField()
     target = serializers.CharField()
+    unit = serializers.CharField(help_text="the contribution's own: its target and values")
     values = serializers.ListField(child=serializers.CharField())
     plan_status = serializers.CharField()
     centroid = serializers.CharField(allow_null=True)
@@ -85,6 +86,7 @@ class AlignmentChildSerializer(serializers.Serializer):
             "department_name": child.department_name,
             "owner": child.owner,
             "target": fmt(child.target),
+            "unit": child.unit,
             "values": [fmt(v) for v in child.values],
             "plan_status": child.plan_status,
             "centroid": fmt(child.centroid),
@@ -121,6 +123,7 @@ def aggregate_data(aggregate: Aggregate) -> dict:
 def _round_data(r: Round) -> dict:
     return {
         "id": r.pk,
+        "number": r.number,
         "status": r.status,
         "orphaned": r.orphaned,
         "started_at": r.started_at,
@@ -242,13 +245,9 @@ class PlanPreviewApi(OrgApi):
         data = data.validated_data
         if data["version"] != kr.plan.version:
             raise StaleVersion(kr.plan.version)
-        if "values" in data:
-            values = data["values"]
-            plan_services.validate_plan_values(kr, values)
-        else:
-            values = plan_services.shape_values(kr, shape=data["shape"], target=data["target"])
+        change = planned_change(kr, data)
         preview = selectors.plan_preview_of(
-            org=self.scope.org, kr=kr, values=values, actor_id=request.user.pk
+            org=self.scope.org, kr=kr, values=change.values, actor_id=request.user.pk
         )
         return Response(PreviewSerializer(preview).data)
 
@@ -335,6 +334,7 @@ class RoundOutputSerializer(serializers.ModelSerializer):
         model = Round
         fields = [
             "id",
+            "number",
             "parent_kr",
             "modified_kr",
             "status",
@@ -523,6 +523,7 @@ class HistoryEntrySerializer(serializers.Serializer):
     actor = serializers.CharField(allow_null=True)
     message = serializers.CharField()
     round = serializers.IntegerField(allow_null=True)
+    round_number = serializers.IntegerField(allow_null=True, help_text="1, 2, 3 … per shared KR")
     event = serializers.CharField(allow_null=True, help_text="round events: what happened")
     version = serializers.IntegerField(allow_null=True)
     cause = serializers.CharField(allow_null=True)

@@ -6,6 +6,7 @@ be printed, read by a screen reader (`role="img"` with a <title> and a <desc>
 giving the numbers) and tested as a string.
 """
 
+import textwrap
 from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
@@ -89,10 +90,13 @@ def _q(value: Decimal | None, unit: str) -> str:
     return f"{num(value)} {unit}".strip()
 
 
-def _open(chart_id: str, height: int, title: str, desc: str) -> list[str]:
+def _open(
+    chart_id: str, height: int, title: str, desc: str, width: int = WIDTH, kind: str = ""
+) -> list[str]:
+    css = f"chart {kind}".strip()
     return [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
-        f'aria-labelledby="{chart_id}-title {chart_id}-desc" viewBox="0 0 {WIDTH} {height}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="{css}" role="img" '
+        f'aria-labelledby="{chart_id}-title {chart_id}-desc" viewBox="0 0 {width} {height}" '
         f'width="100%" preserveAspectRatio="xMidYMid meet" font-family="{FONT}" font-size="13">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
         f'<desc id="{chart_id}-desc">{escape(desc)}</desc>',
@@ -150,7 +154,7 @@ def additive_chart(
             value = values[i] if i < len(values) else Decimal(0)
             y_top, y_base = y(base + value), y(base)
             parts.append(
-                f'<rect class="seg" x="{x:.1f}" y="{y_top:.1f}" width="{bar:.1f}" '
+                f'<rect class="chart-seg" x="{x:.1f}" y="{y_top:.1f}" width="{bar:.1f}" '
                 f'height="{max(y_base - y_top, 0):.1f}" fill="{color(n)}" stroke="#fff" '
                 f'stroke-width="1"><title>{escape(name)}, {escape(label)}: '
                 f"{escape(num(value))} {escape(unit)}</title></rect>"
@@ -164,8 +168,8 @@ def additive_chart(
             for i, t in enumerate(targets)
         )
         parts.append(
-            f'<path class="target" d="{path}" fill="none" stroke="{TARGET}" stroke-width="2.5" '
-            f'stroke-dasharray="7 4"><title>Target per period</title></path>'
+            f'<path class="chart-target" d="{path}" fill="none" stroke="{TARGET}" '
+            f'stroke-width="2.5" stroke-dasharray="7 4"><title>Target per period</title></path>'
         )
     parts.append(
         f'<line x1="{left}" x2="{WIDTH - right}" y1="{y(Decimal(0)):.1f}" '
@@ -177,6 +181,26 @@ def additive_chart(
     return Chart("".join(parts), legend)
 
 
+# Bar rows are drawn narrower than the period chart, so that their text stays legible
+# when a phone scales the chart down (the page caps their width on a wide screen).
+ROWS_WIDTH = 400
+ROWS_FONT = 12
+# A label's width without a text engine: a generous average advance per character (0.62 em;
+# system-ui's is about 0.55 em), so that a line estimated to fit does fit.
+CHAR_EM = 0.62
+
+
+def text_width(label: str, size: int = ROWS_FONT) -> float:
+    return len(label) * size * CHAR_EM
+
+
+def wrap(label: str, width: float, size: int = ROWS_FONT) -> list[str]:
+    """`label` in lines that each fit `width` (words kept whole; a word longer than a line
+    is cut at the line's length, never elided)."""
+    per_line = max(int(width // (size * CHAR_EM)), 1)
+    return textwrap.wrap(label, per_line, break_long_words=True) or [""]
+
+
 def _bar_rows(
     *,
     chart_id: str,
@@ -186,31 +210,44 @@ def _bar_rows(
     shared: Decimal | None = None,
 ) -> str:
     """Horizontal bars: one shared scale, or each row at its own scale (funnel stages
-    differ by orders of magnitude; what matters is each stage against its implied target)."""
-    left, right, bar_h, gap, group_gap, top = 170, 90, 18, 4, 18, 10
-    per_row = max((len(bars) for _, bars in rows), default=1)
-    group_h = per_row * bar_h + (per_row - 1) * gap
-    height = top * 2 + len(rows) * group_h + max(len(rows) - 1, 0) * group_gap
-    plot_w = WIDTH - left - right
-    parts = _open(chart_id, height, title, desc)
+    differ by orders of magnitude; what matters is each stage against its implied target).
+
+    Each row's label is written whole above its bars, wrapped to the chart's width, and
+    each bar's value after it inside the chart: nothing is elided or clipped."""
+    pad, bar_h, gap, group_gap, line_h, label_gap = 4, 16, 3, 14, 16, 3
+    values = [value for _, bars in rows for value, _ in bars]
+    right = max((text_width(num(v)) for v in values), default=0) + 12
+    plot_w = ROWS_WIDTH - pad - right
+    parts: list[str] = []
+    y0 = float(pad)
     for r, (label, bars) in enumerate(rows):
-        y0 = top + r * (group_h + group_gap)
-        parts.append(_text(left - 10, y0 + group_h / 2 + 4, label, anchor="end", fill=TARGET))
+        for line in wrap(label, ROWS_WIDTH - 2 * pad):
+            y0 += line_h
+            parts.append(_text(pad, y0 - 4, line, fill=TARGET, weight="600", size=ROWS_FONT))
+        y0 += label_gap
         largest = shared if shared is not None else max([v for v, _ in bars] + [Decimal(0)])
         for b, (value, fill) in enumerate(bars):
-            w = float(value / largest) * plot_w if largest > 0 else 0
+            w = max(float(value / largest) * plot_w, 0) if largest > 0 else 0
             y = y0 + b * (bar_h + gap)
             parts.append(
-                f'<rect class="bar" x="{left}" y="{y:.1f}" width="{max(w, 0):.1f}" '
-                f'height="{bar_h}" fill="{fill}" rx="2"/>'
+                f'<rect class="chart-bar" data-row="{r}" data-value="{value}" x="{pad}" '
+                f'y="{y:.1f}" width="{w:.1f}" height="{bar_h}" fill="{fill}" rx="2"/>'
             )
-            parts.append(_text(left + max(w, 0) + 6, y + bar_h - 5, num(value), fill=TARGET))
-    parts.append(
-        f'<line x1="{left}" x2="{left}" y1="{top - 4}" y2="{height - top + 4}" '
-        f'stroke="{AXIS}" stroke-width="1"/>'
+            parts.append(_text(pad + w + 6, y + bar_h - 5, num(value), fill=TARGET, size=ROWS_FONT))
+        bottom = y0 + len(bars) * bar_h + (len(bars) - 1) * gap
+        parts.append(
+            f'<line x1="{pad}" x2="{pad}" y1="{y0 - 2:.1f}" y2="{bottom + 2:.1f}" '
+            f'stroke="{AXIS}" stroke-width="1"/>'
+        )
+        y0 += len(bars) * bar_h + (len(bars) - 1) * gap + group_gap
+    height = round(y0 - group_gap + pad * 2)
+    return "".join(
+        [
+            *_open(chart_id, height, title, desc, ROWS_WIDTH, "chart-rows"),
+            *parts,
+            "</svg>",
+        ]
     )
-    parts.append("</svg>")
-    return "".join(parts)
 
 
 def funnel_chart(

@@ -26,6 +26,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from hierarchy.models import Cycle, KeyResult, Membership, Role
+from hierarchy.timezones import user_zones
 from notifications import webhooks
 from notifications.models import (
     Notification,
@@ -55,15 +56,18 @@ from plans.models import CheckIn
 
 BATCH_SIZE = 500
 
+# What a step asks, worded for who reads it: its assignee ("your plan") or anyone else
+# (an admin told of an escalation, a lead, a round's history, a colleague's calendar).
 STEP_WORDS = {
-    StepKind.NOTIFY: "send the impact notice",
-    StepKind.ASSESS: "assess the impact on your plan",
-    StepKind.CLOSE: "close the round",
-    StepKind.CASCADE_REVIEW: "review the cascade from upstream",
-    StepKind.DOWNWARD_REVIEW: "review the change of the parent",
-    StepKind.DEPENDENCY_REVIEW: "review the broken dependency",
-    StepKind.CHECKIN: "check in",
+    StepKind.NOTIFY: "send the impact notice on",
+    StepKind.ASSESS: "assess the impact on",
+    StepKind.CLOSE: "close the round on",
+    StepKind.CASCADE_REVIEW: "review the cascade from upstream on",
+    StepKind.DOWNWARD_REVIEW: "review the change of the parent of",
+    StepKind.DEPENDENCY_REVIEW: "review the broken dependency of",
+    StepKind.CHECKIN: "check in on",
 }
+STEP_WORDS_TO_ASSIGNEE = {**STEP_WORDS, StepKind.ASSESS: "assess the impact on your plan"}
 
 
 @dataclass
@@ -110,12 +114,17 @@ def _claim_rounds_to_orphan(now: datetime, batch_size: int) -> list[int]:
     return ids
 
 
-def _what(step: Step) -> str:
+def step_what(step: Step, *, to_assignee: bool) -> str:
+    """What `step` asks, for its assignee ("assess the impact on your plan “Sales
+    pipeline”") or for anyone else ("assess the impact on “Sales pipeline”"): its KR, and
+    the period of a check-in."""
     period = ""
-    if step.kind == StepKind.CHECKIN:
+    if step.kind == StepKind.CHECKIN and step.period is not None:
         labels = step.kr.cycle.periods
-        period = f" for {labels[step.period].label}" if step.period is not None else ""
-    return f"{STEP_WORDS.get(step.kind, step.kind)} on “{step.kr.title}”{period}"
+        if step.period < len(labels):
+            period = f" for {labels[step.period].label}"
+    words = (STEP_WORDS_TO_ASSIGNEE if to_assignee else STEP_WORDS).get(step.kind, step.kind)
+    return f"{words} “{step.kr.title}”{period}"
 
 
 def _reminders(now: datetime, batch_size: int) -> list[Step]:
@@ -125,6 +134,7 @@ def _reminders(now: datetime, batch_size: int) -> list[Step]:
         )
         if not steps:
             return []
+        zones = user_zones(s.assignee_id for s in steps)
         notifications_create_bulk(
             notifications=[
                 Notification(
@@ -132,7 +142,10 @@ def _reminders(now: datetime, batch_size: int) -> list[Step]:
                     user_id=s.assignee_id,
                     kind=NotificationKind.REMINDER,
                     key=f"step:{s.pk}:reminder",
-                    message=f"Reminder: {_what(s)} by {when(s.due_at)}.",
+                    message=(
+                        f"Reminder: {step_what(s, to_assignee=True)} "
+                        f"by {when(s.due_at, s.assignee_id, zones)}."
+                    ),
                     kr_id=s.kr_id,
                     round_id=s.round_id,
                     step_id=s.pk,
@@ -149,7 +162,9 @@ def _reminders(now: datetime, batch_size: int) -> list[Step]:
                     kind=RoundEventKind.REMINDER,
                     at=now,
                     step=s,
-                    message=f"Reminder to {s.assignee.username}: {_what(s)}.",
+                    message=(
+                        f"Reminder to {s.assignee.username}: {step_what(s, to_assignee=False)}."
+                    ),
                 )
                 for s in steps
                 if s.round_id
@@ -179,6 +194,8 @@ def _escalations(now: datetime, batch_size: int) -> tuple[list[Step], int]:
         notifications, events = [], []
         orphaned_rounds = []
         messages: dict[int, str] = {}
+        leads = [s.kr.department.lead_id for s in steps if s.kind == StepKind.CHECKIN]
+        zones = user_zones([*leads, *(u for users in admins.values() for u in users)])
         for s in steps:
             if s.kind == StepKind.CHECKIN:
                 # a missed check-in goes to the department's lead
@@ -186,15 +203,24 @@ def _escalations(now: datetime, batch_size: int) -> tuple[list[Step], int]:
             else:
                 recipients = admins.get(s.organization_id, [])
             who = s.assignee.get_full_name() or s.assignee.username
-            message = f"Overdue since {when(s.due_at)}: {who} was to {_what(s)}."
-            messages[s.pk] = f"Overdue since {webhooks.moment(s.due_at)}: {who} was to {_what(s)}."
+            messages[s.pk] = (  # the webhook's: for no one reader, in UTC
+                f"Overdue since {webhooks.moment(s.due_at)}: {who} was to "
+                f"{step_what(s, to_assignee=False)}."
+            )
+
+            def told(user_id, s=s, who=who) -> str:  # for the admin or lead who reads it
+                since = when(s.due_at, user_id, zones)
+                if user_id == s.assignee_id:
+                    return f"Overdue since {since}: you were to {step_what(s, to_assignee=True)}."
+                return f"Overdue since {since}: {who} was to {step_what(s, to_assignee=False)}."
+
             notifications += [
                 Notification(
                     organization_id=s.organization_id,
                     user_id=user_id,
                     kind=NotificationKind.ESCALATION,
                     key=f"step:{s.pk}:escalation:{user_id}",
-                    message=message,
+                    message=told(user_id),
                     kr_id=s.kr_id,
                     round_id=s.round_id,
                     step_id=s.pk,
@@ -209,7 +235,9 @@ def _escalations(now: datetime, batch_size: int) -> tuple[list[Step], int]:
                         kind=RoundEventKind.ESCALATION,
                         at=now,
                         step=s,
-                        message=message,
+                        # everyone reads a round's history: no "your", and the event's
+                        # own time (shown in each reader's zone) says when
+                        message=f"Overdue: {who} was to {step_what(s, to_assignee=False)}.",
                     )
                 )
             if s.kind == StepKind.NOTIFY and s.round and not s.round.orphaned:

@@ -12,10 +12,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from hierarchy.models import KeyResult
 from notifications.models import Answer, Downward, Upward, WebhookEvent, WebhookFormat
-from okrplan.lib.forms import NumberFormField
+from okrplan.lib.forms import Form, NumberFormField
 
 
-class NoticeForm(forms.Form):
+class NoticeForm(Form):
     """`POST /rounds/{id}/notice/`: one message to every other contributing department,
     optionally with a line for some of them (`department_<id>`)."""
 
@@ -51,7 +51,7 @@ class NoticeForm(forms.Form):
         }
 
 
-class CloseForm(forms.Form):
+class CloseForm(Form):
     """`POST /rounds/{id}/close/`: what was decided, and optionally a new shared target."""
 
     note = forms.CharField(
@@ -63,7 +63,7 @@ class CloseForm(forms.Form):
     target = NumberFormField(label="New shared target (optional)", required=False)
 
 
-class TargetForm(forms.Form):
+class TargetForm(Form):
     """PATCH of `target` on the parent: its plan moves to the new target (downward rule)."""
 
     target = NumberFormField(label="New target")
@@ -73,7 +73,7 @@ class TargetForm(forms.Form):
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
 
 
-class StepAnswerForm(forms.Form):
+class StepAnswerForm(Form):
     """`POST /steps/{id}/`: the assignee's answer to a step, with a note (required to
     decline a review; `step_answer` says so)."""
 
@@ -92,7 +92,7 @@ class StepAnswerForm(forms.Form):
 NOTE_MAX = 4000
 
 
-class BackToInboxForm(forms.Form):
+class BackToInboxForm(Form):
     """The inbox page a plain (no-JS) mark-read form came from (`next`), to go back to."""
 
     next = forms.CharField(required=False, max_length=2000)

@@ -9,6 +9,7 @@ from hierarchy.permissions import (
     plan_can_edit,
 )
 from hierarchy.scope import Scope, org_view
+from notifications.models import round_label
 from notifications.selectors import (
     kr_history,
 )
@@ -44,7 +45,7 @@ def _history_row(entry: dict) -> dict:
     return {
         **entry,
         "what": EVENT_LABELS.get(entry["event"], entry["event"].replace("_", " ").capitalize()),
-        "cause_label": f"Round {entry['round']}",
+        "cause_label": round_label(entry["round_number"]),
         "text": entry["message"],
     }
 

@@ -3,7 +3,6 @@
 from django.db.models import Q
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.views.decorators.http import require_GET
 
 from hierarchy.models import Granularity
@@ -13,7 +12,7 @@ from notifications.models import (
     StepKind,
     StepState,
 )
-from notifications.step_views import ANSWERS, step_queryset
+from notifications.step_views import ANSWERS, step_queryset, step_title
 from okrplan.lib.numbers import num
 from plans.progress import STATUS_LABELS
 from plans.selectors import kr_queryset, progress_map
@@ -34,19 +33,11 @@ def cycle_span(cycle) -> str:
 
 
 def step_what(step: Step) -> tuple[str, str]:
-    """What an open step asks and the period it is about: a check-in names its period
-    ("Check in for Aug 2026"; a week by its dates too), the other steps are about a
-    plan, which covers its cycle ("Plan: Q3 2026 (3 months)")."""
-    label = StepKind(step.kind).label
-    cycle = step.kr.cycle
-    periods = cycle.periods
-    if step.kind == StepKind.CHECKIN and step.period is not None and step.period < len(periods):
-        period = periods[step.period]
-        if cycle.granularity == Granularity.WEEK:
-            days = f"{date_format(period.start, 'j M')} \u2013 {date_format(period.end, 'j M Y')}"
-            return f"{label} for {period.label} of {cycle.name} ({days})", ""
-        return f"{label} for {period.label}", ""
-    return label, f"Plan: {cycle_span(cycle)}"
+    """What an open step asks (`step_title`) and, for a step about a plan, the period the
+    plan covers: its cycle ("Plan: Q3 2026 (3 months)")."""
+    if step.kind == StepKind.CHECKIN:
+        return step_title(step), ""
+    return step_title(step), f"Plan: {cycle_span(step.kr.cycle)}"
 
 
 @org_view
@@ -79,7 +70,7 @@ def my_home(request, scope: Scope):
     steps = [
         {
             "step": s,
-            "label": StepKind(s.kind).label,
+            "label": step_title(s),
             "what": step_what(s),
             "overdue": s.due_at < now,
             "answerable": s.kind in ANSWERS,

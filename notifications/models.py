@@ -63,6 +63,11 @@ class RoundStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
+def round_label(number: int) -> str:
+    """How people name a round: "Round 2" (of its shared KR, `Round.number`)."""
+    return f"Round {number}"
+
+
 class Round(TenantModel):
     """A modification round (SPEC.md §5): from a change to a locked plan to its close."""
 
@@ -71,6 +76,10 @@ class Round(TenantModel):
     revision = models.ForeignKey(
         PlanRevision, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # 1, 2, 3 … per shared KR, given when the round starts (`services.round_on_modification`,
+    # under the shared KR's chain lock): what every page, message and export calls it
+    # (`label`); the API keeps `id` and adds `number` (docs/decisions.md, issue 16 §5)
+    number = models.PositiveIntegerField()
     started_at = models.DateTimeField()
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
@@ -89,9 +98,18 @@ class Round(TenantModel):
         indexes = [
             models.Index(fields=["organization", "parent_kr", "status"], name="round_org_parent"),
         ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "parent_kr", "number"], name="round_number_per_kr"
+            ),
+        ]
 
     def __str__(self):
-        return f"Round {self.pk} of {self.parent_kr_id} ({self.status})"
+        return f"{self.label} of {self.parent_kr_id} ({self.status})"
+
+    @property
+    def label(self) -> str:
+        return round_label(self.number)
 
 
 class StepKind(models.TextChoices):

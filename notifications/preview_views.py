@@ -15,9 +15,9 @@ from notifications.selectors import plan_preview_of as preview_selector
 from okrplan.lib.fragments import fragment_response
 from okrplan.lib.numbers import fmt, num
 from plans.alignment import Aggregate
-from plans.forms import PlanForm, parse_values
+from plans.checks import check_label
+from plans.forms import PlanForm
 from plans.selectors import kr_get
-from plans.services import validate_plan_values
 
 # --- The plan editor's live impact preview ------------------------------------------
 
@@ -56,7 +56,9 @@ def plan_preview_page(request, scope: Scope, kr_id: int):
     `POST .../plan/preview/` over the typed values; nothing written."""
     kr = kr_get(org=scope.org, id=kr_id)
     plan_require_edit(scope, kr)
-    form = PlanForm.of_post(kr, request.POST)
+    # the shape fieldset asks with action=shape: the preset's plan for its target; the
+    # period inputs without: the values typed. Either way what that button saves.
+    form = PlanForm.of_post(kr, request.POST, action=request.POST.get("action"))
     context = {"scope": scope, "org": scope.org, "kr": kr}
     template = "plans/plan_editor.html#preview"
     if form.version != kr.plan.version:
@@ -66,12 +68,12 @@ def plan_preview_page(request, scope: Scope, kr_id: int):
         )
         return fragment_response(template, context)
     try:
-        values = parse_values(kr, form.raw)
-        validate_plan_values(kr, values)
+        change = form.change()
     except ValidationError as error:
-        context["preview_error"] = f"Fix the values to see the impact. {error.messages[0]}"
+        what = "preset" if form.action == "shape" else "values"
+        context["preview_error"] = f"Fix the {what} to see the impact. {error.messages[0]}"
         return fragment_response(template, context)
-    view = preview_selector(org=scope.org, kr=kr, values=values, actor_id=request.user.pk)
+    view = preview_selector(org=scope.org, kr=kr, values=change.values, actor_id=request.user.pk)
     before_codes = {c.code for c in view.before.checks}
     after_codes = {c.code for c in view.alignment.checks}
     context.update(
@@ -80,8 +82,9 @@ def plan_preview_page(request, scope: Scope, kr_id: int):
             {**asdict(c), "new": c.code not in before_codes}
             for c in checks_by_severity(view.alignment.checks)
         ],
-        preview_resolved=sorted(before_codes - after_codes),
+        preview_resolved=[check_label(code) for code in sorted(before_codes - after_codes)],
         would_notify=view.would_notify,
         requires_rationale=view.requires_rationale,
+        preview_of=form.preview_of,
     )
     return fragment_response(template, context)

@@ -47,6 +47,7 @@ class ReportStepSerializer(serializers.Serializer):
 
 class ReportRoundSerializer(serializers.Serializer):
     id = serializers.IntegerField()
+    number = serializers.IntegerField(help_text="1, 2, 3 … per shared KR")
     status = serializers.CharField()
     orphaned = serializers.BooleanField()
     started_at = serializers.DateTimeField()

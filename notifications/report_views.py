@@ -180,13 +180,13 @@ def quarterly_table(report: dict | None, title: str) -> Table:
     rows = []
     for entry in report["krs"] if report else []:
         kr = entry["kr"]
-        for number, round in enumerate(entry["rounds"], start=1):
+        for round in entry["rounds"]:
             head = [
                 kr["title"],
                 kr["id"],
                 kr["department"],
                 kr["owner"],
-                number,
+                round["number"],
                 round["status"],
                 "yes" if round["orphaned"] else "no",
                 round["modified_kr"]["title"],

@@ -16,8 +16,9 @@ from icalendar import Calendar, Event, vText
 
 from hierarchy.models import Cycle, Organization
 from hierarchy.selectors import cycles_with_current
-from notifications.deadlines import STEP_WORDS
+from notifications.deadlines import step_what
 from notifications.models import Round, RoundEventKind, Step, StepKind, StepState
+from okrplan.lib import times
 from okrplan.lib.numbers import fmt
 from okrplan.lib.text import one_line
 
@@ -75,6 +76,8 @@ def _round_row(round: Round, now: datetime) -> dict:
     modified = round.modified_kr
     return {
         "id": round.pk,
+        "number": round.number,
+        "label": round.label,
         "status": round.status,
         "orphaned": round.orphaned,
         "started_at": round.started_at,
@@ -261,26 +264,20 @@ def _cycle_dates(cycle: Cycle) -> CycleDates:
 
 
 def _step_deadline(step: Step, user) -> CalendarEvent:
-    kr = step.kr
-    what = STEP_WORDS.get(step.kind, step.kind)
-    period = ""
-    if step.kind == StepKind.CHECKIN and step.period is not None:
-        periods = kr.cycle.periods
-        if step.period < len(periods):
-            period = f" for {periods[step.period].label}"
     who = step.assignee.get_full_name() or step.assignee.username
     mine = step.assignee_id == user.pk
+    what = step_what(step, to_assignee=mine)  # the feed is its subscriber's
     due = step.due_at.astimezone(UTC)
     department = f" ({step.department.name})" if step.department else ""
     return CalendarEvent(
         uid=f"step-{step.pk}@okrplan",
         kind=step.kind,
-        summary=f"Due: {what} on “{kr.title}”{period} ({'you' if mine else who})",
+        summary=f"Due: {what} ({'you' if mine else who})",
         stamp=step.created_at.astimezone(UTC),
         due_at=due,
         description=(
-            f"{what[:1].upper()}{what[1:]} on “{kr.title}”{period}. "
-            f"Assigned to {who}{department}. Due {due:%Y-%m-%d %H:%M} UTC."
+            f"{what[:1].upper()}{what[1:]}. Assigned to {who}{department}. "
+            f"Due {times.moment(due, UTC)}."
         ),
         mine=mine,
         step=step,

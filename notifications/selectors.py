@@ -22,6 +22,7 @@ from notifications.rules import (
     plan_change_audience,
     stage_changes,
 )
+from okrplan.lib import times
 from okrplan.lib.numbers import fmt
 from plans import rollup
 from plans.alignment import (
@@ -129,18 +130,24 @@ def _protocol_facts(org: Organization, kr: KeyResult) -> tuple[list[dict], list[
 
 
 def _orphaned(rounds: list[Round]) -> list[dict]:
-    return [
-        {
-            "round": r.pk,
-            "modified_kr": r.modified_kr_id,
-            "department": r.modified_kr.department.name,
-            "due_at": next(
-                (s.due_at.isoformat() for s in r.steps.all() if s.kind == StepKind.NOTIFY), ""
-            ),
-        }
-        for r in rounds
-        if r.orphaned and r.status == RoundStatus.OPEN
-    ]
+    """The open orphaned rounds, for `checks.orphaned_modifications`: the notify deadline
+    as data (ISO) and as people read it, in the active zone (a page's viewer's; UTC for
+    the API)."""
+    found = []
+    for r in rounds:
+        if not (r.orphaned and r.status == RoundStatus.OPEN):
+            continue
+        due = next((s.due_at for s in r.steps.all() if s.kind == StepKind.NOTIFY), None)
+        found.append(
+            {
+                "round": r.pk,
+                "modified_kr": r.modified_kr_id,
+                "department": r.modified_kr.department.name,
+                "due_at": due.isoformat() if due else "",
+                "due_label": times.moment(due) if due else "",
+            }
+        )
+    return found
 
 
 def threshold_total(inputs: AlignmentInputs, alignment: Alignment) -> Decimal:
@@ -343,6 +350,7 @@ def kr_history(*, org: Organization, kr: KeyResult) -> list[dict]:
             "actor": r.actor.username if r.actor else None,
             "message": r.rationale or f"{r.get_cause_display()}: version {r.version}",
             "round": None,
+            "round_number": None,
             "event": None,
             "version": r.version,
             "cause": r.cause,
@@ -359,7 +367,7 @@ def kr_history(*, org: Organization, kr: KeyResult) -> list[dict]:
     events = (
         RoundEvent.objects.filter(organization=org)
         .filter(Q(round__parent_kr=kr) | Q(round__modified_kr=kr))
-        .select_related("actor")
+        .select_related("actor", "round")
         .order_by("at", "id")
     )
     entries += [
@@ -370,6 +378,7 @@ def kr_history(*, org: Organization, kr: KeyResult) -> list[dict]:
             "actor": e.actor.username if e.actor else None,
             "message": e.message,
             "round": e.round_id,
+            "round_number": e.round.number,
             "event": e.kind,
             "version": None,
             "cause": None,

@@ -19,7 +19,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, Exists, F, Max, OuterRef, Q, Subquery, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
@@ -32,6 +32,7 @@ from hierarchy.events import (
 )
 from hierarchy.models import Aggregation, Invitation, KeyResult, NotifyBy
 from hierarchy.permissions import close_require, notice_require
+from hierarchy.timezones import user_zone, user_zones
 from notifications import locks, webhooks
 from notifications.models import (
     Answer,
@@ -56,12 +57,13 @@ from notifications.rules import (
     stage_changes,
 )
 from okrplan.lib import locks as lock_order
+from okrplan.lib import times
 from okrplan.lib.text import one_line, validate_text
 from plans import rollup, shapes
 from plans import services as plan_services
 from plans.checks import num
 from plans.events import CheckInRecorded, PlanChanged
-from plans.models import Cause, Plan, decimals_to_json
+from plans.models import Cause, Plan, PlanRevision, decimals_to_json
 
 User = get_user_model()
 log = logging.getLogger(__name__)
@@ -72,8 +74,11 @@ def hours(value: Decimal) -> timedelta:
     return timedelta(seconds=float(value * 3600))
 
 
-def when(moment: datetime) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z")
+def when(moment: datetime, user_id: int | None, zones: dict | None = None) -> str:
+    """`moment` as its recipient reads it: "4 Feb 2026, 06:00 EST", in their time zone
+    (`zones`: the recipients' zones loaded already, `hierarchy.timezones.user_zones`)."""
+    zone = (zones or {}).get(user_id) or user_zone(user_id)
+    return times.moment(moment, zone)
 
 
 def email_soon() -> None:
@@ -573,9 +578,15 @@ def round_on_modification(
     any open round (`round_joined`): a round starts."""
     now = timezone.now()
     org = parent.organization
+    # the next number of the shared KR's rounds: its chain is locked (the save holds it),
+    # so two modifications of its contributions cannot take the same one
+    last = Round.objects.filter(organization_id=kr.organization_id, parent_kr=parent).aggregate(
+        last=Max("number")
+    )["last"]
     round = Round.objects.create(
         organization_id=kr.organization_id,
         parent_kr=parent,
+        number=(last or 0) + 1,
         modified_kr=kr,
         revision_id=revision.pk,
         started_at=now,
@@ -622,7 +633,7 @@ def round_on_modification(
             f"{kr.department.name} modified its locked plan “{kr.title}” "
             f"({num(revision.before_target)} → {num(revision.after_target)} {kr.unit}): "
             f"“{revision.rationale}”. Send the impact notice to the other departments of "
-            f"“{parent.title}” by {when(notify.due_at)}."
+            f"“{parent.title}” by {when(notify.due_at, parent.owner_id)}."
         ),
         kr_id=parent.pk,
         round_id=round.pk,
@@ -707,11 +718,11 @@ def round_orphan(*, round: Round, now: datetime) -> bool:
     assessments_open(
         round,
         now=now,
-        message=(
+        message=lambda child: (
             f"{modified.department.name} modified its plan for “{round.parent_kr.title}”"
             f"{rationale} and no impact notice was sent in time. Check what it means for your "
             f"plan: answer “no change” or modify it by "
-            f"{when(now + hours(round.parent_kr.organization.assess_hours))}."
+            f"{when(now + hours(round.parent_kr.organization.assess_hours), child.owner_id)}."
         ),
         kind=NotificationKind.ORPHAN_NOTICE,
         key="orphan",
@@ -788,7 +799,8 @@ def round_notice(
         at=now,
         data={"departments": {str(i): t for i, t in lines.items()}} if lines else None,
     )
-    due = when(now + hours(round.parent_kr.organization.assess_hours))
+    due_at = now + hours(round.parent_kr.organization.assess_hours)
+    zones = user_zones(c.owner_id for c in contributors)
 
     def text(child: KeyResult) -> str:
         line = lines.get(child.department_id)
@@ -796,7 +808,7 @@ def round_notice(
             f"Impact notice on “{round.parent_kr.title}” after {round.modified_kr.department.name}"
             f" changed its plan: {message}"
             + (f" For {child.department.name}: {line}" if line else "")
-            + f" Answer “no change” or modify your plan by {due}."
+            + f" Answer “no change” or modify your plan by {when(due_at, child.owner_id, zones)}."
         )
 
     assessments_open(
@@ -964,7 +976,8 @@ def cascade_reviews_open(
             message=lambda step, kr=kr, target=target: (
                 f"An upstream change in “{parent.title}” moves the implied target of "
                 f"“{kr.title}” from {num(kr.target)} to {num(target)} {kr.unit}: "
-                f"accept the proposed plan or decline with a note by {when(step.due_at)}."
+                f"accept the proposed plan or decline with a note by "
+                f"{when(step.due_at, step.assignee_id)}."
             ),
         )
         created.append(step)
@@ -998,7 +1011,7 @@ def downward_reviews(*, parent: KeyResult, revision: RevisionFacts, actor_id: in
                 due_at=now + hours(parent.organization.assess_hours),
                 now=now,
                 message=lambda step, child=child: (
-                    f"{what}. Review “{child.title}” by {when(step.due_at)}."
+                    f"{what}. Review “{child.title}” by {when(step.due_at, step.assignee_id)}."
                 ),
             )
         else:
@@ -1046,13 +1059,33 @@ def dependency_reviews(*, organization_id: int, kr_id: int, revision: RevisionFa
             now=now,
             message=lambda step, d=dependency, kr=kr, after=after: (
                 f"Your plan for “{d.downstream.title}” assumes: “{d.assumption}”. "
-                f"“{kr.title}” now plans {num(after)} by {d.expected_by}, below the "
-                f"{num(d.expected_value)} expected. Review by {when(step.due_at)}."
+                f"“{kr.title}” now plans {num(after)} by {times.day(d.expected_by)}, below the "
+                f"{num(d.expected_value)} expected. Review by "
+                f"{when(step.due_at, step.assignee_id)}."
             ),
         )
 
 
 # --- Answering steps ------------------------------------------------------------
+
+
+def _require_modified_since(step: Step) -> None:
+    """A "modified" answer says the step's KR's plan changed while the step was open (SPEC.md §5:
+    a contributor answers no_change, or modifies their plan): a revision of that plan
+    since the step was created, or the answer is refused."""
+    if PlanRevision.objects.filter(
+        organization_id=step.organization_id, kr_id=step.kr_id, created_at__gte=step.created_at
+    ).exists():
+        return
+    title = KeyResult.objects.filter(pk=step.kr_id).values_list("title", flat=True).first()
+    raise ValidationError(
+        {
+            "answer": [
+                f"Nothing was modified: “{title}” has no plan change since this step opened. "
+                "Change the plan in the plan editor first, or answer “No change”."
+            ]
+        }
+    )
 
 
 @transaction.atomic
@@ -1089,6 +1122,8 @@ def step_answer(*, step: Step, actor, answer: str, note: str = "") -> Step:
     elif step.kind in (StepKind.ASSESS, StepKind.DOWNWARD_REVIEW, StepKind.DEPENDENCY_REVIEW):
         if answer not in (Answer.NO_CHANGE, Answer.MODIFIED):
             raise ValidationError({"answer": ["Answer with no_change or modified."]})
+        if answer == Answer.MODIFIED:
+            _require_modified_since(step)
         state = StepState.DONE
     else:
         raise ValidationError(

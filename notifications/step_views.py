@@ -5,7 +5,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 
+from hierarchy.models import Granularity
 from hierarchy.scope import Scope, org_view
 from notifications.forms import StepAnswerForm
 from notifications.models import (
@@ -36,6 +38,22 @@ ANSWERS = {
 }
 
 
+def step_title(step: Step) -> str:
+    """A step's name, told apart from the same step of another period: a check-in names
+    its period ("Check in for Aug 2026"; a week by its cycle and dates too). My work's
+    rows and links, and the step page, say this."""
+    label = StepKind(step.kind).label
+    cycle = step.kr.cycle
+    periods = cycle.periods
+    if step.kind == StepKind.CHECKIN and step.period is not None and step.period < len(periods):
+        period = periods[step.period]
+        if cycle.granularity == Granularity.WEEK:
+            days = f"{date_format(period.start, 'j M')} \u2013 {date_format(period.end, 'j M Y')}"
+            return f"{label} for {period.label} of {cycle.name} ({days})"
+        return f"{label} for {period.label}"
+    return label
+
+
 def step_queryset(scope: Scope):
     """Steps of the organization with what the step page and My work show."""
     return Step.objects.filter(organization=scope.org).select_related(
@@ -63,7 +81,7 @@ def _step_context(scope: Scope, step: Step, form: StepAnswerForm) -> dict:
         "org": scope.org,
         "step": step,
         "kr": kr,
-        "kind_label": StepKind(step.kind).label,
+        "kind_label": step_title(step),
         "overdue": is_open and step.due_at < timezone.now(),
         "rows": rows,
         "answers": answers,

@@ -19,6 +19,7 @@ class ChildRow:
     owner: str
     department_id: int
     plan_status: str
+    unit: str = ""  # the child's own: its target and values are counted in it
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,9 @@ class Contribution:
     values: list[Decimal]
     plan_status: str
     centroid: Decimal | None
+    # its own unit: its target and values are in it (a funnel's stages, a parallel
+    # contribution's metric), never the shared KR's; `claimed_impact` is the shared KR's
+    unit: str = ""
     stage: int | None = None
     implied_target: Decimal | None = None
     ratio: Decimal | None = None
@@ -193,6 +197,7 @@ def alignment_build(inputs: AlignmentInputs) -> Alignment:
                 target=child.target,
                 values=list(row.facts.values),
                 plan_status=row.plan_status,
+                unit=row.unit,
                 centroid=rollup.q(c) if c is not None else None,
                 **extra,
             )

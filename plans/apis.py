@@ -304,19 +304,18 @@ def plan_get(api: OrgApi, kr_id) -> tuple[KeyResult, Plan]:
     return kr, kr.plan
 
 
-def plan_save(kr: KeyResult, data: dict, actor) -> Plan:
+def planned_change(kr: KeyResult, data: dict) -> services.PlannedChange:
+    """The PUT's body (`{values}` or `{shape, target}`) as the change it saves: what the
+    preview of the same body shows too (notifications.apis.PlanPreviewApi)."""
     if "values" in data:
-        return services.plan_update(
-            kr=kr,
-            values=data["values"],
-            version=data["version"],
-            actor=actor,
-            rationale=data.get("rationale"),
-        )
-    return services.plan_apply_shape(
+        return services.planned_change(kr, values=data["values"])
+    return services.planned_change(kr, shape=data["shape"], target=data["target"])
+
+
+def plan_save(kr: KeyResult, data: dict, actor) -> Plan:
+    return services.plan_save(
         kr=kr,
-        shape=data["shape"],
-        target=data["target"],
+        change=planned_change(kr, data),
         version=data["version"],
         actor=actor,
         rationale=data.get("rationale"),

@@ -24,6 +24,28 @@ class Check:
     message: str
     data: dict = field(default_factory=dict)
 
+    @property
+    def label(self) -> str:
+        """What people call it (pages, exports); `code` is for programs (the API)."""
+        return check_label(self.code)
+
+
+# SPEC.md §4's checks as people name them: the pages show these, never the code.
+CHECK_LABELS = {
+    "aggregate_gap": "Gap against the target",
+    "missing_contribution": "Missing contribution",
+    "funnel_ratio_disconnect": "Funnel ratio off its history",
+    "timing_mismatch": "Timing mismatch",
+    "double_counted_impact": "Claims counted twice",
+    "impact_shortfall": "Claims fall short",
+    "cascade_pending": "Cascade review pending",
+    "orphaned_modification": "Modification without impact notice",
+}
+
+
+def check_label(code: str) -> str:
+    return CHECK_LABELS.get(code, code.replace("_", " ").capitalize())
+
 
 @dataclass(frozen=True)
 class ChildFacts:
@@ -238,16 +260,21 @@ def cascade_pending(open_reviews: list[dict]) -> list[Check]:
 
 
 def orphaned_modifications(orphaned_rounds: list[dict]) -> list[Check]:
-    """`orphaned_rounds`: [{"round", "modified_kr", "department", "due_at"}]."""
-    return [
-        Check(
-            code="orphaned_modification",
-            severity="critical",
-            message=(
-                f"{r['department']} modified its plan and no impact notice went out by "
-                f"{r['due_at']}: the other contributors were told automatically."
-            ),
-            data=r,
+    """`orphaned_rounds`: [{"round", "modified_kr", "department", "due_at", "due_label"}]:
+    `due_at` as data (ISO), `due_label` as people read it ("3 Feb 2026, 09:00 UTC")."""
+    checks = []
+    for r in orphaned_rounds:
+        data = {k: v for k, v in r.items() if k != "due_label"}
+        by = f" by {r['due_label']}" if r.get("due_label") else " in time"
+        checks.append(
+            Check(
+                code="orphaned_modification",
+                severity="critical",
+                message=(
+                    f"{r['department']} modified its plan and no impact notice went out{by}: "
+                    "the other contributors were told automatically."
+                ),
+                data=data,
+            )
         )
-        for r in orphaned_rounds
-    ]
+    return checks

@@ -15,9 +15,11 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from hierarchy.models import KeyResult
-from okrplan.lib.forms import NumberFormField, form_add_service_errors
+from okrplan.lib.forms import Form, NumberFormField, form_add_service_errors
 from okrplan.lib.numbers import fmt
+from plans import services
 from plans.models import Shape
+from plans.services import PlannedChange
 
 PRESETS = [Shape.LINEAR, Shape.FRONT_LOADED, Shape.BACK_LOADED, Shape.HISTORY]
 # "(value 2)" in a service's message names the period input it is about.
@@ -65,7 +67,7 @@ class VersionField(NumberFormField):
         return int(number) if number is not None and number == number.to_integral_value() else 0
 
 
-class PlanForm(forms.Form):
+class PlanForm(Form):
     """The plan editor (SPEC.md §6): the values typed per period (a save), or a preset
     shape and a target (`action=shape`), with the version it started from and, on a
     locked plan, the rationale. The form reads the fields its action uses; every rule
@@ -84,6 +86,7 @@ class PlanForm(forms.Form):
     def __init__(self, data=None, *, kr: KeyResult, action: str | None = None, **kwargs):
         super().__init__(data, **kwargs)
         self.kr = kr
+        self.action = "shape" if action == "shape" else "values"
         self.fields["version"] = VersionField(required=False)
         periods = kr.cycle.periods
         self.fields["values"] = PeriodValuesField(periods=periods)
@@ -138,6 +141,27 @@ class PlanForm(forms.Form):
     def add_service_errors(self, error: ValidationError) -> None:
         form_add_service_errors(self, error)
 
+    def change(self) -> PlannedChange:
+        """What saving this form writes (`services.planned_change`): the period values, or
+        (`action=shape`) the preset's values for the target to reach. The editor's save
+        and its impact preview both ask this, so the preview is what the save does; a
+        ValidationError names the field (the form's or the service's)."""
+        if not self.is_valid():
+            raise ValidationError({name: list(msgs) for name, msgs in self.errors.items()})
+        data = self.cleaned_data
+        if self.action == "shape":
+            return services.planned_change(self.kr, shape=data["shape"], target=data["target"])
+        return services.planned_change(self.kr, values=data["values"])
+
+    @property
+    def preview_of(self) -> str:
+        """What the preview shows, in the words of the button that saves it."""
+        if self.action != "shape":
+            return "save these values"
+        shape, target = self.cleaned_data["shape"], self.cleaned_data["target"]
+        unit = f" {self.kr.unit}".rstrip()
+        return f"apply “{Shape(shape).label}” to reach {fmt(target, grouped=True)}{unit}"
+
     @property
     def value_errors(self) -> dict[int, list[str]]:
         """The errors of each period input: those whose message names its value."""
@@ -183,7 +207,7 @@ def parse_values(kr: KeyResult, raw: list[str]) -> list[Decimal]:
         raise ValidationError({"values": error.messages}) from None
 
 
-class CheckInForm(forms.Form):
+class CheckInForm(Form):
     """A check-in as typed: the period it is for, the actual value, a note. Whether the
     period may be checked in and the value fits the KR is `checkin_create`'s."""
 
@@ -206,7 +230,7 @@ class CheckInForm(forms.Form):
         return self.cleaned_data["note"][:4000]
 
 
-class KrNumbersForm(forms.Form):
+class KrNumbersForm(Form):
     """The numbers of the cycle tree's KR forms as people type them ("5,000,000"): read
     by the one parser, then given to the API's serializer (plans/tree_views.py), which
     validates the rest of the form with the API's messages."""
@@ -224,7 +248,7 @@ class KrNumbersForm(forms.Form):
         return data, {name: [str(m) for m in messages_] for name, messages_ in self.errors.items()}
 
 
-class TreeFilterForm(forms.Form):
+class TreeFilterForm(Form):
     """The cycle tree's filters (GET): a department, an owner, a status, shared KRs only,
     archived ones too. The departments and owners to choose from are those of the cycle's
     key results, set by the view once it has read them (no query of their own)."""

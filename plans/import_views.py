@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from hierarchy.models import KeyResult
 from hierarchy.permissions import kr_can_edit
 from hierarchy.scope import Scope, org_view
+from okrplan.lib.forms import Form
 from okrplan.lib.spreadsheets import UnreadableWorkbook, is_xlsx, xlsx_as_csv
 from plans.checks import num
 from plans.imports import (
@@ -53,7 +54,7 @@ def _sign(scope: Scope, filename: str, content: bytes) -> str:
     return signing.dumps(data, salt=SALT, compress=True)
 
 
-class UploadForm(forms.Form):
+class UploadForm(Form):
     """The check: a CSV or XLSX file; cleaned, its name and content as CSV (an XLSX
     workbook is read as CSV). An empty file is the checks' to refuse, with its rows'."""
 
@@ -77,7 +78,7 @@ class UploadForm(forms.Form):
         return upload.name or "", content
 
 
-class CommitForm(forms.Form):
+class CommitForm(Form):
     """The commit: the checked file as signed by the check (`_sign`), for this person in
     this organization, at most an hour ago; cleaned, its name and content."""
 

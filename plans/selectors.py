@@ -301,6 +301,7 @@ def alignment_inputs(
         .values_list(
             *CHILD_FIELDS,
             "title",
+            "unit",
             "historical_ratio",
             "department_id",
             "department__name",
@@ -339,6 +340,7 @@ def alignment_inputs(
             owner=row.owner__username,
             department_id=row.department_id,
             plan_status=row.plan__status,
+            unit=row.unit,
         )
         for row in rows
     ]

@@ -32,7 +32,7 @@ from hierarchy.permissions import (
     plan_require_edit,
     target_require_change,
 )
-from hierarchy.services import validate_number
+from hierarchy.services import validate_number, validate_target
 from okrplan.lib import locks
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.events import publish
@@ -221,6 +221,7 @@ def validate_plan_values(kr: KeyResult, values: list[Decimal]) -> None:
             )
     total = plan_target(kr, values)
     validate_number("values", total, kr.decimals, kr.unit)
+    validate_target(kr, total, "values")  # a saved plan carries the target
 
 
 @transaction.atomic
@@ -355,6 +356,7 @@ def shape_values(kr: KeyResult, *, shape: str, target: Decimal) -> list[Decimal]
     """The plan values a shape preset (or the imported history) gives for a target."""
     n = _period_count(kr)
     validate_number("target", target, kr.decimals, kr.unit)
+    validate_target(kr, target)
     try:
         if shape == Shape.HISTORY:
             points = dict(
@@ -374,17 +376,58 @@ def shape_values(kr: KeyResult, *, shape: str, target: Decimal) -> list[Decimal]
             return shapes.history_shape(history, target, kr.decimals)
         if kr.metric_kind == MetricKind.LEVEL:
             return shapes.level_shape(shape, kr.start_value, target, n, kr.decimals)
-        if target < 0:
-            raise ValidationError(
-                {
-                    "target": [
-                        "A cumulative key result counts a flow: its target cannot be negative."
-                    ]
-                }
-            )
         return shapes.cumulative_shape(shape, target, n, kr.decimals)
     except ValueError as error:
         raise ValidationError({"shape": [str(error)]}) from None
+
+
+@dataclass(frozen=True)
+class PlannedChange:
+    """What a plan save writes: the values, and the revision's shape and cause."""
+
+    values: list[Decimal]
+    shape: str
+    cause: str
+
+
+def planned_change(
+    kr: KeyResult,
+    *,
+    values: list[Decimal] | None = None,
+    shape: str | None = None,
+    target: Decimal | None = None,
+) -> PlannedChange:
+    """The values a plan save would write, validated: `values` as given, or the preset's
+    (or the imported history's) values for `target`. The one computation behind every
+    save and every preview of one (the API's PUT and preview, the plan editor's save and
+    its impact preview), so a preview shows what the save then does."""
+    if values is None:
+        values = shape_values(kr, shape=shape, target=target)
+        cause = Cause.IMPORT if shape == Shape.HISTORY else Cause.SHAPE
+    else:
+        shape, cause = Shape.CUSTOM, Cause.EDIT
+    validate_plan_values(kr, values)
+    return PlannedChange(values=values, shape=shape, cause=cause)
+
+
+def plan_save(
+    *,
+    kr: KeyResult,
+    change: PlannedChange,
+    version: int,
+    actor: User | None,
+    rationale: str | None = None,
+) -> Plan:
+    """Save a `planned_change` (`plan_update` checks the version, who, the rationale)."""
+    return plan_update(
+        kr=kr,
+        values=change.values,
+        version=version,
+        actor=actor,
+        rationale=rationale,
+        cause=change.cause,
+        shape=change.shape,
+    )
 
 
 @transaction.atomic
@@ -397,17 +440,8 @@ def plan_apply_shape(
     actor: User | None,
     rationale: str | None = None,
 ) -> Plan:
-    values = shape_values(kr, shape=shape, target=target)
-    cause = Cause.IMPORT if shape == Shape.HISTORY else Cause.SHAPE
-    return plan_update(
-        kr=kr,
-        values=values,
-        version=version,
-        actor=actor,
-        rationale=rationale,
-        cause=cause,
-        shape=shape,
-    )
+    change = planned_change(kr, shape=shape, target=target)
+    return plan_save(kr=kr, change=change, version=version, actor=actor, rationale=rationale)
 
 
 @transaction.atomic
@@ -765,6 +799,7 @@ def kr_target_set(
     """A new target is a plan change: the plan is moved to it, keeping its shape."""
     target_require_change(actor, kr)
     validate_number("target", target, kr.decimals, kr.unit)
+    validate_target(kr, target)
     plan = Plan.objects.get(organization_id=kr.organization_id, kr=kr)
     values = values_for_new_target(kr, plan, target)
     return plan_update(

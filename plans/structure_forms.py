@@ -14,14 +14,14 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from hierarchy.models import Aggregation, Department, KeyResult, MetricKind, Role
-from okrplan.lib.forms import NumberFormField
+from okrplan.lib.forms import Form, NumberFormField
 from okrplan.lib.text import validate_one_line
 
 User = get_user_model()
 MAX_STAGE = 50  # the API's (KrInputSerializer.stage)
 
 
-class _Form(forms.Form):
+class _Form(Form):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)

@@ -775,23 +775,13 @@ def plan_editor(request, scope: Scope, kr_id: int):
         return _editor_page(request, scope, kr, form=form, status=400)
     data = form.cleaned_data
     try:
-        if action == "shape":
-            plan = services.plan_apply_shape(
-                kr=kr,
-                shape=data["shape"],
-                target=data["target"],
-                version=data["version"],
-                actor=request.user,
-                rationale=data["rationale"],
-            )
-        else:
-            plan = services.plan_update(
-                kr=kr,
-                values=data["values"],
-                version=data["version"],
-                actor=request.user,
-                rationale=data["rationale"],
-            )
+        plan = services.plan_save(  # what the impact preview showed (`PlanForm.change`)
+            kr=kr,
+            change=form.change(),
+            version=data["version"],
+            actor=request.user,
+            rationale=data["rationale"],
+        )
     except StaleVersion as stale:
         form.stale_version = stale.current_version
         return _editor_page(request, scope, kr, form=form, status=409)

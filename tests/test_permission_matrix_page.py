@@ -338,7 +338,7 @@ def _body(name: str, objs: dict, user) -> dict:
         "kr-edit": lambda: {"title": "Marketing events pipeline, EMEA"},
         "kr-move": lambda: {"direction": "down"},
         "admin-rules": lambda: {"upward": "notify", "downward": "none"},
-        "kr-aggregation": lambda: {"aggregation": "parallel"},
+        "kr-aggregation": lambda: {"aggregation": "sequential"},
         "kr-contribution-add": lambda: {
             "title": "Trade fair pipeline",
             "department": str(objs["world"].marketing.pk),

@@ -52,7 +52,7 @@ def _objects(org, owner, department) -> dict:
         remind_at=timezone.now(),
     )
     round = Round.objects.create(
-        organization=org, parent_kr=parent, modified_kr=child, started_at=timezone.now()
+        organization=org, parent_kr=parent, modified_kr=child, number=1, started_at=timezone.now()
     )
     notification = Notification.objects.create(
         organization=org, user=owner, kind="step", key=f"test:{org.pk}", message="x"

@@ -13,6 +13,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from okrplan.lib.errors import StaleVersion
 from okrplan.lib.fields import check_notation, number_message, parse_decimal
+from okrplan.lib.messages import django_error
 
 MAX_ID = 2**63 - 1  # ids are 64-bit (PostgreSQL bigint; SQLite's INTEGER)
 
@@ -146,7 +147,9 @@ def exception_handler(exc, context):
             status=status.HTTP_409_CONFLICT,
         )
     if isinstance(exc, DjangoValidationError):
-        return Response(validation_error_data(exc), status=status.HTTP_400_BAD_REQUEST)
+        return Response(
+            validation_error_data(django_error(exc)), status=status.HTTP_400_BAD_REQUEST
+        )
     if isinstance(exc, RequestDataTooBig):  # a SuspiciousOperation: else an HTML 400
         return Response(
             {

@@ -16,6 +16,26 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError as DrfValidationError
 
 from okrplan.lib.fields import number_message, parse_decimal
+from okrplan.lib.messages import django_error
+
+
+class PeopleErrors:
+    """A Django Form whose errors are in people's words: a framework message of its
+    fields ("This field is required.", "Enter a valid date.") is replaced once the form
+    is cleaned (okrplan/lib/messages.py); one the form or a service wrote stays."""
+
+    def full_clean(self):
+        super().full_clean()
+        for errors in (self._errors or {}).values():
+            errors.data[:] = [
+                e for error in errors.as_data() for e in django_error(error).error_list
+            ]
+
+
+class Form(PeopleErrors, forms.Form):
+    """The pages' form base (tests/test_people_messages.py: every page form derives
+    from PeopleErrors)."""
+
 
 NON_FIELD = "form"  # templates cannot read keys that start with "_"
 FormErrors = dict[str, list[str]]
@@ -52,6 +72,7 @@ def form_errors(error: Exception) -> FormErrors:
             }
         return {NON_FIELD: _strings(detail)}
     if isinstance(error, DjangoValidationError):
+        error = django_error(error)
         if hasattr(error, "error_dict"):
             return {
                 (NON_FIELD if key == "detail" else key): list(messages)
@@ -111,6 +132,7 @@ class NumberFormField(forms.Field):
 def form_add_service_errors(form: forms.Form, error: DjangoValidationError, aliases=None) -> None:
     """Put a service's ValidationError on the fields it names (else on the form)."""
     aliases = aliases or {}
+    error = django_error(error)
     if not hasattr(error, "error_dict"):
         form.add_error(None, error.messages)
         return

@@ -24,3 +24,8 @@ def fmt(value: Decimal | None, decimals: int | None = None, *, grouped: bool = F
 def num(value: Decimal | None) -> str:
     """A figure as the pages and messages write it: `fmt` grouped, "—" for none."""
     return "—" if value is None else fmt(value, grouped=True)
+
+
+def qty(value: Decimal | None, unit: str | None) -> str:
+    """A figure with its unit ("8,000 visitors", "100 %"; no unit: the figure alone)."""
+    return f"{num(value)} {unit or ''}".strip()

@@ -8,7 +8,10 @@ is made of (issue 13 item 9). By plain subclassing of DRF's classes:
   (`"note": 0`);
 - `IntegerField`, `DecimalField`, `FloatField`: numbers are read with the API's one
   parser (okrplan/lib/fields.py): plain decimal notation, not `1_000`, `+5`, ` 5` or
-  other scripts' digits.
+  other scripts' digits;
+- every field, of whatever class, says what is wrong in people's words, not DRF's
+  ("Required: give a value." for "This field may not be null."): okrplan/lib/messages.py
+  (issue 16 §5).
 
 `InputModelSerializer` maps model fields to these fields. tests/test_strict_serializers.py
 walks every operation and page form: each serializer reading input derives from
@@ -20,6 +23,7 @@ from collections.abc import Mapping
 from rest_framework import serializers
 
 from okrplan.lib.fields import check_notation, number_message
+from okrplan.lib.messages import drf_field
 
 MAX_NAMED = 10  # unknown fields named in one answer
 
@@ -42,6 +46,9 @@ def refuse_unknown_fields(serializer: serializers.Serializer, data) -> None:
 # docstrings, on the bases: drf-spectacular would make a base's docstring the description
 # of every schema component derived from it.)
 class InputSerializer(serializers.Serializer):
+    def get_fields(self):
+        return {name: drf_field(field) for name, field in super().get_fields().items()}
+
     def to_internal_value(self, data):
         refuse_unknown_fields(self, data)
         return super().to_internal_value(data)

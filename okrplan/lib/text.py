@@ -4,9 +4,9 @@ import unicodedata
 
 from django.core.exceptions import ValidationError
 
-# The words of DRF's and Django's own ProhibitNullCharactersValidator (the API's
-# serializers and the pages' Django forms already refuse a NUL with them).
-NUL_MESSAGE = "Null characters are not allowed."
+# What the API's serializers and the pages' forms say of a NUL too (their
+# ProhibitNullCharactersValidator, in okrplan/lib/messages.py's words).
+NUL_MESSAGE = "Remove the null character: it cannot be stored."
 ONE_LINE_MESSAGE = "Use one line: no line breaks or control characters."
 # People's display names (auth.User, whose fields are Django's: the admin's form and the
 # organization import check them with `one_line_values_check`).

@@ -47,7 +47,7 @@ def test_it_writes_a_cycles_okrs_in_its_tree(world, page, live_server, screensho
     form = page.get_by_role("form", name="Add an objective to Q1 2026")
     expect(form.get_by_label("Title")).to_be_focused()
     form.get_by_role("button", name="Add the objective").click()  # no title
-    expect(form.get_by_text("This field may not be blank.")).to_be_visible()
+    expect(form.get_by_text("Required: this cannot be left empty.")).to_be_visible()
     form.get_by_label("Title").fill("Grow new business")
     form.get_by_role("button", name="Add the objective").click()
     expect(page.get_by_role("heading", name="Grow new business")).to_be_visible()

@@ -89,3 +89,42 @@ def test_it_saves_a_leads_modification_of_a_locked_plan(
     assert revision.actor == world.marketing_lead
     assert Notification.objects.filter(user=world.owner, kr=planning.pipeline).exists()
     assert Round.objects.filter(modified_kr=planning.marketing_kr).exists()
+
+
+def test_the_preview_of_a_preset_is_what_applying_it_saves(
+    planning, world, page, live_server, login, screenshot
+):
+    """Issue 16 §5: the preview followed the period inputs while "Apply shape" saved the
+    preset's plan for "Target to reach": the gap and the people told differed."""
+    from tests.browser.axe import assert_no_serious_violations
+
+    lock(planning.pipeline)
+    open_editor(page, live_server, login, world, planning.marketing_kr)
+    preview = page.locator("#plan-preview")
+    expect(preview).to_contain_text("5,000,000 USD")
+    page.get_by_label("Shape").select_option("front_loaded")
+    page.get_by_label("Target to reach (USD)").fill("2,400,000")
+    expect(page.locator("#preview-of")).to_have_text(
+        "If you apply “Front-loaded” to reach 2,400,000 USD:"
+    )
+    expect(preview).to_contain_text("600,000 USD (12.00%)")
+    expect(preview).to_contain_text("the shared total moves")  # the owner would be told
+    screenshot("preset-preview")
+    assert_no_serious_violations(page)
+
+    page.get_by_label("Jan 2026").fill("1100000")  # back to the values typed
+    expect(page.locator("#preview-of")).to_have_text("If you save these values:")
+    expect(preview).to_contain_text("5,100,000 USD")
+    page.get_by_label("Target to reach (USD)").fill("2,400,000 ")
+    expect(page.locator("#preview-of")).to_contain_text("Front-loaded")
+    expect(preview).to_contain_text("600,000 USD (12.00%)")
+
+    page.get_by_label("Rationale").fill("Channel algorithm change")
+    page.get_by_role("button", name="Apply shape").click()
+    expect(page.get_by_role("status").filter(has_text="Saved the modification")).to_be_visible()
+    expect(page.locator("#live-total")).to_have_text("2,400,000 USD")
+    assert Notification.objects.filter(
+        user=world.owner, kind="threshold", kr=planning.pipeline
+    ).exists()
+    page.goto(f"{live_server.url}/o/acme/krs/{planning.pipeline.pk}/alignment/")
+    expect(page.get_by_text("600,000 short (12.00%)")).to_be_visible()

@@ -100,10 +100,8 @@ def test_it_plays_a_round_from_modification_to_close(
     expect(article.locator("tr", has_text="sam")).to_contain_text("No change")
     close = article.get_by_role("form", name="Close the round")
     close.get_by_label("Decision").fill("Sales absorbs part of the drop; target stays for now.")
-    close.get_by_role("button", name=f"Close round {round.pk}").click()
-    expect(
-        page.get_by_role("status").filter(has_text=f"Round {round.pk} is closed")
-    ).to_be_visible()
+    close.get_by_role("button", name=f"Close round {round.number}").click()
+    expect(page.get_by_role("status").filter(has_text=f"{round.label} is closed")).to_be_visible()
     expect(page.get_by_text("No open rounds.")).to_be_visible()
     expect(page.locator(f"#round-{round.pk}")).to_contain_text("closed")
     screenshot("4-round-closed")

@@ -85,7 +85,7 @@ def test_a_foreign_parent_is_refused_like_a_missing_one(world, client):
         URL, {"name": "Ops", "lead": "maya", "parent": str(world.other_department.pk)}
     )
     assert response.status_code == 400
-    assert "does not exist" in response.content.decode()
+    assert "Not found: nothing with id" in response.content.decode()
     assert not Department.objects.filter(name="Ops").exists()
 
 

@@ -48,17 +48,17 @@ def test_it_saves_the_settings_with_fractional_hours(world, client):
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [
-        ({"overlap_factor": "0.4"}, "overlap_factor", "greater than or equal to 0.5"),
-        ({"overlap_factor": "1.01"}, "overlap_factor", "less than or equal to 1.0"),
-        ({"notify_hours": "0"}, "notify_hours", "greater than or equal to"),
-        ({"assess_hours": "-1"}, "assess_hours", "greater than or equal to"),
+        ({"overlap_factor": "0.4"}, "overlap_factor", "Must be at least 0.5."),
+        ({"overlap_factor": "1.01"}, "overlap_factor", "Must be at most 1."),
+        ({"notify_hours": "0"}, "notify_hours", "Must be more than 0."),
+        ({"assess_hours": "-1"}, "assess_hours", "Must be more than 0."),
         ({"close_hours": "NaN"}, "close_hours", "“NaN” is not a number"),
         ({"close_hours": "Infinity"}, "close_hours", "“Infinity” is not a number"),
         ({"gap_tolerance_pct": "1e400"}, "gap_tolerance_pct", "“1e400” is not a number"),
-        ({"timing_tolerance": "2"}, "timing_tolerance", "less than or equal to 1"),
+        ({"timing_tolerance": "2"}, "timing_tolerance", "Must be at most 1."),
         ({"funnel_tolerance_pct": "ten"}, "funnel_tolerance_pct", "“ten” is not a number"),
         ({"checkin_grace_hours": ""}, "checkin_grace_hours", "Must be a number"),
-        ({"overlap_factor": "0.6", "notify_hours": "0"}, "notify_hours", "greater than"),
+        ({"overlap_factor": "0.6", "notify_hours": "0"}, "notify_hours", "Must be more than 0."),
     ],
 )
 def test_it_refuses_what_the_api_refuses_and_names_the_field(world, client, change, field, message):

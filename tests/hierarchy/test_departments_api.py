@@ -91,7 +91,7 @@ def test_it_refuses_a_lead_with_a_nul_character(world, api):
     """A username is looked up in the database: PostgreSQL refused the NUL (500)."""
     response = api(world.admin).post(URL, {"name": "Ops", "lead": "ma\x00ya"}, format="json")
     assert response.status_code == 400
-    assert response.json() == {"lead": ["Null characters are not allowed."]}
+    assert response.json() == {"lead": ["Remove the null character: it cannot be stored."]}
     assert not Department.objects.filter(name="Ops").exists()
 
 

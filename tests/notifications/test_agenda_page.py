@@ -55,8 +55,11 @@ def test_it_names_the_attendees_and_each_departments_numbers(planning, world, cl
     )
     words = text(page(client, world.member, planning.pipeline))
     assert "Attendees owner, maya (Marketing), sam (Sales), pat (Partnerships)" in words
-    assert "Marketing pipeline (maya): target 3,000,000 · even (centroid 0.5) · plan draft" in words
-    assert "Partner-sourced pipeline (pat): target 500,000 · back-loaded" in words
+    assert (
+        "Marketing pipeline (maya): target 3,000,000 USD · even (centroid 0.5) · plan draft"
+        in words
+    )
+    assert "Partner-sourced pipeline (pat): target 500,000 USD · back-loaded" in words
     assert "100,000 200,000 200,000" in words
     assert words.count("“Our $1.5M outbound plan is independent of the Marketing MQL plan.”") == 2
     assert "Do the contributions sum to the target?" in words
@@ -68,10 +71,10 @@ def test_it_lists_the_checks_and_open_rounds_to_discuss(planning, world, client)
     set_plan(planning.marketing_kr, [800000, 800000, 800000], rationale="Channel algorithm change")
     round = Round.objects.get(parent_kr=planning.pipeline)
     html = page(client, world.owner, planning.pipeline)
-    assert "<code>aggregate_gap</code>" in html
+    assert '<strong class="check-label">Gap against the target</strong>' in html
     words = text(html)
     assert "4,400,000 USD against a target of 5,000,000 USD: 600,000 short (12.00%)" in words
-    assert f"Round {round.pk}: Marketing modified “Marketing pipeline”" in words
+    assert f"{round.label}: Marketing modified “Marketing pipeline”" in words
     assert "Send the impact notice — owner, due" in words
     assert "the plans are locked" in words
     assert "the parent owner is notified when the aggregate moves 10% from its baseline" in words
@@ -83,7 +86,7 @@ def test_it_checks_a_funnel_and_parallel_claims(funnel, nps, world, client):
     assert "Are the funnel ratios consistent" in words and "stage 2 · ratio 0.2" in words
     words = text(page(client, world.owner, nps.parent))
     assert "Is the combined impact plausible" in words
-    assert "<code>double_counted_impact</code>" in page(client, world.owner, nps.parent)
+    assert "Claims counted twice</strong>" in page(client, world.owner, nps.parent)
     assert "claims 8 points" in words
 
 
@@ -149,3 +152,12 @@ def test_it_costs_the_same_queries_for_3_and_30_children(
     with django_assert_num_queries(AGENDA_QUERIES):
         html = client.get(url(planning.pipeline)).content.decode()
     assert "Assumption 26" in html and "Region 26 pipeline" in html
+
+
+def test_it_names_each_check_in_words_not_its_code(nps, world, client):
+    """Issue 16 §5: the agenda showed `double_counted_impact`; people read "Claims counted
+    twice" (the code stays the API's)."""
+    html = page(client, world.member, nps.parent)
+    words = text(html)
+    assert "double_counted_impact" not in html and "impact_shortfall" not in html
+    assert "Claims counted twice" in words and "Claims fall short" in words

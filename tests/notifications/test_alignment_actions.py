@@ -211,7 +211,7 @@ def test_it_refuses_a_second_notice(planning, world, client):
     client.post(notice_url(round), {"message": "First."})
     response = client.post(notice_url(round), {"message": "Second."})
     assert response.status_code == 400
-    assert f"Round {round.pk}: The impact notice was sent already." in response.content.decode()
+    assert f"{round.label}: The impact notice was sent already." in response.content.decode()
     round.refresh_from_db()
     assert round.notice_message == "First."
 
@@ -232,7 +232,7 @@ def test_it_closes_the_round_confirming_the_target(planning, world, client):
     assert not round.steps.filter(state=StepState.OPEN).exists()
     assert told(NotificationKind.ROUND_CLOSED) == {"maya", "sam", "pat"}
     html = response.content.decode()
-    assert f"Round {round.pk} is closed: the shared target is 5,000,000 USD." in html
+    assert f"{round.label} is closed: the shared target is 5,000,000 USD." in html
     assert "No open rounds." in html
     assert "Recently closed" in html and "“We accept the gap.”" in html
 
@@ -279,7 +279,7 @@ def test_it_says_why_a_closed_round_cannot_be_closed_again(planning, world, clie
     client.post(close_url(round), {"note": "Done."})
     response = client.post(close_url(round), {"note": "Again."})
     assert response.status_code == 400
-    assert f"Round {round.pk}: This round is closed already." in response.content.decode()
+    assert f"{round.label}: This round is closed already." in response.content.decode()
 
 
 # --- Change the target --------------------------------------------------------------
@@ -335,7 +335,7 @@ def test_it_says_no_one_is_told_of_a_draft_target(planning, world, client):
     ("data", "field", "message"),
     [
         ({"target": "4600000", "rationale": ""}, "rationale", "This plan is locked"),
-        ({"target": "", "rationale": "x"}, "target", "This field is required"),
+        ({"target": "", "rationale": "x"}, "target", "Required: give a value"),
         ({"target": "4.6M", "rationale": "x"}, "target", "is not a number"),
         ({"target": "4_600_000", "rationale": "x"}, "target", "“4_600_000” is not a number"),
         ({"target": "+4600000", "rationale": "x"}, "target", "“+4600000” is not a number"),
@@ -439,7 +439,7 @@ def test_it_marks_overdue_steps_with_text_and_a_class(planning, world, client):
     with time_machine.travel(timezone.now() + timedelta(hours=25)):
         html = client.get(alignment(planning.pipeline)).content.decode()
     assert '<tr class="overdue">' in html
-    assert '<span class="badge badge-critical">overdue</span>' in html
+    assert '<span class="badge badge-critical">1\xa0hour overdue</span>' in html
 
 
 def _add_children(world, planning, n):

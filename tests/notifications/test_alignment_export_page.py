@@ -97,6 +97,9 @@ def test_it_exports_a_funnels_stages_and_ratios(funnel, world, client):
         "0.2",
     )
     assert trials["Implied target"] == "2000"
+    # each stage in its own unit (issue 16 §5), not the shared KR's ("Target (paid)")
+    assert (header[header.index("Target") + 1], trials["Unit"]) == ("Unit", "trials")
+    assert dict(zip(header, rows[1], strict=True))["Unit"] == "visitors"
 
 
 def test_it_finds_no_kr_of_another_organization(planning, world, client):

@@ -41,7 +41,7 @@ def test_it_shows_the_contributions_and_the_gap_after_marketing_modifies(plannin
 def test_it_says_so_when_the_contributions_add_up(planning, world, client):
     html = page(client, world.viewer, planning.pipeline)
     assert "No problems found" in html
-    assert html.count('class="seg"') == 9  # 3 departments × 3 months
+    assert html.count('class="chart-seg"') == 9  # 3 departments × 3 months
 
 
 def test_it_shows_the_funnels_implied_targets(funnel, world, client):
@@ -96,7 +96,7 @@ def test_it_costs_the_same_queries_for_3_and_30_children(planning, world, client
         set_plan(child, [1000, 1000, 1000])
     with CaptureQueriesContext(connection) as thirty:
         response = client.get(url(planning.pipeline))
-    assert response.content.decode().count('class="seg"') == 90
+    assert response.content.decode().count('class="chart-seg"') == 90
     assert len(thirty) == len(three), [q["sql"] for q in thirty.captured_queries]
 
 
@@ -112,8 +112,8 @@ def test_it_draws_one_segment_per_child_per_period_and_the_target_line():
         series=[("Marketing", [D(1), D(2), D(3)]), ("Sales", [D(4), D(5), D(6)])],
         targets=[D(5), D(7), D(9)],
     )
-    assert chart.svg.count('class="seg"') == 6
-    assert chart.svg.count('class="target"') == 1
+    assert chart.svg.count('class="chart-seg"') == 6
+    assert chart.svg.count('class="chart-target"') == 1
     assert 'role="img" aria-labelledby="c-title c-desc"' in chart.svg
     assert '<title id="c-title">Pipeline</title>' in chart.svg
     assert "Feb: 7 USD planned against 7 USD" in chart.svg
@@ -151,7 +151,7 @@ def test_the_funnel_puts_target_and_implied_side_by_side():
             ("2. Trials", D(2000), D(1600), "trials"),
         ],
     )
-    assert chart.svg.count('class="bar"') == 4
+    assert chart.svg.count('class="chart-bar"') == 4
     assert "2. Trials: target 2,000 trials, implied 1,600 trials" in chart.svg
 
 
@@ -159,8 +159,58 @@ def test_the_parallel_chart_shows_raw_discounted_and_needed():
     chart = charts.parallel_chart(
         chart_id="p", title="NPS", unit="points", raw=D(15), discounted=D("11.25"), needed=D(13)
     )
-    assert chart.svg.count('class="bar"') == 3
+    assert chart.svg.count('class="chart-bar"') == 3
     assert "Raw claim 15 points, discounted claim 11.25 points, needed 13 points." in chart.svg
+
+
+def test_the_funnel_writes_each_stage_label_whole():
+    label = "3. Trials converted to paying customers in the quarter, counted at signature"
+    chart = charts.funnel_chart(
+        chart_id="f", title="Funnel", stages=[(label, D(500), D(400), "paid")]
+    )
+    lines = re.findall(r"<text [^>]*font-weight=\"600\">([^<]*)</text>", chart.svg)
+    assert " ".join(lines) == label
+    assert all(charts.text_width(line) <= charts.ROWS_WIDTH - 8 for line in lines)
+    assert "…" not in chart.svg
+
+
+def _charts() -> list[charts.Chart]:
+    return [
+        charts.additive_chart(
+            chart_id="a",
+            title="Pipeline",
+            unit="USD",
+            periods=["Jan"],
+            series=[("Marketing", [D(1)])],
+            targets=[D(1)],
+        ),
+        charts.funnel_chart(chart_id="f", title="F", stages=[("1. V", D(2), D(1), "v")]),
+        charts.parallel_chart(
+            chart_id="p", title="P", unit="pt", raw=D(3), discounted=D(2), needed=D(1)
+        ),
+    ]
+
+
+def test_no_style_rule_reaches_into_a_chart(settings):
+    """A chart's geometry is its SVG attributes; CSS outranks those, so a page rule on a
+    class or element inside a chart would redraw it (the progress bar's `.bar {width:
+    160px}` once made every funnel bar 160 px). No selector of the style sheet names one."""
+    css = (settings.BASE_DIR / "static" / "css" / "app.css").read_text()
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    selectors = [s.strip() for s in re.findall(r"([^{}]+)\{[^{}]*\}", css)]
+    inside = set()
+    elements = set()
+    for chart in _charts():
+        body = chart.svg.split(">", 1)[1]  # inside the <svg> root
+        inside |= {c for attr in re.findall(r'class="([^"]+)"', body) for c in attr.split()}
+        elements |= set(re.findall(r"<([a-z]+)[\s>/]", body))
+    assert inside and {"rect", "text"} <= elements
+    for selector in selectors:
+        classes = set(re.findall(r"\.([\w-]+)", selector))
+        bare = re.sub(r"\[.*?\]|\(.*?\)", "", selector)  # attributes, :has(), :not()
+        tags = set(re.findall(r"(?<![\w.#:-])([a-z]+)(?![\w-])", bare))
+        assert not classes & inside, selector
+        assert not tags & elements, selector
 
 
 def test_compact_axis_labels():
@@ -181,3 +231,18 @@ def test_the_target_per_period_is_shown_to_the_units_decimals(planning, world, c
     row = re.search(r'<tr class="target-row">.*?</tr>', html, re.S).group(0)
     assert row.count(">33.33</td>") == 3, row
     assert "33.3333" not in html
+
+
+def test_a_rounds_modified_kr_is_shown_in_its_own_unit(funnel, nps, world, client):
+    """Issue 16 §5: "Website visitors (now 8,000 paid)", "(now 100 points)" for a plan in
+    %: a contribution's figures are in its own unit, not the shared KR's."""
+    lock(funnel.parent)
+    set_plan(funnel.visitors, [2400, 2400, 3200], rationale="Paid search budget cut")
+    html = page(client, world.owner, funnel.parent)
+    assert "Marketing modified “Website visitors” (now 8,000 visitors)." in html
+    assert '<td class="num">8,000 visitors</td>' in html  # the contributions' Target column
+    lock(nps.parent)
+    set_plan(nps.success, [30, 30, 50], rationale="A second onboarding call")
+    html = page(client, world.owner, nps.parent)
+    assert "Marketing modified “Onboarding CSAT” (now 110 %)." in html
+    assert '<td class="num">8 points</td>' in html  # a claim is in the shared KR's metric

@@ -77,12 +77,12 @@ def test_it_has_every_open_step_with_its_deadline(api, world, planning, noticed)
         assert event.decoded("DTSTART") == step.due_at - timedelta(minutes=15)
     sales = events[f"step-{steps['assess:Sales'].pk}@okrplan"]
     assert str(sales["SUMMARY"]) == (
-        "Due: assess the impact on your plan on “Sales outbound pipeline” (you)"
+        "Due: assess the impact on your plan “Sales outbound pipeline” (you)"
     )
     assert sales.decoded("DTEND") == datetime(2026, 1, 14, 11, 0, tzinfo=UTC)
     partnerships = events[f"step-{steps['assess:Partnerships'].pk}@okrplan"]
     assert str(partnerships["SUMMARY"]) == (
-        "Due: assess the impact on your plan on “Partner-sourced pipeline” (pat)"
+        "Due: assess the impact on “Partner-sourced pipeline” (pat)"
     )
     close = events[f"step-{steps['close:'].pk}@okrplan"]
     assert str(close["SUMMARY"]) == "Due: close the round on “Generate $5M in new pipeline” (owner)"

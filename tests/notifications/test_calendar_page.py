@@ -83,8 +83,8 @@ def test_it_lists_the_open_deadlines_with_mine_marked(world, planning, noticed, 
         s.kind + ":" + (s.department.name if s.kind == "assess" else ""): s
         for s in Step.objects.filter(round=noticed)
     }
-    assert "Due: assess the impact on your plan on “Sales outbound pipeline” (you)" in block
-    assert "Due: assess the impact on your plan on “Partner-sourced pipeline” (pat)" in block
+    assert "Due: assess the impact on your plan “Sales outbound pipeline” (you)" in block
+    assert "Due: assess the impact on “Partner-sourced pipeline” (pat)" in block
     assert "Due: close the round on “Generate $5M in new pipeline” (owner)" in block
     assert f'datetime="{steps["assess:Sales"].due_at.isoformat()}"' in block
     assert block.count('<li class="deadline') == 3  # the done notify step is not listed

@@ -94,7 +94,7 @@ def test_it_lists_the_modified_kr_revisions_with_the_round_events_oldest_first(
 def test_it_shows_the_shared_krs_trail_and_links_back(planning, world, client):
     round = whole_round(planning, world)
     html = page(client, world.member, planning.pipeline)
-    assert f"Round {round.pk}" in html
+    assert f"{round.label}" in html
     assert "Sales, please assess." in html and "Target stays." in html
     assert f'href="/o/acme/krs/{planning.pipeline.pk}/alignment/"' in html
     assert f'href="/o/acme/krs/{planning.pipeline.pk}/agenda/"' in html

@@ -73,7 +73,8 @@ def test_it_lists_my_open_steps_with_overdue_ones_marked_in_words(planning, worl
     html = client.get(URL).content.decode()
     assert f'<tr id="step-{late.pk}" class="overdue">' in html
     assert f'<tr id="step-{soon.pk}">' in html
-    assert html.count('<span class="badge badge-critical">overdue</span>') == 1
+    assert html.count('<span class="badge badge-critical">3\xa0hours overdue</span>') == 1
+    assert html.count("badge-critical") == 1
     assert html.index(f"step-{late.pk}") < html.index(f"step-{soon.pk}")  # due first
     assert f'href="/o/acme/steps/{late.pk}/"' in html and f'href="/o/acme/steps/{soon.pk}/"' in html
     assert "Review a cascade from upstream" in html and "Assess the impact" in html
@@ -174,3 +175,32 @@ def test_every_row_says_which_period_it_is_about(planning, world, client):
     assert '<td class="span" data-label="Plan period">Sprint 4 (4 weeks)</td>' in row(
         f"kr-{sprint_kr.pk}"
     )
+
+
+def test_two_check_ins_of_one_kr_are_told_apart_everywhere(planning, world, client):
+    """Issue 16 §5: two "Check in" rows of the same KR looked the same (their links, the
+    step page): each says its period."""
+    steps = [
+        open_step(
+            world,
+            planning.marketing_kr,
+            world.marketing_lead,
+            due_in=timedelta(hours=1 + period),
+            kind="checkin",
+            period=period,
+        )
+        for period in (0, 1)
+    ]
+    client.force_login(world.marketing_lead)
+    html = client.get(URL).content.decode()
+    links = [
+        re.sub(r"<[^>]+>", "", re.search(rf'href="/o/acme/steps/{s.pk}/">(.*?)</a>', html).group(1))
+        for s in steps
+    ]
+    assert links == [
+        "Open: Check in for Jan 2026 of “Marketing pipeline”",
+        "Open: Check in for Feb 2026 of “Marketing pipeline”",
+    ]
+    page = client.get(f"/o/acme/steps/{steps[1].pk}/").content.decode()
+    assert "<h1>Check in for Feb 2026: Marketing pipeline</h1>" in page
+    assert "<title>Check in for Feb 2026 · Marketing pipeline" in page

@@ -128,3 +128,77 @@ def test_it_previews_the_parallel_claims(nps, world, client):
     html = preview(client, nps.success, ["30", "35", "40"]).content.decode()
     assert "<strong>15 points</strong>" in html and "<strong>11.25 points</strong>" in html
     assert "<strong>13 points</strong>" in html
+
+
+# --- The preset's target (issue 16 §5): the preview shows what "Apply shape" saves ------
+
+
+def test_the_preview_of_a_preset_is_what_applying_it_saves(planning, world, client):
+    """The shape fieldset's inputs ask for the preview with `action=shape`: the preview is
+    the preset's plan for the "Target to reach" typed there, not the period inputs; the
+    gap it shows and the people it names are those the save then gives."""
+    lock(planning.pipeline)
+    kr = planning.marketing_kr
+    client.force_login(world.marketing_lead)
+    form = {
+        "values": ["1000000", "1000000", "1000000"],  # the period inputs, untouched
+        "shape": "linear",
+        "target": "2,400,000",
+        "version": 2,
+        "rationale": "Channel algorithm change",
+    }
+    html = client.post(url(kr), {**form, "action": "shape"}, HTTP_HX_REQUEST="true")
+    html = html.content.decode()
+    assert "<strong>4,400,000 USD</strong>" in html  # 3M − 0.6M on the shared total
+    assert "<strong>600,000 USD (12.00%)</strong>" in html
+    assert '<strong>owner</strong> <span class="muted">(threshold)</span>' in html
+    assert 'id="preview-of"' in html and "2,400,000 USD" in html
+    _nothing_written(kr)
+
+    saved = client.post(f"/o/acme/krs/{kr.pk}/plan/", {**form, "action": "shape"})
+    assert saved.status_code == 302
+    assert Plan.objects.get(kr=kr).values == [D(800000)] * 3
+    assert Notification.objects.filter(user=world.owner, kind="threshold").exists()
+    alignment = client.get(f"/o/acme/krs/{planning.pipeline.pk}/alignment/").content.decode()
+    assert "600,000 short (12.00%)" in alignment
+
+
+def test_the_preview_of_the_period_values_ignores_the_preset(planning, world, client):
+    lock(planning.pipeline)
+    client.force_login(world.marketing_lead)
+    html = client.post(
+        url(planning.marketing_kr),
+        {
+            "values": ["900000", "1000000", "1000000"],
+            "shape": "linear",
+            "target": "2,400,000",
+            "version": 2,
+        },
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert "<strong>4,900,000 USD</strong>" in html  # the values typed, as "Save plan" saves
+    assert "these values" in html
+
+
+def test_the_preview_of_a_preset_shows_its_error_at_the_target(nps, world, client):
+    client.force_login(world.marketing_lead)
+    html = client.post(
+        url(nps.success),
+        {
+            "values": ["30", "30", "40"],
+            "shape": "linear",
+            "target": "-1",
+            "version": 2,
+            "action": "shape",
+        },
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert 'id="preview-error"' in html and "cannot be negative" in html
+
+
+def test_the_plan_editors_preview_names_resolved_checks_in_words(planning, world, client):
+    lock(planning.pipeline)
+    set_plan(planning.marketing_kr, [800000] * 3, rationale="Channel algorithm change")
+    client.force_login(world.marketing_lead)
+    html = preview(client, planning.marketing_kr, ["1000000"] * 3, version=3).content.decode()
+    assert "Resolved by this change: Gap against the target." in html, html

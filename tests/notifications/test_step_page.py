@@ -102,7 +102,7 @@ def test_it_answers_an_assess_step_with_no_change(assessing, planning, world, cl
     client.force_login(world.sales_lead)
     html = client.get(url(assessing)).content.decode()
     assert "Assess the impact: Sales outbound pipeline" in html
-    assert f"Round {assessing.round_id} of “Generate $5M in new pipeline”" in html
+    assert f"{assessing.round.label} of “Generate $5M in new pipeline”" in html
     assert f'href="/o/acme/krs/{planning.sales_kr.pk}/plan/"' in html
     assert 'id="answer-no_change"' in html and 'id="answer-modified"' in html
     response = client.post(url(assessing), {"answer": "no_change", "note": "We hold"})
@@ -167,6 +167,6 @@ def test_it_refuses_a_nul_character_in_the_note(assessing, world, client):
     client.force_login(world.sales_lead)
     response = client.post(url(assessing), {"answer": "no_change", "note": "We\x00hold"})
     assert response.status_code == 400
-    assert "Null characters are not allowed." in response.content.decode()
+    assert "Remove the null character: it cannot be stored." in response.content.decode()
     assessing.refresh_from_db()
     assert assessing.state == "open"

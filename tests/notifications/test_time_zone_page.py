@@ -62,15 +62,20 @@ def test_without_a_zone_the_pages_show_utc(world, client, step):
     pages = _pages(client, step)
     assert "10 Feb 2026, 12:00" in pages["step"]
     assert "10 Feb 2026, 12:00" in pages["my work"]
-    assert "Tue 10 Feb, 12:00 UTC" in pages["calendar"]
-    assert 'title="Feb. 8, 2026, noon"' in pages["inbox"]
+    assert "10 Feb 2026, 12:00 UTC" in pages["calendar"]
+    assert 'title="8 Feb 2026, 12:00 UTC"' in pages["inbox"]
 
 
 @pytest.mark.parametrize(
     ("zone", "shown", "calendar", "inbox"),
     [
-        ("America/New_York", "10 Feb 2026, 07:00", "Tue 10 Feb, 07:00 EST", "Feb. 8, 2026, 7 a.m."),
-        ("Asia/Tokyo", "10 Feb 2026, 21:00", "Tue 10 Feb, 21:00 JST", "Feb. 8, 2026, 9 p.m."),
+        (
+            "America/New_York",
+            "10 Feb 2026, 07:00",
+            "10 Feb 2026, 07:00 EST",
+            "8 Feb 2026, 07:00 EST",
+        ),
+        ("Asia/Tokyo", "10 Feb 2026, 21:00", "10 Feb 2026, 21:00 JST", "8 Feb 2026, 21:00 JST"),
     ],
 )
 def test_the_pages_show_times_in_the_profiles_zone(
@@ -116,7 +121,7 @@ def test_the_calendar_feed_and_the_api_stay_in_utc(world, client, step):
     events = {str(e["UID"]): e for e in Calendar.from_ical(feed.content).walk("VEVENT")}
     event = events[f"step-{step.pk}@okrplan"]
     assert event["DTEND"].to_ical() == b"20260210T120000Z"
-    assert "Due 2026-02-10 12:00 UTC." in str(event["DESCRIPTION"])
+    assert "Due 10 Feb 2026, 12:00 UTC." in str(event["DESCRIPTION"])
     assert steps.status_code == 200
     mine = next(s for s in steps.json()["results"] if s["id"] == step.pk)
     assert mine["due_at"] in ("2026-02-10T12:00:00Z", "2026-02-10T12:00:00+00:00")

@@ -86,7 +86,7 @@ def test_it_refuses_a_bad_objective_next_to_the_field_and_writes_nothing(plannin
     assert "viewers read only" in field_errors(response.content.decode(), "objective-add-owner")
     response = client.post(url, {"title": "", "owner": "nobody"})
     page = response.content.decode()
-    assert "This field may not be blank." in field_errors(page, "objective-add-title")
+    assert "Required: this cannot be left empty." in field_errors(page, "objective-add-title")
     assert "No member of this organization is named" in field_errors(page, "objective-add-owner")
     assert snapshot() == before
 
@@ -102,7 +102,7 @@ def test_with_htmx_a_form_answers_itself_with_errors_and_the_tree_on_success(
     assert fragment.lstrip().startswith('<div id="objective-add"') and "<html" not in fragment
     bad = client.post(url, {"title": ""}, headers=HTMX)
     assert bad.status_code == 200  # htmx swaps 2xx only
-    assert "This field may not be blank." in bad.content.decode()
+    assert "Required: this cannot be left empty." in bad.content.decode()
     assert "<html" not in bad.content.decode()
     good = client.post(url, {"title": "Delight customers"}, headers=HTMX)
     assert good.status_code == 200
@@ -194,11 +194,11 @@ def test_a_lead_adds_a_kr_with_a_draft_plan_of_zeros(planning, world, client):
         ("target", "-5", "its target cannot be negative"),
         ("target", "12.5", "Use at most 0 decimal places"),
         ("start_value", "NaN", "is not a number"),
-        ("title", "", "This field may not be blank."),
+        ("title", "", "Required: this cannot be left empty."),
         ("title", "Line\u2028break", "Use one line"),
-        ("unit", "", "This field may not be blank."),
-        ("department", "", "This field may not be null."),
-        ("metric_kind", "flow", "is not a valid choice"),
+        ("unit", "", "Required: this cannot be left empty."),
+        ("department", "", "Required: give a value."),
+        ("metric_kind", "flow", "is not one of the choices"),
     ],
 )
 def test_it_refuses_a_bad_kr_next_to_the_field_and_writes_nothing(

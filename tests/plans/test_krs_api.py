@@ -131,7 +131,7 @@ def test_it_rejects_bad_input_naming_the_field_and_writes_nothing(
         target=1,
     )
     parallel = make_kr(
-        world, planning.objective, title="NPS", unit="points", aggregation="parallel"
+        world, planning.objective, title="NPS", unit="points", aggregation="parallel", target=10
     )
     changes = {
         "parent in another cycle": {"parent": other_parent.pk},

@@ -143,6 +143,7 @@ def test_it_refuses_a_new_claim_under_a_locked_parallel_parent(world, planning, 
         unit="points",
         metric_kind="level",
         start_value=D(32),
+        target=D(45),
         aggregation="parallel",
     )
     service = make_kr(

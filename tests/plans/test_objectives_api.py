@@ -28,4 +28,4 @@ def test_it_refuses_an_owner_with_a_nul_character(planning, world, api):
     body = {"cycle": planning.cycle.pk, "title": "Retain", "owner": "ma\x00ya"}
     response = api(world.admin).post(URL, body, format="json")
     assert response.status_code == 400
-    assert response.json() == {"owner": ["Null characters are not allowed."]}
+    assert response.json() == {"owner": ["Remove the null character: it cannot be stored."]}

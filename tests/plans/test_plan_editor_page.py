@@ -380,11 +380,11 @@ def test_it_refuses_a_nul_character_in_a_rationale_or_a_note(planning, world, cl
     client.force_login(world.marketing_lead)
     response = post_values(client, kr, ["800000"] * 3, rationale="Channel\x00change")
     assert response.status_code == 400
-    assert "Null characters are not allowed." in response.content.decode()
+    assert "Remove the null character: it cannot be stored." in response.content.decode()
     _assert_nothing_written(kr)
     response = client.post(checkin_url(kr), {"period": "0", "value": "5", "note": "a\x00b"})
     assert response.status_code == 400
-    assert "Null characters are not allowed." in response.content.decode()
+    assert "Remove the null character: it cannot be stored." in response.content.decode()
     assert not CheckIn.objects.filter(kr=kr).exists()
 
 

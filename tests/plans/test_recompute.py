@@ -123,7 +123,7 @@ def test_it_recomputes_a_funnel_and_parallel_contributions(world):
     funnel = make_kr(world, objective, title="Deals", unit="deals", aggregation="sequential")
     leads = make_kr(world, objective, title="Leads", unit="leads", parent=funnel, stage=1)
     deals = make_kr(world, objective, title="Won", unit="deals", parent=funnel, stage=2)
-    nps = make_kr(world, objective, title="NPS", unit="pts", aggregation="parallel")
+    nps = make_kr(world, objective, title="NPS", unit="pts", aggregation="parallel", target=D(6))
     make_kr(world, objective, title="Support", unit="pts", parent=nps, claimed_impact=D(3))
     set_plan(leads, [100, 100, 100])
     set_plan(deals, [10, 10, 13])
