@@ -221,7 +221,7 @@ class SettingsForm(Form):
                 )
 
 
-class MemberRoleForm(forms.Form):
+class MemberRoleForm(Form):
     """A member's new role (the members page's row); whether it may change (the last
     admin, a viewer's duties) is `membership_update`'s, the API's service."""
 
@@ -268,7 +268,7 @@ class MemberField(forms.CharField):
         return membership.user
 
 
-class DepartmentForm(forms.Form):
+class DepartmentForm(Form):
     """A new department (the add form), or a department's row: its name, its lead (a
     member, by username) and the department it is part of. A row's field that is not
     posted stays as it is, like the API's PATCH."""
@@ -353,7 +353,7 @@ CYCLE_FIELDS = (
 )
 
 
-class CycleForm(forms.Form):
+class CycleForm(Form):
     """A new cycle, or a cycle's edit page: its name, dates, periods and the optional
     days (`cycle_create`, `cycle_update`: the API's services check how the days fit
     together). An alignment meeting or mid-cycle check left empty is the default day;

@@ -9,9 +9,10 @@ from django.views.decorators.http import require_GET
 from hierarchy.scope import Scope, org_view
 from notifications.dashboard import dashboard_cycle, dashboard_cycles, dashboard_get
 from notifications.models import StepKind, StepState
+from okrplan.lib.forms import Form
 
 
-class DashboardForm(forms.Form):
+class DashboardForm(Form):
     """`?cycle=<id>`: the cycle to show (default: the current one)."""
 
     cycle = forms.TypedChoiceField(

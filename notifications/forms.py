@@ -107,7 +107,7 @@ class BackToInboxForm(Form):
         return inbox
 
 
-class RuleForm(forms.Form):
+class RuleForm(Form):
     """A propagation rule (`PUT .../propagation-rules/`): upward, its threshold, downward.
     A blank threshold is not sent: the stored one stays, like a PUT without it. Its range
     is `rule_set`'s (the API's service)."""
@@ -157,7 +157,7 @@ class OverrideForm(RuleForm):
         self.fields["kr"].queryset = scope.queryset(KeyResult)
 
 
-class WebhookForm(forms.Form):
+class WebhookForm(Form):
     """An admin adds a webhook (`notifications.webhooks.webhook_create` checks the URL's
     address and the events again, as for the API)."""
 

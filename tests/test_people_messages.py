@@ -126,7 +126,7 @@ def test_a_bad_date_says_how_to_write_one(world, api, client):
     page = client.post("/o/acme/admin/cycles/", body)
     assert page.status_code == 400
     html = page.content.decode()
-    assert "Give a date as YYYY-MM-DD, like 2026-03-31." in html
+    assert "Enter a date like 2026-01-31." in html  # the page's DayField
     assert "wrong format" not in html
     assert not Cycle.objects.filter(name="Q2").exists()
 
@@ -147,7 +147,7 @@ def test_a_missing_value_is_asked_for_not_called_null(world, planning, api, clie
     client.force_login(world.admin)
     page = client.post("/o/acme/admin/rules/krs/", {"kr": "", "upward": "none", "downward": "none"})
     html = page.content.decode()
-    assert "may not be null" not in html and "Required: give a value." in html
+    assert "may not be null" not in html and "Choose a key result." in html
 
 
 @pytest.mark.parametrize(

@@ -37,10 +37,12 @@ GEOMETRY = """(svg) => {
 
 
 def _geometry(page, name):
-    chart = page.locator("figure.chart-figure svg")
+    chart = page.locator("figure.chart-figure svg.chart-rows")
     expect(chart).to_be_visible()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.locator("figure.chart-figure").screenshot(path=str(ARTIFACTS / f"chart-{name}.png"))
+    page.locator("figure.chart-figure").filter(has=page.locator("svg.chart-rows")).screenshot(
+        path=str(ARTIFACTS / f"chart-{name}.png")
+    )
     return chart.evaluate(GEOMETRY)
 
 

@@ -82,7 +82,7 @@ def test_choosing_the_digest_says_when_the_next_one_comes_in_the_persons_zone(wo
     assert 'value="digest" aria-describedby="id_notify_by-digest-help" checked' in page
     assert (
         'Your next digest: <time datetime="2026-06-10T08:00:00+09:00">'
-        "Wednesday 10 June, 08:00</time>." in page
+        "10 Jun 2026, 08:00 JST</time>." in page
     )
 
 
