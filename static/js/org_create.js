@@ -15,6 +15,8 @@ document.addEventListener("DOMContentLoaded", () => {
       .slice(0, 50)
       .replace(/-+$/, "");
   let follows = slug.value === "" || slug.value === make(name.value);
+  // a name typed before this script ran (a slow page): the slug catches up at once
+  if (follows) slug.value = make(name.value);
   name.addEventListener("input", () => {
     if (follows) slug.value = make(name.value);
   });
